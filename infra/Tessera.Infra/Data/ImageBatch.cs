@@ -1,4 +1,4 @@
-namespace Tessera.Trainers.Data;
+namespace Tessera.Infra.Data;
 
 /// <summary>
 /// A batch of images as the data plane hands it to a worker: raw 8-bit pixels laid out (N, C, H, W) and
@@ -7,10 +7,4 @@ namespace Tessera.Trainers.Data;
 public sealed record ImageBatch(byte[] Pixels, int[] Labels, int Count, int Channels, int Height, int Width)
 {
     public int PixelsPerImage => Channels * Height * Width;
-}
-
-/// <summary>An endless, deterministic stream of training batches (the sampler decides the order).</summary>
-public interface IBatchSource
-{
-    ImageBatch Next(int batchSize);
 }
