@@ -1,1 +1,2 @@
-return 0;
+// The `tessera` command line: everything is wired in TesseraApp.
+return await Tessera.Cli.TesseraApp.Create().RunAsync(args);

@@ -1,0 +1,44 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Serilog;
+using Spectre.Console;
+using Tessera.Silo;
+
+namespace Tessera.Cli;
+
+/// <summary>Starts an Orleans client against a localhost silo, or says clearly that none is there.</summary>
+public sealed class ClusterConnection : IAsyncDisposable
+{
+    readonly IHost _host;
+
+    ClusterConnection(IHost host) => _host = host;
+
+    public IClusterClient Client => _host.Services.GetRequiredService<IClusterClient>();
+
+    public static async Task<ClusterConnection?> TryConnectAsync(int gatewayPort, CancellationToken cancellationToken)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddSerilog();
+        builder.UseOrleansClient(client => client.UseLocalhostClustering(
+            gatewayPort, TesseraSiloOptions.ServiceId, TesseraSiloOptions.ClusterId));
+        var host = builder.Build();
+        try
+        {
+            await host.StartAsync(cancellationToken);
+            return new ClusterConnection(host);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            host.Dispose();
+            AnsiConsole.MarkupLineInterpolated(
+                $"[red]no Tessera silo reachable[/] on localhost:{gatewayPort} ({e.GetType().Name}: {e.Message}). Start one with `tessera silo`.");
+            return null;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+    }
+}

@@ -1,0 +1,18 @@
+using System.ComponentModel;
+using Spectre.Console.Cli;
+
+namespace Tessera.Cli.Commands;
+
+/// <summary>Options of the commands that talk to a running silo.</summary>
+public class GatewaySettings : CommandSettings
+{
+    [CommandOption("--gateway <PORT>")]
+    [Description("Gateway port of the silo (default 30000, as `tessera silo` uses).")]
+    [DefaultValue(30000)]
+    public int Gateway { get; set; } = 30000;
+
+    [CommandOption("--runs <DIR>")]
+    [Description("Directory for this command's log file (default ./runs).")]
+    [DefaultValue("runs")]
+    public string Runs { get; set; } = "runs";
+}

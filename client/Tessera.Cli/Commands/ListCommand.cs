@@ -1,0 +1,27 @@
+using Spectre.Console;
+using Spectre.Console.Cli;
+using Tessera.Grains;
+
+namespace Tessera.Cli.Commands;
+
+/// <summary>`tessera list`: every experiment the cluster knows, newest first, with its state.</summary>
+public sealed class ListCommand : AsyncCommand<GatewaySettings>
+{
+    protected override async Task<int> ExecuteAsync(CommandContext context, GatewaySettings settings, CancellationToken cancellationToken)
+    {
+        Logging.Configure(settings.Runs, "list");
+        await using var connection = await ClusterConnection.TryConnectAsync(settings.Gateway, cancellationToken);
+        if (connection is null) return ExitCodes.Unavailable;
+        var experiments = await connection.Client.GetGrain<ISchedulerGrain>(0).List();
+        var table = new Table().AddColumns("id", "experiment", "submitted (UTC)", "state", "progress");
+        foreach (var listing in experiments)
+        {
+            var status = await connection.Client.GetGrain<IExperimentGrain>(listing.Id).GetStatus();
+            string progress = status.Progress is { } p ? $"{p.Stage} {p.Step}/{p.TotalSteps}" : $"{status.Completed.Count}/{status.TotalStages} stages";
+            table.AddRow(Markup.Escape(listing.Id), Markup.Escape(listing.Name), listing.SubmittedAt.ToString("yyyy-MM-dd HH:mm:ss"),
+                status.State.ToString().ToLowerInvariant(), Markup.Escape(progress));
+        }
+        AnsiConsole.Write(table);
+        return ExitCodes.Success;
+    }
+}

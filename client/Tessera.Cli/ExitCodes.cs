@@ -1,0 +1,15 @@
+namespace Tessera.Cli;
+
+/// <summary>Process exit codes, stable for scripts.</summary>
+public static class ExitCodes
+{
+    public const int Success = 0;
+    /// <summary>The experiment (or command) ran and failed.</summary>
+    public const int Failed = 1;
+    /// <summary>Bad input: an invalid spec, file or argument; nothing was started.</summary>
+    public const int InvalidInput = 2;
+    /// <summary>No silo to talk to.</summary>
+    public const int Unavailable = 3;
+    /// <summary>Interrupted by Ctrl+C.</summary>
+    public const int Interrupted = 130;
+}

@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using Spectre.Console;
+using Tessera.Grains;
+
+namespace Tessera.Cli.Output;
+
+/// <summary>
+/// Follows an experiment until it finishes: a live progress bar per stage on a terminal, plain periodic
+/// lines when the output is a file or a pipe (CI logs stay readable).
+/// </summary>
+public static class ProgressView
+{
+    static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
+    static readonly TimeSpan PlainLineInterval = TimeSpan.FromSeconds(10);
+
+    public static Task<ExperimentStatus> FollowAsync(IExperimentGrain experiment, CancellationToken cancellationToken) =>
+        AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected
+            ? FollowLiveAsync(experiment, cancellationToken)
+            : FollowPlainAsync(experiment, cancellationToken);
+
+    static async Task<ExperimentStatus> FollowLiveAsync(IExperimentGrain experiment, CancellationToken cancellationToken)
+    {
+        ExperimentStatus status = await experiment.GetStatus();
+        await AnsiConsole.Progress()
+            .AutoClear(false)
+            .HideCompleted(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(),
+                new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .StartAsync(async progress =>
+            {
+                var tasks = new Dictionary<string, ProgressTask>();
+                while (true)
+                {
+                    foreach (var done in status.Completed)
+                        if (tasks.TryGetValue(done.Stage, out var finished)) finished.Value = finished.MaxValue;
+                    if (status.Progress is { } p)
+                    {
+                        if (!tasks.TryGetValue(p.Stage, out var task))
+                            tasks[p.Stage] = task = progress.AddTask(p.Stage, maxValue: p.TotalSteps);
+                        task.Value = p.Step;
+                        task.Description = Markup.Escape(Describe(p));
+                    }
+                    if (status.IsFinished) break;
+                    await Task.Delay(PollInterval, cancellationToken);
+                    status = await experiment.GetStatus();
+                }
+            });
+        return status;
+    }
+
+    static async Task<ExperimentStatus> FollowPlainAsync(IExperimentGrain experiment, CancellationToken cancellationToken)
+    {
+        var sinceLine = Stopwatch.StartNew();
+        var eta = new EtaEstimator();
+        string? lastStage = null;
+        while (true)
+        {
+            ExperimentStatus status = await experiment.GetStatus();
+            if (status.Progress is { } p)
+            {
+                TimeSpan? remaining = eta.Update(p);
+                bool stageChanged = p.Stage != lastStage, last = p.Step == p.TotalSteps;
+                if (stageChanged || last || sinceLine.Elapsed >= PlainLineInterval)
+                {
+                    string etaText = remaining is { } r ? $"  ETA {r:m\\:ss}" : "";
+                    Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {Describe(p)}  {100.0 * p.Step / p.TotalSteps,5:F1}%{etaText}");
+                    sinceLine.Restart();
+                    lastStage = p.Stage;
+                }
+            }
+            if (status.IsFinished) return status;
+            await Task.Delay(PollInterval, cancellationToken);
+        }
+    }
+
+    static string Describe(StageProgress p) =>
+        $"{p.Stage}  step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  {p.ImagesPerSecond:F0} img/s";
+
+    /// <summary>Remaining time from the step rate seen since the stage's first report.</summary>
+    sealed class EtaEstimator
+    {
+        string? _stage;
+        int _firstStep;
+        readonly Stopwatch _clock = new();
+
+        public TimeSpan? Update(StageProgress p)
+        {
+            if (p.Stage != _stage) { _stage = p.Stage; _firstStep = p.Step; _clock.Restart(); return null; }
+            double rate = (p.Step - _firstStep) / _clock.Elapsed.TotalSeconds;
+            return rate > 0 ? TimeSpan.FromSeconds((p.TotalSteps - p.Step) / rate) : null;
+        }
+    }
+}

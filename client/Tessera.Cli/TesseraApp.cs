@@ -1,0 +1,32 @@
+using Spectre.Console.Cli;
+using Tessera.Cli.Commands;
+
+namespace Tessera.Cli;
+
+/// <summary>The `tessera` command tree; each sub-command lives in Commands/.</summary>
+public static class TesseraApp
+{
+    public static CommandApp Create()
+    {
+        var app = new CommandApp();
+        app.Configure(config =>
+        {
+            config.SetApplicationName("tessera");
+            config.AddCommand<RunCommand>("run")
+                .WithDescription("Run an experiment in an embedded, in-process silo and wait for it (no cluster needed).")
+                .WithExample("run", "examples/quickstart.yaml");
+            config.AddCommand<ValidateCommand>("validate").WithDescription("Check a spec without running it.");
+            config.AddCommand<SiloCommand>("silo").WithDescription("Run a silo (localhost clustering) until Ctrl+C.");
+            config.AddCommand<SubmitCommand>("submit").WithDescription("Submit an experiment to a running silo; prints its id.");
+            config.AddCommand<StatusCommand>("status").WithDescription("Show one experiment's state and progress.");
+            config.AddCommand<ListCommand>("list").WithDescription("List the experiments a silo knows.");
+            config.AddBranch("data", data =>
+            {
+                data.SetDescription("Datasets in the artifact store.");
+                data.AddCommand<DataImportCommand>("import")
+                    .WithDescription("Import an ImageFolder tree or MNIST IDX files as a sharded dataset.");
+            });
+        });
+        return app;
+    }
+}

@@ -1,0 +1,61 @@
+namespace Tessera.Grains;
+
+/// <summary>Where an experiment is in its life.</summary>
+public enum ExperimentState { Pending = 0, Running = 1, Succeeded = 2, Failed = 3, Cancelled = 4 }
+
+/// <summary>What a client submits: the spec text as written (the experiment grain validates it again).</summary>
+[GenerateSerializer, Immutable]
+public sealed record ExperimentSubmission(
+    [property: Id(0)] string SpecYaml,
+    [property: Id(1)] string SpecFile,
+    [property: Id(2)] DateTimeOffset SubmittedAt);
+
+/// <summary>Live progress of one stage, as the rank-0 worker reports it every few steps.</summary>
+[GenerateSerializer, Immutable]
+public sealed record StageProgress(
+    [property: Id(0)] string Stage,
+    [property: Id(1)] int Step,
+    [property: Id(2)] int TotalSteps,
+    [property: Id(3)] double Loss,
+    [property: Id(4)] double ImagesPerSecond,
+    [property: Id(5)] IReadOnlyDictionary<string, double> Metrics);
+
+/// <summary>What a finished stage leaves behind: headline metrics and the artifacts it wrote.</summary>
+[GenerateSerializer, Immutable]
+public sealed record StageResult(
+    [property: Id(0)] string Stage,
+    [property: Id(1)] IReadOnlyDictionary<string, double> Metrics,
+    [property: Id(2)] IReadOnlyList<ArtifactInfo> Artifacts,
+    [property: Id(3)] double WallSeconds);
+
+/// <summary>An artifact recorded by the experiment: store path and SHA-256.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ArtifactInfo(
+    [property: Id(0)] string Path,
+    [property: Id(1)] string Sha256,
+    [property: Id(2)] long Length);
+
+/// <summary>The experiment as the CLI and dashboards see it; small enough to poll often.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ExperimentStatus(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Name,
+    [property: Id(2)] ExperimentState State,
+    [property: Id(3)] string? CurrentStage,
+    [property: Id(4)] StageProgress? Progress,
+    [property: Id(5)] IReadOnlyList<StageResult> Completed,
+    [property: Id(6)] string? Error,
+    [property: Id(7)] DateTimeOffset SubmittedAt,
+    [property: Id(8)] DateTimeOffset? StartedAt,
+    [property: Id(9)] DateTimeOffset? FinishedAt,
+    [property: Id(10)] int TotalStages)
+{
+    public bool IsFinished => State is ExperimentState.Succeeded or ExperimentState.Failed or ExperimentState.Cancelled;
+}
+
+/// <summary>One line of <c>tessera list</c>.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ExperimentListing(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Name,
+    [property: Id(2)] DateTimeOffset SubmittedAt);

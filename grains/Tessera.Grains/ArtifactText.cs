@@ -1,0 +1,16 @@
+using System.Text;
+using Tessera.Infra.Storage;
+
+namespace Tessera.Grains;
+
+/// <summary>Small text artifacts (YAML, JSON) through the same atomic store as everything else.</summary>
+public static class ArtifactText
+{
+    public static Task<ArtifactRef> WriteTextAsync(this IArtifactStore store, string path, string text,
+        CancellationToken cancellationToken = default) =>
+        store.WriteAsync(path, new MemoryStream(Encoding.UTF8.GetBytes(text)), cancellationToken);
+
+    public static Task<ArtifactRef> WriteBytesAsync(this IArtifactStore store, string path, byte[] bytes,
+        CancellationToken cancellationToken = default) =>
+        store.WriteAsync(path, new MemoryStream(bytes, writable: false), cancellationToken);
+}

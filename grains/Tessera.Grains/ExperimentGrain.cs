@@ -1,0 +1,141 @@
+using Microsoft.Extensions.Logging;
+using Tessera.Infra.Specs;
+using Tessera.Infra.Storage;
+
+namespace Tessera.Grains;
+
+/// <summary>
+/// Coordinates one experiment: validates the spec, runs its stages in order (each on trainer grains),
+/// keeps live progress and the metrics history, and writes spec.yaml, metrics.jsonl and summary.json.
+/// </summary>
+public sealed class ExperimentGrain(
+    [PersistentState("experiment", GrainStorage.Experiments)] IPersistentState<ExperimentGrainState> state,
+    IArtifactStore store,
+    DatasetPreparer datasets,
+    ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain
+{
+    // Live state is memory-only: it is rebuilt by the next report and not worth a storage write per step.
+    StageProgress? _progress;
+    readonly List<MetricsRow> _history = [];
+    IGrainTimer? _stageStarter;
+
+    string Id => this.GetPrimaryKeyString();
+    ExperimentGrainState S => state.State;
+
+    public async Task<ExperimentStatus> Submit(ExperimentSubmission submission)
+    {
+        if (S.Submission is not null)
+            throw new InvalidOperationException($"experiment '{Id}' was already submitted");
+
+        ExperimentSpec spec;
+        try { spec = SpecParser.Parse(submission.SpecYaml, submission.SpecFile); }
+        catch (SpecException e) { throw new ArgumentException(e.Message); }
+
+        S.Submission = submission;
+        S.Name = spec.Experiment;
+        S.ResolvedSpecYaml = SpecWriter.ToYaml(spec);
+        S.State = ExperimentState.Pending;
+        S.TotalStages = spec.Stages.Count;
+        S.StageNames = spec.Stages.Select(s => s.Name).ToList();
+        await state.WriteStateAsync();
+
+        await store.WriteTextAsync(ExperimentPaths.Spec(Id), S.ResolvedSpecYaml);
+        await GrainFactory.GetGrain<ISchedulerGrain>(0).Register(new ExperimentListing(Id, S.Name, submission.SubmittedAt));
+        logger.LogInformation("Experiment {Id} ({Name}) submitted with {Stages} stage(s)", Id, S.Name, S.TotalStages);
+
+        ScheduleStageStart();
+        return Status();
+    }
+
+    public Task<ExperimentStatus> GetStatus()
+    {
+        if (S.Submission is null) throw new KeyNotFoundException($"no experiment with id '{Id}'");
+        return Task.FromResult(Status());
+    }
+
+    public async Task Cancel()
+    {
+        if (S.Submission is null || IsFinished) return;
+        await Trainer(S.StageIndex).Stop();
+        await Finish(ExperimentState.Cancelled, "cancelled by request");
+    }
+
+    public Task ReportProgress(int stageIndex, StageProgress progress)
+    {
+        if (stageIndex != S.StageIndex || IsFinished) return Task.CompletedTask;
+        _progress = progress;
+        _history.Add(new MetricsRow(progress.Stage, progress.Step, progress.Loss, progress.ImagesPerSecond,
+            progress.Metrics, DateTimeOffset.UtcNow));
+        return Task.CompletedTask;
+    }
+
+    public async Task ReportStageCompleted(int stageIndex, StageResult result)
+    {
+        if (stageIndex != S.StageIndex || IsFinished) return;
+        S.Completed.Add(result);
+        await store.WriteTextAsync(ExperimentPaths.Metrics(Id), MetricsRow.ToJsonLines(_history));
+        logger.LogInformation("Experiment {Id}: stage {Stage} completed in {Seconds:F1}s", Id, result.Stage, result.WallSeconds);
+        if (stageIndex + 1 < S.TotalStages)
+        {
+            S.StageIndex = stageIndex + 1;
+            _progress = null;
+            await state.WriteStateAsync();
+            ScheduleStageStart();
+            return;
+        }
+        await Finish(ExperimentState.Succeeded, error: null);
+    }
+
+    public Task ReportStageFailed(int stageIndex, string error) =>
+        stageIndex != S.StageIndex || IsFinished
+            ? Task.CompletedTask
+            : Finish(ExperimentState.Failed, $"stage '{S.StageNames[stageIndex]}' failed: {error}");
+
+    bool IsFinished => S.State is ExperimentState.Succeeded or ExperimentState.Failed or ExperimentState.Cancelled;
+
+    ITrainerGrain Trainer(int stageIndex) =>
+        GrainFactory.GetGrain<ITrainerGrain>($"{Id}/{S.StageNames[stageIndex]}/0");
+
+    /// <summary>Starts the current stage in a turn of its own, so Submit and stage reports return at once.</summary>
+    void ScheduleStageStart()
+    {
+        _stageStarter?.Dispose();
+        _stageStarter = this.RegisterGrainTimer(StartCurrentStage,
+            new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = Timeout.InfiniteTimeSpan });
+    }
+
+    async Task StartCurrentStage(CancellationToken cancellationToken)
+    {
+        _stageStarter?.Dispose();
+        _stageStarter = null;
+        try
+        {
+            ExperimentSpec spec = SpecParser.Parse(S.ResolvedSpecYaml, ExperimentPaths.Spec(Id));
+            await datasets.PrepareAsync(spec.Dataset, GrainFactory, cancellationToken);
+            S.State = ExperimentState.Running;
+            S.StartedAt ??= DateTimeOffset.UtcNow;
+            await state.WriteStateAsync();
+            await Trainer(S.StageIndex).Start(new TrainerAssignment(Id, S.StageIndex, S.ResolvedSpecYaml, Rank: 0, WorldSize: 1));
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Experiment {Id}: stage {Stage} could not start", Id, S.StageNames[S.StageIndex]);
+            await Finish(ExperimentState.Failed, $"stage '{S.StageNames[S.StageIndex]}' could not start: {e.Message}");
+        }
+    }
+
+    async Task Finish(ExperimentState final, string? error)
+    {
+        S.State = final;
+        S.Error = error;
+        S.FinishedAt = DateTimeOffset.UtcNow;
+        await state.WriteStateAsync();
+        await store.WriteTextAsync(ExperimentPaths.Summary(Id), ExperimentSummary.ToJson(Status()));
+        logger.LogInformation("Experiment {Id} finished: {State} {Error}", Id, final, error);
+    }
+
+    ExperimentStatus Status() => new(
+        Id, S.Name, S.State,
+        S.State is ExperimentState.Pending or ExperimentState.Running ? S.StageNames[S.StageIndex] : null,
+        _progress, S.Completed.ToList(), S.Error, S.Submission!.SubmittedAt, S.StartedAt, S.FinishedAt, S.TotalStages);
+}

@@ -1,0 +1,18 @@
+namespace Tessera.Grains;
+
+/// <summary>What an experiment grain persists: enough to answer status and to resume the workflow.</summary>
+[GenerateSerializer]
+public sealed class ExperimentGrainState
+{
+    [Id(0)] public ExperimentSubmission? Submission { get; set; }
+    [Id(1)] public string Name { get; set; } = "";
+    [Id(2)] public string ResolvedSpecYaml { get; set; } = "";
+    [Id(3)] public ExperimentState State { get; set; }
+    [Id(4)] public int StageIndex { get; set; }
+    [Id(5)] public int TotalStages { get; set; }
+    [Id(6)] public List<StageResult> Completed { get; set; } = [];
+    [Id(7)] public string? Error { get; set; }
+    [Id(8)] public DateTimeOffset? StartedAt { get; set; }
+    [Id(9)] public DateTimeOffset? FinishedAt { get; set; }
+    [Id(10)] public List<string> StageNames { get; set; } = [];
+}

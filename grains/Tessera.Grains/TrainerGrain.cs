@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Logging;
+using Tessera.Grains.Workers;
+
+namespace Tessera.Grains;
+
+/// <summary>
+/// One rank of one stage. Start returns at once: the training runs on a worker thread of this silo, never on
+/// the Orleans scheduler, and reports to the experiment grain by itself.
+/// </summary>
+public sealed class TrainerGrain(WorkerServices services, ILogger<TrainerGrain> logger) : Grain, ITrainerGrain
+{
+    TrainerWorker? _worker;
+
+    public Task Start(TrainerAssignment assignment)
+    {
+        if (_worker is { IsRunning: true })
+            throw new InvalidOperationException($"trainer {this.GetPrimaryKeyString()} is already running");
+        // Keep this activation (and its worker handle) while a stage may run for hours without calls.
+        DelayDeactivation(TimeSpan.FromDays(7));
+        _worker = new TrainerWorker(assignment, services, logger);
+        _worker.Start();
+        return Task.CompletedTask;
+    }
+
+    public Task Stop()
+    {
+        _worker?.Cancel();
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> IsRunning() => Task.FromResult(_worker is { IsRunning: true });
+}

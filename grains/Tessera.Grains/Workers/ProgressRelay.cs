@@ -1,0 +1,37 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+
+namespace Tessera.Grains.Workers;
+
+/// <summary>
+/// Carries a worker's progress reports to the experiment grain in order, off the training thread: the
+/// training loop only enqueues, so a slow or busy control plane never stalls a step.
+/// </summary>
+public sealed class ProgressRelay : IProgress<Tessera.Trainers.TrainingProgress>
+{
+    readonly Channel<StageProgress> _queue = Channel.CreateUnbounded<StageProgress>(new() { SingleReader = true });
+    readonly Task _pump;
+
+    public ProgressRelay(IExperimentGrain experiment, int stageIndex, ILogger logger)
+    {
+        _pump = Task.Run(async () =>
+        {
+            await foreach (var progress in _queue.Reader.ReadAllAsync())
+            {
+                try { await experiment.ReportProgress(stageIndex, progress); }
+                catch (Exception e) { logger.LogWarning(e, "Progress report for step {Step} was lost", progress.Step); }
+            }
+        });
+    }
+
+    public void Report(Tessera.Trainers.TrainingProgress value) =>
+        _queue.Writer.TryWrite(new StageProgress(value.Stage, value.Step, value.TotalSteps, value.Loss,
+            value.ImagesPerSecond, value.Metrics.ToDictionary()));
+
+    /// <summary>Waits until every queued report has been delivered (or given up on).</summary>
+    public Task DrainAsync()
+    {
+        _queue.Writer.TryComplete();
+        return _pump;
+    }
+}

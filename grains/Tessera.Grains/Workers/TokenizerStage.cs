@@ -1,0 +1,76 @@
+using Tessera.Infra.Data;
+using Tessera.Infra.Images;
+using Tessera.Infra.Specs;
+using Tessera.Infra.Storage;
+using Tessera.Trainers;
+using Tessera.Trainers.Tokenizers;
+
+namespace Tessera.Grains.Workers;
+
+/// <summary>The `tokenizer` stage: trains a VQ tokenizer, then writes its checkpoint and recon.png.</summary>
+public static class TokenizerStage
+{
+    public static StageOutcome Run(StageContext context)
+    {
+        var (store, shards) = (context.Services.Store, context.Services.Shards);
+        CancellationToken ct = context.Cancellation;
+        string dataset = context.Spec.Dataset.Name;
+
+        DatasetManifest manifest = DatasetStore.ReadManifestAsync(store, dataset, ct).GetAwaiter().GetResult();
+        var train = Load(shards, dataset, "train", manifest.Train.Count, ct);
+        var heldOut = Load(shards, dataset, "heldout", manifest.HeldOut.Count, ct);
+
+        VqTokenizerConfig config = FromStage(context.Stage);
+        var device = TorchRuntime.ResolveDevice(context.Spec.Device);
+        using var trainer = new VqTokenizerTrainer(config, device, context.Spec.Seed);
+        var source = new ShardBatchSource(train, (ulong)context.Spec.Seed);
+        TokenizerReport report = trainer.Train(source, ImageShard.Concatenate(heldOut), context.Progress, ct);
+
+        var artifacts = new List<ArtifactInfo>();
+        using (var checkpoint = new MemoryStream())
+        {
+            trainer.SaveCheckpoint(checkpoint, context.ResolvedSpecYaml);
+            checkpoint.Position = 0;
+            artifacts.Add(Record(store.WriteAsync(ExperimentPaths.Checkpoint(context.ExperimentId, context.Stage.Name), checkpoint, ct)));
+        }
+        byte[] grid = ImageGrid.RenderPng([report.Originals, report.Reconstructions]);
+        artifacts.Add(Record(store.WriteBytesAsync(ExperimentPaths.Reconstructions(context.ExperimentId), grid, ct)));
+
+        var metrics = new Dictionary<string, double>
+        {
+            ["heldout_psnr_db"] = report.HeldOutPsnr,
+            ["codebook_usage"] = report.CodebookUsage,
+            ["perplexity"] = report.Perplexity,
+            ["final_loss"] = report.FinalLoss,
+            ["steps"] = report.Steps,
+        };
+        return new StageOutcome(metrics, artifacts);
+    }
+
+    /// <summary>Maps the validated stage settings onto the trainer's typed configuration.</summary>
+    public static VqTokenizerConfig FromStage(StageSpec stage) => new()
+    {
+        Steps = stage.Int("steps"),
+        BatchSize = stage.Int("batch_size"),
+        LearningRate = stage.Double("lr"),
+        WarmupSteps = stage.Int("warmup_steps"),
+        LogEvery = stage.Int("log_every"),
+        CodebookSize = stage.Int("codebook_size"),
+        CodeDim = stage.Int("code_dim"),
+        Hidden = stage.Int("hidden"),
+        CommitmentWeight = stage.Double("commitment"),
+        EmaDecay = stage.Double("ema_decay"),
+        DeadCodeThreshold = stage.Double("dead_code_threshold"),
+    };
+
+    static List<ImageShard> Load(ShardCache cache, string dataset, string split, int count, CancellationToken ct) =>
+        Enumerable.Range(0, count)
+            .Select(i => cache.GetAsync(new ShardKey(dataset, split, i), ct).GetAwaiter().GetResult())
+            .ToList();
+
+    static ArtifactInfo Record(Task<ArtifactRef> write)
+    {
+        ArtifactRef written = write.GetAwaiter().GetResult();
+        return new ArtifactInfo(written.Path, written.Sha256, written.Length);
+    }
+}

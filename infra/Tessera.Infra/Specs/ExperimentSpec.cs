@@ -1,0 +1,26 @@
+namespace Tessera.Infra.Specs;
+
+/// <summary>A validated experiment: what to train, on which data, in which order. Parsed by <see cref="SpecParser"/>.</summary>
+public sealed record ExperimentSpec(
+    string Experiment,
+    long Seed,
+    string Device,
+    DatasetSpec Dataset,
+    IReadOnlyList<StageSpec> Stages);
+
+/// <summary>Which dataset the experiment reads. <c>Builtin</c> datasets are imported into the store on first use.</summary>
+public sealed record DatasetSpec(string Name, string Source, int Shards)
+{
+    public bool IsBuiltin => Source == "builtin";
+}
+
+/// <summary>
+/// One stage of the workflow. Every key of the stage's kind is present (defaults filled in), so the
+/// resolved spec says exactly what ran.
+/// </summary>
+public sealed record StageSpec(string Name, string Kind, IReadOnlyDictionary<string, object> Settings)
+{
+    public int Int(string key) => Convert.ToInt32(Settings[key], System.Globalization.CultureInfo.InvariantCulture);
+    public double Double(string key) => Convert.ToDouble(Settings[key], System.Globalization.CultureInfo.InvariantCulture);
+    public string String(string key) => (string)Settings[key];
+}

@@ -1,0 +1,181 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Tessera.Infra.Specs;
+
+/// <summary>
+/// Reads a YAML experiment spec and validates all of it before anything starts: unknown keys and stages,
+/// wrong types, out-of-range values and missing sections are reported with file, line and column.
+/// </summary>
+public static partial class SpecParser
+{
+    static readonly string[] TopLevelKeys = ["experiment", "seed", "device", "dataset", "stages"];
+    static readonly string[] DatasetKeys = ["name", "source", "shards"];
+    static readonly string[] Devices = ["auto", "cpu", "cuda"];
+
+    public static ExperimentSpec ParseFile(string path)
+    {
+        if (!System.IO.File.Exists(path)) throw new SpecException(path, 0, 0, "file not found");
+        return Parse(System.IO.File.ReadAllText(path), path);
+    }
+
+    public static ExperimentSpec Parse(string yaml, string file = "<spec>")
+    {
+        var stream = new YamlStream();
+        try { stream.Load(new StringReader(yaml)); }
+        catch (YamlException e)
+        {
+            throw new SpecException(file, (int)e.Start.Line, (int)e.Start.Column, "not valid YAML: " + Innermost(e).Message);
+        }
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+            throw new SpecException(file, 1, 1, "the spec must be a YAML mapping with keys: " + string.Join(", ", TopLevelKeys));
+
+        var reader = new NodeReader(file);
+        reader.RejectUnknown(root, TopLevelKeys, "top level");
+
+        string experiment = reader.Scalar(root, "experiment", required: true)!;
+        if (!NamePattern().IsMatch(experiment))
+            throw reader.Error(root.Children[new YamlScalarNode("experiment")],
+                $"experiment name '{experiment}' must be 1-48 characters of letters, digits, '-' or '_'");
+        long seed = reader.Integer(root, "seed", defaultValue: 0, min: 0, max: long.MaxValue);
+        string device = reader.Choice(root, "device", Devices, defaultValue: "auto");
+        DatasetSpec dataset = ParseDataset(reader, root);
+        IReadOnlyList<StageSpec> stages = ParseStages(reader, root);
+        return new ExperimentSpec(experiment, seed, device, dataset, stages);
+    }
+
+    static DatasetSpec ParseDataset(NodeReader reader, YamlMappingNode root)
+    {
+        var node = reader.Mapping(root, "dataset");
+        reader.RejectUnknown(node, DatasetKeys, "dataset");
+        string name = reader.Scalar(node, "name", required: true)!;
+        if (!NamePattern().IsMatch(name))
+            throw reader.Error(node, $"dataset name '{name}' must be letters, digits, '-' or '_'");
+        string source = reader.Choice(node, "source", ["builtin", "store"], defaultValue: name == "mnist" ? "builtin" : "store");
+        int shards = (int)reader.Integer(node, "shards", defaultValue: 4, min: 1, max: 1024);
+        return new DatasetSpec(name, source, shards);
+    }
+
+    static IReadOnlyList<StageSpec> ParseStages(NodeReader reader, YamlMappingNode root)
+    {
+        if (!root.Children.TryGetValue(new YamlScalarNode("stages"), out var stagesNode))
+            throw reader.Error(root, "missing required key 'stages'");
+        if (stagesNode is not YamlSequenceNode sequence || sequence.Children.Count == 0)
+            throw reader.Error(stagesNode, "'stages' must be a non-empty list of stages");
+
+        var stages = new List<StageSpec>();
+        var names = new HashSet<string>();
+        foreach (var item in sequence.Children)
+        {
+            if (item is not YamlMappingNode stage)
+                throw reader.Error(item, "each stage must be a mapping with at least 'kind'");
+            string kind = reader.Scalar(stage, "kind", required: true)!;
+            if (!StageSchemas.Kinds.TryGetValue(kind, out var schema))
+                throw reader.Error(stage.Children[new YamlScalarNode("kind")],
+                    $"unknown stage kind '{kind}' (known: {string.Join(", ", StageSchemas.Kinds.Keys)})");
+            string name = reader.Scalar(stage, "name", required: false) ?? kind;
+            if (!names.Add(name))
+                throw reader.Error(stage, $"two stages are named '{name}'; give each a unique 'name'");
+            reader.RejectUnknown(stage, ["kind", "name", .. schema.Select(s => s.Key)], $"stage '{name}'");
+
+            var settings = new Dictionary<string, object>();
+            foreach (var setting in schema)
+                settings[setting.Key] = reader.Setting(stage, setting, name);
+            stages.Add(new StageSpec(name, kind, settings));
+        }
+        return stages;
+    }
+
+    static Exception Innermost(Exception e) => e.InnerException is null ? e : Innermost(e.InnerException);
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$")]
+    private static partial Regex NamePattern();
+
+    /// <summary>Typed access to mapping nodes that turns every mismatch into a located <see cref="SpecException"/>.</summary>
+    sealed class NodeReader(string file)
+    {
+        public SpecException Error(YamlNode node, string problem) =>
+            new(file, (int)node.Start.Line, (int)node.Start.Column, problem);
+
+        public void RejectUnknown(YamlMappingNode node, IEnumerable<string> known, string where)
+        {
+            var allowed = known.ToHashSet();
+            foreach (var key in node.Children.Keys)
+            {
+                string text = (key as YamlScalarNode)?.Value ?? "";
+                if (!allowed.Contains(text))
+                    throw Error(key, $"unknown key '{text}' in {where} (allowed: {string.Join(", ", allowed)})");
+            }
+        }
+
+        public YamlMappingNode Mapping(YamlMappingNode parent, string key)
+        {
+            if (!parent.Children.TryGetValue(new YamlScalarNode(key), out var node))
+                throw Error(parent, $"missing required key '{key}'");
+            return node as YamlMappingNode ?? throw Error(node, $"'{key}' must be a mapping");
+        }
+
+        public string? Scalar(YamlMappingNode parent, string key, bool required)
+        {
+            if (!parent.Children.TryGetValue(new YamlScalarNode(key), out var node))
+                return required ? throw Error(parent, $"missing required key '{key}'") : null;
+            if (node is not YamlScalarNode scalar || string.IsNullOrWhiteSpace(scalar.Value))
+                throw Error(node, $"'{key}' must be a non-empty text value");
+            return scalar.Value;
+        }
+
+        public string Choice(YamlMappingNode parent, string key, string[] choices, string defaultValue)
+        {
+            string? value = Scalar(parent, key, required: false);
+            if (value is null) return defaultValue;
+            if (!choices.Contains(value))
+                throw Error(parent.Children[new YamlScalarNode(key)], $"'{key}' must be one of {string.Join(", ", choices)}, got '{value}'");
+            return value;
+        }
+
+        public long Integer(YamlMappingNode parent, string key, long defaultValue, long min, long max)
+        {
+            string? value = Scalar(parent, key, required: false);
+            if (value is null) return defaultValue;
+            var node = parent.Children[new YamlScalarNode(key)];
+            if (!long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long result))
+                throw Error(node, $"'{key}' must be an integer, got '{value}'");
+            if (result < min || result > max)
+                throw Error(node, $"'{key}' must be between {min} and {max}, got {result}");
+            return result;
+        }
+
+        public object Setting(YamlMappingNode stage, SettingSchema schema, string stageName)
+        {
+            string? value = Scalar(stage, schema.Key, required: false);
+            if (value is null) return schema.Default;
+            var node = stage.Children[new YamlScalarNode(schema.Key)];
+            string where = $"'{schema.Key}' in stage '{stageName}'";
+            switch (schema.Type)
+            {
+                case SettingType.Integer:
+                    if (!long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long integer))
+                        throw Error(node, $"{where} must be an integer, got '{value}'");
+                    CheckRange(node, where, schema, integer);
+                    return (int)integer;
+                case SettingType.Number:
+                    if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double number) || !double.IsFinite(number))
+                        throw Error(node, $"{where} must be a finite number, got '{value}'");
+                    CheckRange(node, where, schema, number);
+                    return number;
+                default:
+                    if (schema.Choices is { } choices && !choices.Contains(value))
+                        throw Error(node, $"{where} must be one of {string.Join(", ", choices)}, got '{value}'");
+                    return value;
+            }
+        }
+
+        void CheckRange(YamlNode node, string where, SettingSchema schema, double value)
+        {
+            if (value < schema.Min) throw Error(node, $"{where} must be at least {schema.Min}, got {value} ({schema.Doc})");
+            if (value > schema.Max) throw Error(node, $"{where} must be at most {schema.Max}, got {value} ({schema.Doc})");
+        }
+    }
+}

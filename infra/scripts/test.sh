@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The test command of the README: builds the solution and runs every test, on a fresh machine.
+# It installs and starts whatever the tests need (today: only the .NET SDK, which the machine has;
+# later issues add Redis and Azurite here), and ends with a one-line "N passed, N failed" summary.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
+
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+
+dotnet build Platform.sln -c Release -nologo -clp:ErrorsOnly
+set +e
+dotnet test Platform.sln -c Release --no-build -nologo --logger "trx;LogFileName=results.trx" \
+  --results-directory "$results" --logger "console;verbosity=normal"
+status=$?
+set -e
+
+# One closing line CI can read, counted from the TRX result files.
+passed=$(grep -ho 'outcome="Passed"' "$results"/*.trx 2>/dev/null | wc -l)
+failed=$(grep -ho 'outcome="Failed"' "$results"/*.trx 2>/dev/null | wc -l)
+skipped=$(grep -ho 'outcome="NotExecuted"' "$results"/*.trx 2>/dev/null | wc -l)
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
+  echo "test.sh: no test ran" >&2
+  exit 1
+fi
+exit $status

@@ -1,0 +1,43 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Tessera.Grains;
+using Tessera.Grains.Workers;
+using Tessera.Infra.Storage;
+
+namespace Tessera.Silo;
+
+/// <summary>Adds everything a Tessera silo runs on to an Orleans silo builder.</summary>
+public static class SiloConfiguration
+{
+    public static ISiloBuilder UseTessera(this ISiloBuilder silo, TesseraSiloOptions options)
+    {
+        silo.UseLocalhostClustering(
+            siloPort: options.SiloPort == 0 ? FreeTcpPort() : options.SiloPort,
+            gatewayPort: options.GatewayPort == 0 ? FreeTcpPort() : options.GatewayPort,
+            serviceId: TesseraSiloOptions.ServiceId,
+            clusterId: TesseraSiloOptions.ClusterId);
+        silo.AddTesseraServices(options);
+        return silo;
+    }
+
+    /// <summary>The grain storage and silo services, without clustering (the test cluster brings its own).</summary>
+    public static ISiloBuilder AddTesseraServices(this ISiloBuilder silo, TesseraSiloOptions options)
+    {
+        silo.AddMemoryGrainStorage(GrainStorage.Experiments);
+        silo.Services.AddSingleton(options);
+        silo.Services.AddSingleton<IArtifactStore>(_ => new LocalArtifactStore(options.ArtifactRoot));
+        silo.Services.AddSingleton(new WorkerSettings(options.TorchThreads));
+        silo.Services.AddSingleton<ShardCache>();
+        silo.Services.AddSingleton<DatasetPreparer>();
+        silo.Services.AddSingleton<WorkerServices>();
+        return silo;
+    }
+
+    static int FreeTcpPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

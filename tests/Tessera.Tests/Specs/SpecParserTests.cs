@@ -1,0 +1,98 @@
+using Tessera.Infra.Specs;
+
+namespace Tessera.Tests.Specs;
+
+public class SpecParserTests
+{
+    const string Valid = """
+        experiment: demo
+        seed: 7
+        dataset:
+          name: mnist
+        stages:
+          - kind: tokenizer
+            steps: 20
+            lr: 0.001
+        """;
+
+    [Fact]
+    public void ValidSpecResolvesDefaults()
+    {
+        ExperimentSpec spec = SpecParser.Parse(Valid, "demo.yaml");
+        Assert.Equal("demo", spec.Experiment);
+        Assert.Equal(7, spec.Seed);
+        Assert.Equal("auto", spec.Device);
+        Assert.Equal(new DatasetSpec("mnist", "builtin", 4), spec.Dataset);
+        StageSpec stage = Assert.Single(spec.Stages);
+        Assert.Equal(("tokenizer", "tokenizer"), (stage.Name, stage.Kind));
+        Assert.Equal(20, stage.Int("steps"));
+        Assert.Equal(0.001, stage.Double("lr"));
+        Assert.Equal(256, stage.Int("codebook_size")); // default filled in
+    }
+
+    [Fact]
+    public void ResolvedSpecRoundTrips()
+    {
+        ExperimentSpec spec = SpecParser.Parse(Valid, "demo.yaml");
+        ExperimentSpec again = SpecParser.Parse(SpecWriter.ToYaml(spec), "resolved.yaml");
+        Assert.Equal(spec.Experiment, again.Experiment);
+        Assert.Equal(spec.Dataset, again.Dataset);
+        Assert.Equal(spec.Stages[0].Settings.OrderBy(k => k.Key).Select(k => (k.Key, k.Value.ToString())),
+                     again.Stages[0].Settings.OrderBy(k => k.Key).Select(k => (k.Key, k.Value.ToString())));
+    }
+
+    [Theory]
+    [InlineData("    lr: 0.001", "    lerning_rate: 0.1", 8, "unknown key 'lerning_rate' in stage 'tokenizer'")]
+    [InlineData("    steps: 20", "    steps: -5", 7, "'steps' in stage 'tokenizer' must be at least 1, got -5")]
+    [InlineData("    steps: 20", "    batch_size: lots", 7, "'batch_size' in stage 'tokenizer' must be an integer, got 'lots'")]
+    [InlineData("    lr: 0.001", "    lr: .nan", 8, "'lr' in stage 'tokenizer' must be a finite number")]
+    [InlineData("  - kind: tokenizer", "  - kind: painter", 6, "unknown stage kind 'painter'")]
+    public void StageErrorsNameTheLine(string line, string replacement, int lineNumber, string problem)
+    {
+        Assert.Contains(line, Valid);
+        var error = Assert.Throws<SpecException>(() => SpecParser.Parse(Valid.Replace(line, replacement), "bad.yaml"));
+        Assert.Equal("bad.yaml", error.File);
+        Assert.Equal(lineNumber, error.Line);
+        Assert.Contains(problem, error.Message);
+        Assert.StartsWith($"bad.yaml:{lineNumber}:", error.Message);
+    }
+
+    [Fact]
+    public void MissingDatasetIsRejected()
+    {
+        string yaml = "experiment: demo\nstages:\n  - kind: tokenizer\n";
+        var error = Assert.Throws<SpecException>(() => SpecParser.Parse(yaml, "nodata.yaml"));
+        Assert.Contains("missing required key 'dataset'", error.Message);
+    }
+
+    [Fact]
+    public void UnknownTopLevelKeyIsRejectedWithItsLine()
+    {
+        var error = Assert.Throws<SpecException>(() => SpecParser.Parse("experiment: x\nepochs: 3\n", "top.yaml"));
+        Assert.Equal(2, error.Line);
+        Assert.Contains("unknown key 'epochs' in top level", error.Message);
+    }
+
+    [Fact]
+    public void WrongTypeForSeedIsRejected()
+    {
+        var error = Assert.Throws<SpecException>(() => SpecParser.Parse(Valid.Replace("seed: 7", "seed: seven"), "seed.yaml"));
+        Assert.Equal(2, error.Line);
+        Assert.Contains("'seed' must be an integer, got 'seven'", error.Message);
+    }
+
+    [Fact]
+    public void BrokenYamlIsRejectedWithItsLine()
+    {
+        var error = Assert.Throws<SpecException>(() => SpecParser.Parse("experiment: demo\nstages: [unclosed\n", "broken.yaml"));
+        Assert.Contains("not valid YAML", error.Message);
+        Assert.True(error.Line >= 2, error.Message);
+    }
+
+    [Fact]
+    public void MoreThanOneWorkerIsRejectedUntilTheRingExists()
+    {
+        var error = Assert.Throws<SpecException>(() => SpecParser.Parse(Valid + "\n    workers: 2\n", "w.yaml"));
+        Assert.Contains("'workers' in stage 'tokenizer' must be at most 1", error.Message);
+    }
+}
