@@ -1,0 +1,137 @@
+using SkiaSharp;
+using Tessera.Infra.Data;
+using Tessera.Infra.Storage;
+
+namespace Tessera.Tests.Infra;
+
+public sealed class ImageFolderImporterTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly string _root;
+    private readonly LocalArtifactStore _store;
+
+    public ImageFolderImporterTests()
+    {
+        _root = _dir.Combine("images");
+        _store = new LocalArtifactStore(_dir.Combine("store"));
+    }
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>Writes a solid-colour image; the format follows the extension.</summary>
+    private string Image(string cls, string name, int width, int height, SKColor color)
+    {
+        var folder = Path.Combine(_root, cls);
+        Directory.CreateDirectory(folder);
+        using var bitmap = new SKBitmap(width, height);
+        bitmap.Erase(color);
+        var format = name.EndsWith(".png", StringComparison.Ordinal) ? SKEncodedImageFormat.Png : SKEncodedImageFormat.Jpeg;
+        using var data = bitmap.Encode(format, 100);
+        var path = Path.Combine(folder, name);
+        File.WriteAllBytes(path, data.ToArray());
+        return path;
+    }
+
+    private void AssertStoreUntouched() => Assert.False(Directory.Exists(_dir.Combine("store")));
+
+    [Fact]
+    public void ReadsClassesInSortedOrderAsGrayscaleOrRgb()
+    {
+        Image("zebra", "b.png", 3, 2, new SKColor(10, 200, 30));
+        Image("zebra", "a.png", 3, 2, new SKColor(100, 100, 100));
+        Image("ant", "x.jpg", 3, 2, new SKColor(128, 128, 128));
+        File.WriteAllText(Path.Combine(_root, "ant", "notes.txt"), "ignored: not an image");
+
+        var gray = ImageFolderImporter.Read(_root, channels: 1);
+        Assert.Equal(["ant", "zebra"], gray.ClassNames);
+        Assert.Equal([0, 1, 1], gray.Labels);
+        Assert.Equal((1, 2, 3), (gray.Channels, gray.Height, gray.Width));
+        Assert.InRange(gray.Pixels[0], 125, 131);                  // JPEG of mid gray: lossy but close
+        Assert.Equal(100, gray.Pixels[6]);                          // zebra/a.png comes before b.png
+        Assert.Equal((299 * 10 + 587 * 200 + 114 * 30 + 500) / 1000, gray.Pixels[12]); // BT.601 luma
+
+        var rgb = ImageFolderImporter.Read(_root, channels: 3);
+        Assert.Equal(3, rgb.Channels);
+        var b = rgb.Pixels.AsSpan(2 * 18, 18);                      // third image, (C, H, W)
+        Assert.Equal(new byte[] { 10, 200, 30 }, new[] { b[0], b[6], b[12] });
+    }
+
+    [Fact]
+    public async Task WrongSizedImageIsRejectedNamingBothSizesAndNothingIsWritten()
+    {
+        var first = Image("cat", "1.png", 4, 4, SKColors.Black);
+        var odd = Image("dog", "1.png", 5, 4, SKColors.White);
+
+        var e = await Assert.ThrowsAsync<DataFormatException>(() => ImageFolderImporter.ImportAsync(_store, "pets", _root));
+        Assert.Equal(odd, e.File);
+        Assert.Contains("5x4", e.Problem);
+        Assert.Contains($"{first} is 4x4", e.Problem);
+        AssertStoreUntouched();
+    }
+
+    [Fact]
+    public async Task EmptyClassFolderIsRejectedNamingItAndNothingIsWritten()
+    {
+        Image("cat", "1.png", 4, 4, SKColors.Black);
+        Directory.CreateDirectory(Path.Combine(_root, "dog"));
+        File.WriteAllText(Path.Combine(_root, "dog", "readme.txt"), "no images here");
+
+        var e = await Assert.ThrowsAsync<DataFormatException>(() => ImageFolderImporter.ImportAsync(_store, "pets", _root));
+        Assert.Equal(Path.Combine(_root, "dog"), e.File);
+        Assert.Contains("no images", e.Problem);
+        AssertStoreUntouched();
+    }
+
+    [Fact]
+    public async Task UndecodableOrTruncatedImageIsRejectedNamingIt()
+    {
+        Image("cat", "1.png", 4, 4, SKColors.Black);
+        var garbage = Path.Combine(_root, "cat", "2.png");
+        File.WriteAllText(garbage, "this is not a PNG");
+
+        var e = await Assert.ThrowsAsync<DataFormatException>(() => ImageFolderImporter.ImportAsync(_store, "pets", _root));
+        Assert.Equal(garbage, e.File);
+        AssertStoreUntouched();
+
+        var whole = File.ReadAllBytes(Image("cat", "3.png", 64, 64, SKColors.Red));
+        File.WriteAllBytes(garbage, whole[..(whole.Length / 2)]);
+        e = Assert.Throws<DataFormatException>(() => ImageFolderImporter.Read(_root));
+        Assert.Equal(garbage, e.File);
+    }
+
+    [Fact]
+    public async Task ImportsABalancedSeededSplit()
+    {
+        for (var i = 0; i < 10; i++)
+        {
+            Image("a", $"{i:D2}.png", 2, 2, new SKColor((byte)i, 0, 0));
+            Image("b", $"{i:D2}.png", 2, 2, new SKColor(0, 0, (byte)i));
+        }
+        var options = new ImportOptions { HeldOutFraction = 0.2, Seed = 5, TrainShards = 2 };
+        var manifest = await ImageFolderImporter.ImportAsync(_store, "ab", _root, channels: 3, options);
+
+        Assert.Equal(["a", "b"], manifest.ClassNames);
+        Assert.Equal((16, 4), (manifest.TrainCount, manifest.HeldOutCount));
+        var heldOut = await DatasetStore.ReadSplitAsync(_store, manifest, manifest.HeldOut);
+        Assert.Equal(2, heldOut.Labels.Count(l => l == 0));
+
+        // Same input, same seed: same split; another seed: (almost surely) another one.
+        var images = ImageFolderImporter.Read(_root, 3);
+        var again = DatasetSplit.Balanced(images, 0.2, seed: 5);
+        Assert.Equal(heldOut.Pixels.Order(), again.HeldOut.Pixels.Order());
+        Assert.NotEqual(again.HeldOut.Pixels, DatasetSplit.Balanced(images, 0.2, seed: 6).HeldOut.Pixels);
+    }
+
+    [Fact]
+    public async Task BuiltinNamesAndExistingDatasetsCannotBeImportedOver()
+    {
+        Image("a", "1.png", 2, 2, SKColors.Black);
+        Image("a", "2.png", 2, 2, SKColors.Black);
+        await Assert.ThrowsAsync<ArgumentException>(() => ImageFolderImporter.ImportAsync(_store, "mnist", _root));
+        await Assert.ThrowsAsync<ArgumentException>(() => ImageFolderImporter.ImportAsync(_store, "../x", _root));
+        AssertStoreUntouched();
+
+        await ImageFolderImporter.ImportAsync(_store, "a", _root);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => ImageFolderImporter.ImportAsync(_store, "a", _root));
+    }
+}
