@@ -22,6 +22,20 @@ public static class ArtifactPath
             throw new ArgumentException($"invalid artifact path '{path}': {problem}", nameof(path));
     }
 
+    /// <summary>
+    /// A listing prefix may end mid-segment ("datasets/mn") or be empty, but must not point outside the store:
+    /// it is used to pick the directory where the listing starts.
+    /// </summary>
+    public static void ValidatePrefix(string prefix)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        if (prefix.Length == 0)
+            return;
+        var problem = Problem(prefix.EndsWith('/') ? prefix[..^1] : prefix);
+        if (problem is not null)
+            throw new ArgumentException($"invalid artifact prefix '{prefix}': {problem}", nameof(prefix));
+    }
+
     /// <summary>The reason a key is invalid, or null when it is fine.</summary>
     public static string? Problem(string path)
     {

@@ -114,9 +114,7 @@ public sealed class LocalArtifactStore : IArtifactStore
 
     public Task<IReadOnlyList<string>> ListAsync(string prefix, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(prefix);
-        if (prefix.Contains('\\') || prefix.Split('/').Contains(".."))
-            throw new ArgumentException($"invalid artifact prefix '{prefix}'", nameof(prefix));
+        ArtifactPath.ValidatePrefix(prefix);
         // Start from the deepest directory the prefix names instead of walking the whole store.
         var slash = prefix.LastIndexOf('/');
         var start = slash < 0 ? _root : Path.Combine(_root, prefix[..slash]);

@@ -162,6 +162,9 @@ public sealed class LocalArtifactStoreTests : IDisposable
             await _store.ListAsync("datasets/mnist"));
         Assert.Equal(5, (await _store.ListAsync("")).Count);
         Assert.Empty(await _store.ListAsync("nothing/"));
+        // A prefix picks the directory to walk, so it must not lead out of the store.
+        await Assert.ThrowsAsync<ArgumentException>(() => _store.ListAsync("/etc/"));
+        await Assert.ThrowsAsync<ArgumentException>(() => _store.ListAsync("../"));
     }
 
     [Fact]
