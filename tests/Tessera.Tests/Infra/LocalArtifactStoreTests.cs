@@ -168,6 +168,39 @@ public sealed class LocalArtifactStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task ChecksumLookupsDuringOverwritesAlwaysDescribeACommittedVersion()
+    {
+        // Same-length versions force the sidecar resolution to hash; a third with another length does not.
+        byte[][] versions = [Content(8192, 12), Content(8192, 13), Content(5000, 14)];
+        var refs = versions.Select(v => Convert.ToHexStringLower(SHA256.HashData(v))).ToHashSet();
+        await _store.WriteAsync("hot.bin", new MemoryStream(versions[0]));
+
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(async () =>
+        {
+            for (var i = 1; i <= 60 && !stop.IsCancellationRequested; i++)
+                await _store.WriteAsync("hot.bin", new MemoryStream(versions[i % versions.Length]));
+        });
+        var lookups = 0;
+        try
+        {
+            while (!writer.IsCompleted)
+            {
+                var found = await _store.GetAsync("hot.bin");
+                Assert.Contains(found.Sha256, refs);
+                lookups++;
+            }
+        }
+        finally
+        {
+            // Stop the writer before the temp directory is deleted, also when an assertion failed.
+            await stop.CancelAsync();
+            await writer;
+        }
+        Assert.True(lookups > 0);
+    }
+
+    [Fact]
     public async Task ReaderKeepsTheVersionItOpenedWhileAWriterReplacesIt()
     {
         var v1 = Content(1000, 10);
