@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using Tessera.Infra.Data;
+using Tessera.Trainers.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Tessera.Trainers.Tokenizers;
+
+/// <summary>Held-out evaluation of a tokenizer.</summary>
+/// <param name="Psnr">Mean of per-image PSNR, dB (the reported number).</param>
+/// <param name="PsnrOfMeanMse">PSNR of the mean MSE over all images, dB (stricter: never above <paramref name="Psnr"/>).</param>
+/// <param name="MeanMse">Mean squared error per pixel.</param>
+/// <param name="CodebookUsage">Fraction of codes used on the set.</param>
+/// <param name="Perplexity">exp(entropy) of code usage on the set.</param>
+/// <param name="Reconstructions">All reconstructions as bytes, in input order.</param>
+public sealed record TokenizerEvaluation(
+    double Psnr, double PsnrOfMeanMse, double MeanMse, double CodebookUsage, double Perplexity, ImageBatch Reconstructions);
+
+/// <summary>
+/// Trains a <see cref="VqTokenizer"/>: reconstruction MSE (+ optional L1) + commitment, EMA codebook with
+/// dead-code restart, Adam with warmup and cosine decay. Runs synchronously on the caller's thread; one
+/// instance per thread. Same config, seed and batch stream => bit-identical weights and metrics.
+/// </summary>
+public sealed partial class VqTokenizerTrainer : IDisposable
+{
+    public const string Stage = "tokenizer";
+
+    private readonly VqTokenizer _model;
+    private readonly TorchSharp.Modules.Adam _optimizer;
+    private readonly Generator _generator;
+    private readonly Device _device;
+    private bool _disposed;
+
+    public VqTokenizerTrainer(VqTokenizerConfig config, Device device, long seed)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        Config = config;
+        Seed = seed;
+        _device = device;
+        torch.manual_seed(seed); // nothing here draws from the global RNG; seeded anyway for any op that might
+        _generator = new Generator((ulong)seed);
+        _model = new VqTokenizer(config, _generator);
+        _model.to(device);
+        // Created after the move: to(device) replaces parameters.
+        _optimizer = optim.Adam(_model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
+    }
+
+    public VqTokenizerConfig Config { get; }
+    public long Seed { get; }
+    public VqTokenizer Model => _model;
+    /// <summary>Optimizer steps completed; <see cref="Train"/> continues from here up to <c>Config.Steps</c>.</summary>
+    public int Step { get; private set; }
+    /// <summary>Loss of the latest step (NaN before any).</summary>
+    public double LastLoss { get; private set; } = double.NaN;
+    /// <summary>The resolved spec text this trainer was restored with, if it came from a checkpoint.</summary>
+    public string? ResolvedSpec { get; private set; }
+
+    /// <summary>Learning rate for 0-based step <paramref name="step"/>: linear warmup, then cosine to the floor.</summary>
+    public double LearningRateAt(int step)
+    {
+        double peak = Config.LearningRate;
+        if (step < Config.WarmupSteps) return peak * (step + 1) / Config.WarmupSteps;
+        double span = Math.Max(1, Config.Steps - Config.WarmupSteps);
+        double t = Math.Min(1.0, (step - Config.WarmupSteps) / span);
+        double floor = Config.MinLearningRateFraction;
+        return peak * (floor + (1 - floor) * 0.5 * (1 + Math.Cos(Math.PI * t)));
+    }
+
+    /// <summary>
+    /// Trains from <see cref="Step"/> to <c>Config.Steps</c>, then evaluates on <paramref name="heldOut"/>.
+    /// Reports progress every <c>LogEvery</c> steps and on the last step; checks <paramref name="ct"/> every step;
+    /// throws <see cref="TrainingDivergedException"/> naming the step if the loss stops being finite.
+    /// </summary>
+    public TokenizerReport Train(IBatchSource train, ImageBatch heldOut, IProgress<TrainingProgress>? progress, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(heldOut);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckImages(heldOut, nameof(heldOut));
+
+        var clock = Stopwatch.StartNew();
+        double lastReportSeconds = 0;
+        int imagesSinceReport = 0, restartedSinceReport = 0;
+        _model.train();
+        while (Step < Config.Steps)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var scope = torch.NewDisposeScope();
+            var batch = train.Next(Config.BatchSize);
+            CheckImages(batch, "training batch");
+            var x_BCHW = ImageTensors.ToTensor(batch, _device);
+
+            double lr = LearningRateAt(Step);
+            foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
+            _optimizer.zero_grad();
+            var fwd = _model.Forward(x_BCHW, updateCodebook: true, _generator);
+            var mse = nn.functional.mse_loss(fwd.Reconstruction, x_BCHW);
+            var loss = mse + Config.CommitmentWeight * fwd.CommitmentLoss;
+            if (Config.L1Weight > 0) loss = loss + Config.L1Weight * nn.functional.l1_loss(fwd.Reconstruction, x_BCHW);
+            double lossValue = loss.item<float>();
+            if (!double.IsFinite(lossValue))
+                throw new TrainingDivergedException(Stage, Step + 1, lossValue,
+                    $"Learning rate was {lr:G3}; lower it (config learning_rate {Config.LearningRate:G3}) or check the input images.");
+            loss.backward();
+            _optimizer.step();
+            Step++;
+            LastLoss = lossValue;
+            imagesSinceReport += batch.Count;
+            restartedSinceReport += fwd.RestartedCodes;
+
+            if (progress is not null && (Step % Config.LogEvery == 0 || Step == Config.Steps))
+            {
+                double now = clock.Elapsed.TotalSeconds;
+                double rate = imagesSinceReport / Math.Max(1e-9, now - lastReportSeconds);
+                long batchCodes = fwd.Indices.unique().Item1.shape[0];
+                progress.Report(new TrainingProgress(Stage, Step, Config.Steps, lossValue, rate, new Dictionary<string, double>
+                {
+                    ["learning_rate"] = lr,
+                    ["recon_mse"] = mse.item<float>(),
+                    ["commitment"] = fwd.CommitmentLoss.item<float>(),
+                    ["batch_codebook_usage"] = batchCodes / (double)Config.CodebookSize,
+                    ["restarted_codes"] = restartedSinceReport,
+                }));
+                lastReportSeconds = now;
+                imagesSinceReport = 0;
+                restartedSinceReport = 0;
+            }
+        }
+
+        var eval = Evaluate(heldOut);
+        var preview = ImageTensors.SpreadIndices(heldOut.Count, Config.PreviewCount);
+        return new TokenizerReport(eval.Psnr, eval.CodebookUsage, eval.Perplexity, LastLoss, Step,
+            ImageTensors.Select(heldOut, preview), ImageTensors.Select(eval.Reconstructions, preview));
+    }
+
+    /// <summary>Reconstructs every image of <paramref name="images"/> through the codebook and measures it.</summary>
+    public TokenizerEvaluation Evaluate(ImageBatch images)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckImages(images, nameof(images));
+        if (images.Count == 0) throw new ArgumentException("no images to evaluate", nameof(images));
+        _model.eval();
+        var perImageMse = new List<double>(images.Count);
+        var codes = new List<long>(images.Count * 49);
+        var pixels = new byte[images.Pixels.Length];
+        try
+        {
+            for (int start = 0; start < images.Count; start += Config.EvalBatchSize)
+            {
+                using var scope = torch.NewDisposeScope();
+                using var _ = no_grad();
+                int count = Math.Min(Config.EvalBatchSize, images.Count - start);
+                var chunk = ImageTensors.Slice(images, start, count);
+                var x_BCHW = ImageTensors.ToTensor(chunk, _device);
+                var idx_Bhw = _model.Encode(x_BCHW);
+                var recon_BCHW = _model.Decode(idx_Bhw);
+                perImageMse.AddRange(TokenizerMetrics.PerImageMse(recon_BCHW, x_BCHW));
+                codes.AddRange(idx_Bhw.cpu().data<long>().ToArray());
+                var bytes = ImageTensors.ToImageBatch(recon_BCHW, chunk.Labels);
+                Array.Copy(bytes.Pixels, 0, pixels, (long)start * images.PixelsPerImage, bytes.Pixels.Length);
+            }
+        }
+        finally
+        {
+            _model.train();
+        }
+        var counts = TokenizerMetrics.CodeCounts(codes, Config.CodebookSize);
+        double meanMse = perImageMse.Average();
+        return new TokenizerEvaluation(
+            TokenizerMetrics.MeanPsnr(perImageMse), TokenizerMetrics.Psnr(meanMse), meanMse,
+            TokenizerMetrics.CodebookUsage(counts), TokenizerMetrics.Perplexity(counts),
+            images with { Pixels = pixels, Labels = (int[])images.Labels.Clone() });
+    }
+
+    private void CheckImages(ImageBatch batch, string what)
+    {
+        if (batch.Channels != Config.ImageChannels)
+            throw new ArgumentException($"{what} has {batch.Channels} channels, the tokenizer expects {Config.ImageChannels}");
+        if (batch.Height % VqTokenizer.Downsample != 0 || batch.Width % VqTokenizer.Downsample != 0)
+            throw new ArgumentException($"{what} is {batch.Height}x{batch.Width}; both sides must be multiples of {VqTokenizer.Downsample}");
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _optimizer.Dispose();
+        _model.Dispose();
+        _generator.Dispose();
+    }
+}

@@ -1,0 +1,50 @@
+using TorchSharp;
+
+namespace Tessera.Trainers;
+
+/// <summary>Process-wide libtorch setup: thread count (once per process) and device resolution.</summary>
+public static class TorchRuntime
+{
+    private static readonly object Gate = new();
+    private static int? _threads;
+
+    /// <summary>The thread count set by the first <see cref="Initialize"/> call, or null before it.</summary>
+    public static int? Threads
+    {
+        get { lock (Gate) return _threads; }
+    }
+
+    /// <summary>
+    /// Sets libtorch's intra-op thread count the first time it is called; later calls are no-ops, because
+    /// libtorch forbids changing its inter-op pool once work has run and a second caller must not race the first.
+    /// Returns the thread count in force.
+    /// </summary>
+    public static int Initialize(int threads)
+    {
+        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "need at least one thread");
+        lock (Gate)
+        {
+            if (_threads is int current) return current;
+            torch.set_num_threads(threads);
+            _threads = threads;
+            return threads;
+        }
+    }
+
+    /// <summary>Maps "auto", "cpu" or "cuda" (optionally "cuda:N") to a device; asking for CUDA without it is an error.</summary>
+    public static torch.Device ResolveDevice(string requested)
+    {
+        ArgumentNullException.ThrowIfNull(requested);
+        var name = requested.Trim().ToLowerInvariant();
+        if (name == "auto") return torch.cuda.is_available() ? torch.CUDA : torch.CPU;
+        if (name == "cpu") return torch.CPU;
+        if (name == "cuda" || name.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            if (!torch.cuda.is_available())
+                throw new InvalidOperationException(
+                    $"device '{requested}' was requested but CUDA is not available here (CPU build of libtorch or no GPU); use 'cpu' or 'auto'");
+            return new torch.Device(name);
+        }
+        throw new ArgumentException($"unknown device '{requested}': expected auto, cpu or cuda", nameof(requested));
+    }
+}
