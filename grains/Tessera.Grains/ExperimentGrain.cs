@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Tessera.Grains.Workers;
 using Tessera.Infra.Specs;
 using Tessera.Infra.Storage;
 
@@ -106,8 +107,6 @@ public sealed class ExperimentGrain(
 
     async Task StartCurrentStage(CancellationToken cancellationToken)
     {
-        _stageStarter?.Dispose();
-        _stageStarter = null;
         try
         {
             ExperimentSpec spec = SpecParser.Parse(S.ResolvedSpecYaml, ExperimentPaths.Spec(Id));

@@ -1,17 +1,20 @@
 #nullable enable
 // Compiled by MSBuild's RoslynCodeTaskFactory (see TorchSharpNative.targets); the test project also
-// compiles it so the ELF logic is unit-tested on its own. RoslynCodeTaskFactory builds against
+// compiles it (with ELF_LOGIC_ONLY) so the ELF logic is unit-tested on its own. RoslynCodeTaskFactory builds against
 // netstandard2.0, hence no spans here.
 using System;
 using System.IO;
 using System.Text;
+#if !ELF_LOGIC_ONLY
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
+#endif
 
 namespace Tessera.Build
 {
+#if !ELF_LOGIC_ONLY // the tests compile only the ELF logic below, without MSBuild
     /// <summary>Marks one GNU version need (e.g. GLIBCXX_3.4.32) weak in ELF files, when the system lacks it.</summary>
-    public class WeakenElfVersionNeed : Task
+    public class WeakenElfVersionNeed : Microsoft.Build.Utilities.Task
     {
         [Required] public ITaskItem[] Files { get; set; } = Array.Empty<ITaskItem>();
         [Required] public string VersionName { get; set; } = "";
@@ -45,6 +48,8 @@ namespace Tessera.Build
             return !Log.HasLoggedErrors;
         }
     }
+
+#endif
 
     public enum ElfPatchResult { MarkedWeak, AlreadyWeak, NotNeeded }
 

@@ -7,7 +7,7 @@ namespace Tessera.Cli.Commands;
 /// <summary>`tessera list`: every experiment the cluster knows, newest first, with its state.</summary>
 public sealed class ListCommand : AsyncCommand<GatewaySettings>
 {
-    protected override async Task<int> ExecuteAsync(CommandContext context, GatewaySettings settings, CancellationToken cancellationToken)
+    public override async Task<int> ExecuteAsync(CommandContext context, GatewaySettings settings, CancellationToken cancellationToken)
     {
         Logging.Configure(settings.Runs, "list");
         await using var connection = await ClusterConnection.TryConnectAsync(settings.Gateway, cancellationToken);

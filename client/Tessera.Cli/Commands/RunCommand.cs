@@ -28,7 +28,7 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         public string Runs { get; set; } = "runs";
     }
 
-    protected override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         if (!SpecFiles.TryLoad(settings.Spec, out var spec, out string yaml)) return ExitCodes.InvalidInput;
         string logFile = Logging.Configure(settings.Runs, "run");

@@ -29,7 +29,7 @@ public sealed class SiloCommand : AsyncCommand<SiloCommand.Settings>
         public int Gateway { get; set; } = 30000;
     }
 
-    protected override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         string logFile = Logging.Configure(settings.Runs, "silo", consoleLevel: LogEventLevel.Information);
         using var interrupt = Interrupt.OnCtrlC(cancellationToken);

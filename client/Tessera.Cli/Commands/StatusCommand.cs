@@ -16,7 +16,7 @@ public sealed class StatusCommand : AsyncCommand<StatusCommand.Settings>
         public string Id { get; set; } = "";
     }
 
-    protected override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         Logging.Configure(settings.Runs, "status");
         await using var connection = await ClusterConnection.TryConnectAsync(settings.Gateway, cancellationToken);

@@ -15,7 +15,7 @@ public sealed class SubmitCommand : AsyncCommand<SubmitCommand.Settings>
         public string Spec { get; set; } = "";
     }
 
-    protected override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         if (!SpecFiles.TryLoad(settings.Spec, out var spec, out string yaml)) return ExitCodes.InvalidInput;
         Logging.Configure(settings.Runs, "submit");

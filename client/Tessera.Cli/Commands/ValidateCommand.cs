@@ -15,7 +15,7 @@ public sealed class ValidateCommand : Command<ValidateCommand.Settings>
         public string Spec { get; set; } = "";
     }
 
-    protected override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         if (!SpecFiles.TryLoad(settings.Spec, out var spec, out _)) return ExitCodes.InvalidInput;
         AnsiConsole.MarkupLineInterpolated($"[green]valid[/] {settings.Spec}; resolved spec:");

@@ -33,7 +33,7 @@ public static class TokenizerStage
             checkpoint.Position = 0;
             artifacts.Add(Record(store.WriteAsync(ExperimentPaths.Checkpoint(context.ExperimentId, context.Stage.Name), checkpoint, ct)));
         }
-        byte[] grid = ImageGrid.RenderPng([report.Originals, report.Reconstructions]);
+        byte[] grid = ImageGrid.RenderComparison(report.Originals, report.Reconstructions, columns: 10);
         artifacts.Add(Record(store.WriteBytesAsync(ExperimentPaths.Reconstructions(context.ExperimentId), grid, ct)));
 
         var metrics = new Dictionary<string, double>
@@ -54,13 +54,18 @@ public static class TokenizerStage
         BatchSize = stage.Int("batch_size"),
         LearningRate = stage.Double("lr"),
         WarmupSteps = stage.Int("warmup_steps"),
+        MinLearningRateFraction = stage.Double("min_lr_fraction"),
+        WeightDecay = stage.Double("weight_decay"),
         LogEvery = stage.Int("log_every"),
         CodebookSize = stage.Int("codebook_size"),
         CodeDim = stage.Int("code_dim"),
-        Hidden = stage.Int("hidden"),
+        HiddenChannels = stage.Int("hidden_channels"),
+        LatentChannels = stage.Int("latent_channels"),
+        ResidualBlocks = stage.Int("residual_blocks"),
         CommitmentWeight = stage.Double("commitment"),
         EmaDecay = stage.Double("ema_decay"),
         DeadCodeThreshold = stage.Double("dead_code_threshold"),
+        L1Weight = stage.Double("l1_weight"),
     };
 
     static List<ImageShard> Load(ShardCache cache, string dataset, string split, int count, CancellationToken ct) =>

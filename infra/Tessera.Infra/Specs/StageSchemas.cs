@@ -6,34 +6,43 @@ public sealed record SettingSchema(string Key, SettingType Type, object Default,
 
 public enum SettingType { Integer, Number, Text }
 
-/// <summary>Every stage kind the platform knows, with the settings each accepts. The single source of the spec schema.</summary>
+/// <summary>
+/// Every stage kind the platform knows, with the settings each accepts: the single source of the spec schema
+/// (the README's tables and the trainers' configs follow it; a test checks the tokenizer's defaults agree).
+/// </summary>
 public static class StageSchemas
 {
-    static readonly SettingSchema[] Common =
+    /// <summary>Settings every stage kind has; only their defaults differ by kind.</summary>
+    static SettingSchema[] Common(int steps, int batchSize, double lr, int logEvery) =>
     [
-        new("steps", SettingType.Integer, 1500, "optimizer steps in this stage", Min: 1),
-        new("batch_size", SettingType.Integer, 128, "images per step (per rank)", Min: 1),
-        new("lr", SettingType.Number, 2e-3, "peak learning rate (AdamW)", Min: 0, Max: 10),
-        new("log_every", SettingType.Integer, 25, "steps between progress reports and metrics.jsonl rows", Min: 1),
-        new("workers", SettingType.Integer, 1, "data-parallel ranks; more than 1 needs the gRPC ring (not yet available)", Min: 1, Max: 1),
+        new("steps", SettingType.Integer, steps, "optimizer steps in this stage", Min: 1),
+        new("batch_size", SettingType.Integer, batchSize, "images per step (per rank)", Min: 1, Max: 65536),
+        new("lr", SettingType.Number, lr, "peak learning rate", Min: 0, Max: 10),
+        new("warmup_steps", SettingType.Integer, 50, "linear learning-rate warm-up before the cosine decay", Min: 0),
+        new("min_lr_fraction", SettingType.Number, 0.05, "the cosine decay ends at this fraction of the peak rate", Min: 0, Max: 1),
+        new("weight_decay", SettingType.Number, 0.0, "AdamW weight decay", Min: 0, Max: 1),
+        new("log_every", SettingType.Integer, logEvery, "steps between progress reports (rows of metrics.jsonl)", Min: 1),
+        new("workers", SettingType.Integer, 1, "data-parallel ranks; more than 1 needs the gRPC ring, not available yet", Min: 1, Max: 1),
     ];
 
     static readonly SettingSchema[] Tokenizer =
     [
         new("model", SettingType.Text, "vq", "vq: single-scale LlamaGen-style tokenizer", Choices: ["vq"]),
-        new("codebook_size", SettingType.Integer, 256, "number of codes", Min: 2, Max: 65536),
+        new("codebook_size", SettingType.Integer, 256, "number of codes (the generator's vocabulary)", Min: 2, Max: 65536),
         new("code_dim", SettingType.Integer, 8, "dimension of each code (LlamaGen uses 8)", Min: 1, Max: 512),
-        new("hidden", SettingType.Integer, 64, "channels of the conv encoder/decoder", Min: 4, Max: 1024),
-        new("warmup_steps", SettingType.Integer, 100, "linear learning-rate warm-up before cosine decay", Min: 0),
+        new("hidden_channels", SettingType.Integer, 32, "conv width at full resolution", Min: 1, Max: 1024),
+        new("latent_channels", SettingType.Integer, 64, "conv width at the downsampled resolutions", Min: 1, Max: 2048),
+        new("residual_blocks", SettingType.Integer, 1, "residual blocks at the latent, in encoder and decoder", Min: 0, Max: 16),
         new("commitment", SettingType.Number, 0.25, "weight of the commitment loss", Min: 0, Max: 100),
         new("ema_decay", SettingType.Number, 0.8, "EMA decay of the codebook updates", Min: 0, Max: 1),
-        new("dead_code_threshold", SettingType.Number, 2.0, "codes whose EMA count falls below this are restarted", Min: 0),
+        new("dead_code_threshold", SettingType.Number, 2.0, "a code whose EMA count falls below this is restarted", Min: 0),
+        new("l1_weight", SettingType.Number, 0.0, "weight of an L1 term added to the MSE reconstruction loss", Min: 0, Max: 100),
     ];
 
     /// <summary>Settings of each stage kind, common ones first.</summary>
     public static readonly IReadOnlyDictionary<string, IReadOnlyList<SettingSchema>> Kinds =
         new Dictionary<string, IReadOnlyList<SettingSchema>>
         {
-            ["tokenizer"] = [.. Common, .. Tokenizer],
+            ["tokenizer"] = [.. Common(steps: 1500, batchSize: 64, lr: 2e-3, logEvery: 50), .. Tokenizer],
         };
 }

@@ -43,7 +43,8 @@ public sealed class ExperimentFlowTests : IAsyncLifetime
             batch_size: 16
             log_every: 4
             warmup_steps: 2
-            hidden: 16
+            hidden_channels: 8
+            latent_channels: 16
             codebook_size: 32
         """;
 
