@@ -17,8 +17,15 @@ public static class Logging
             .MinimumLevel.Override("Orleans", LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
             .WriteTo.File(file, outputTemplate: "{Timestamp:HH:mm:ss.fff} [{Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}")
-            .WriteTo.Console(restrictedToMinimumLevel: consoleLevel, standardErrorFromLevel: LogEventLevel.Verbose)
+            // Orleans' start-up advice (ServerGC, thread-check notes) is for the log file, not the terminal.
+            .WriteTo.Logger(console => console
+                .Filter.ByExcluding(e => e.Level < LogEventLevel.Error && IsFramework(e))
+                .WriteTo.Console(restrictedToMinimumLevel: consoleLevel, standardErrorFromLevel: LogEventLevel.Verbose))
             .CreateLogger();
         return file;
     }
+
+    static bool IsFramework(LogEvent e) =>
+        e.Properties.TryGetValue("SourceContext", out var source) &&
+        source.ToString().Trim('"') is var name && (name.StartsWith("Orleans") || name.StartsWith("Microsoft"));
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -20,7 +21,7 @@ public sealed record MetricsRow(string Stage, int Step, double Loss, double Imag
                 ["images_per_second"] = Math.Round(row.ImagesPerSecond, 1), ["time"] = row.Time.ToString("O"),
             };
             foreach (var (key, value) in row.Metrics) json[key] = value;
-            text.Append(json.ToJsonString()).Append('\n');
+            text.Append(json.ToJsonString(new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping })).Append('\n');
         }
         return text.ToString();
     }
@@ -54,6 +55,6 @@ public static class ExperimentSummary
                 ? Math.Round((end - start).TotalSeconds, 2) : null,
             ["stages"] = stages,
         };
-        return summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+        return summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n";
     }
 }

@@ -52,20 +52,20 @@ public static class ProgressView
     {
         var sinceLine = Stopwatch.StartNew();
         var eta = new EtaEstimator();
-        string? lastStage = null;
+        StageProgress? printed = null;
         while (true)
         {
             ExperimentStatus status = await experiment.GetStatus();
-            if (status.Progress is { } p)
+            if (status.Progress is { } p && p != printed)
             {
                 TimeSpan? remaining = eta.Update(p);
-                bool stageChanged = p.Stage != lastStage, last = p.Step == p.TotalSteps;
+                bool stageChanged = p.Stage != printed?.Stage, last = p.Step == p.TotalSteps;
                 if (stageChanged || last || sinceLine.Elapsed >= PlainLineInterval)
                 {
-                    string etaText = remaining is { } r ? $"  ETA {r:m\\:ss}" : "";
+                    string etaText = remaining is { } r && !last ? $"  ETA {r:m\\:ss}" : "";
                     Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {Describe(p)}  {100.0 * p.Step / p.TotalSteps,5:F1}%{etaText}");
                     sinceLine.Restart();
-                    lastStage = p.Stage;
+                    printed = p;
                 }
             }
             if (status.IsFinished) return status;

@@ -33,7 +33,7 @@ public static class TokenizerStage
             checkpoint.Position = 0;
             artifacts.Add(Record(store.WriteAsync(ExperimentPaths.Checkpoint(context.ExperimentId, context.Stage.Name), checkpoint, ct)));
         }
-        byte[] grid = ImageGrid.RenderComparison(report.Originals, report.Reconstructions, columns: 10);
+        byte[] grid = ImageGrid.RenderComparison(report.Originals, report.Reconstructions, columns: report.Originals.Count);
         artifacts.Add(Record(store.WriteBytesAsync(ExperimentPaths.Reconstructions(context.ExperimentId), grid, ct)));
 
         var metrics = new Dictionary<string, double>
