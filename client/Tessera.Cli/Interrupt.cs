@@ -1,21 +1,27 @@
+using System.Runtime.InteropServices;
+
 namespace Tessera.Cli;
 
-/// <summary>Turns the first Ctrl+C into a cancellation (graceful shutdown) instead of killing the process.</summary>
+/// <summary>
+/// Turns the first Ctrl+C (SIGINT) or SIGTERM into a cancellation, so commands shut down gracefully instead of
+/// being killed mid-write; a second signal falls through to the default and ends the process.
+/// </summary>
 public sealed class Interrupt : IDisposable
 {
     readonly CancellationTokenSource _source;
-    readonly ConsoleCancelEventHandler _handler;
+    readonly PosixSignalRegistration[] _registrations;
 
     Interrupt(CancellationToken outer)
     {
         _source = CancellationTokenSource.CreateLinkedTokenSource(outer);
-        _handler = (_, e) =>
-        {
-            if (_source.IsCancellationRequested) return; // a second Ctrl+C kills the process as usual
-            e.Cancel = true;
-            _source.Cancel();
-        };
-        Console.CancelKeyPress += _handler;
+        _registrations = [PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle)];
+    }
+
+    void Handle(PosixSignalContext context)
+    {
+        if (_source.IsCancellationRequested) return;
+        context.Cancel = true;
+        _source.Cancel();
     }
 
     public CancellationToken Token => _source.Token;
@@ -24,7 +30,7 @@ public sealed class Interrupt : IDisposable
 
     public void Dispose()
     {
-        Console.CancelKeyPress -= _handler;
+        foreach (var registration in _registrations) registration.Dispose();
         _source.Dispose();
     }
 }

@@ -16,6 +16,7 @@ public static class Logging
             .MinimumLevel.Information()
             .MinimumLevel.Override("Orleans", LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+            .MinimumLevel.Override("Polly", LogEventLevel.Warning)
             .WriteTo.File(file, outputTemplate: "{Timestamp:HH:mm:ss.fff} [{Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}")
             // Orleans' start-up advice (ServerGC, thread-check notes) is for the log file, not the terminal.
             .WriteTo.Logger(console => console

@@ -130,7 +130,7 @@ public sealed class ExperimentGrain(
         S.FinishedAt = DateTimeOffset.UtcNow;
         await state.WriteStateAsync();
         await store.WriteTextAsync(ExperimentPaths.Summary(Id), ExperimentSummary.ToJson(Status()));
-        logger.LogInformation("Experiment {Id} finished: {State} {Error}", Id, final, error);
+        logger.LogInformation("Experiment {Id} finished: {State}{Error}", Id, final, error is null ? "" : $" ({error})");
     }
 
     ExperimentStatus Status() => new(

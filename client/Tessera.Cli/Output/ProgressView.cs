@@ -29,16 +29,24 @@ public static class ProgressView
             .StartAsync(async progress =>
             {
                 var tasks = new Dictionary<string, ProgressTask>();
+                ProgressTask StageTask(string stage) =>
+                    tasks.TryGetValue(stage, out var task) ? task : tasks[stage] = progress.AddTask(stage, maxValue: 1);
                 while (true)
                 {
                     foreach (var done in status.Completed)
                         if (tasks.TryGetValue(done.Stage, out var finished)) finished.Value = finished.MaxValue;
                     if (status.Progress is { } p)
                     {
-                        if (!tasks.TryGetValue(p.Stage, out var task))
-                            tasks[p.Stage] = task = progress.AddTask(p.Stage, maxValue: p.TotalSteps);
+                        var task = StageTask(p.Stage);
+                        task.IsIndeterminate = false;
+                        task.MaxValue = p.TotalSteps;
                         task.Value = p.Step;
                         task.Description = Markup.Escape(Describe(p));
+                    }
+                    else if (status.CurrentStage is { } stage)
+                    {
+                        // Before the first report: loading data and building the model.
+                        StageTask(stage).IsIndeterminate(true).Description = Markup.Escape($"{stage}  preparing data and model");
                     }
                     if (status.IsFinished) break;
                     await Task.Delay(PollInterval, cancellationToken);

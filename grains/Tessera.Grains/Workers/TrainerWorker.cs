@@ -46,19 +46,28 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
             var result = new StageResult(stage.Name, outcome.Metrics, outcome.Artifacts, clock.Elapsed.TotalSeconds);
             experiment.ReportStageCompleted(assignment.StageIndex, result).GetAwaiter().GetResult();
         }
+        catch (OperationCanceledException) when (_cancel.IsCancellationRequested)
+        {
+            logger.LogInformation("Worker {Experiment}/{Stage} stopped on request", assignment.ExperimentId, stage?.Name ?? "?");
+            ReportFailure(experiment, relay, "cancelled");
+        }
         catch (Exception e)
         {
-            string error = e is OperationCanceledException ? "cancelled" : e.Message;
             logger.LogError(e, "Worker {Experiment}/{Stage} failed", assignment.ExperimentId, stage?.Name ?? "?");
-            try
-            {
-                relay.DrainAsync().GetAwaiter().GetResult();
-                experiment.ReportStageFailed(assignment.StageIndex, error).GetAwaiter().GetResult();
-            }
-            catch (Exception reportError)
-            {
-                logger.LogError(reportError, "Could not report the failure of {Experiment}", assignment.ExperimentId);
-            }
+            ReportFailure(experiment, relay, e.Message);
+        }
+    }
+
+    void ReportFailure(IExperimentGrain experiment, ProgressRelay relay, string error)
+    {
+        try
+        {
+            relay.DrainAsync().GetAwaiter().GetResult();
+            experiment.ReportStageFailed(assignment.StageIndex, error).GetAwaiter().GetResult();
+        }
+        catch (Exception reportError)
+        {
+            logger.LogError(reportError, "Could not report the failure of {Experiment}", assignment.ExperimentId);
         }
     }
 }
