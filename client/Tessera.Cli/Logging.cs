@@ -18,15 +18,17 @@ public static class Logging
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
             .MinimumLevel.Override("Polly", LogEventLevel.Warning)
             .WriteTo.File(file, outputTemplate: "{Timestamp:HH:mm:ss.fff} [{Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}")
-            // Orleans' start-up advice (ServerGC, thread-check notes) is for the log file, not the terminal.
+            // Orleans' start-up advice (ServerGC, thread-check notes) is for the log file, not the terminal, and
+            // so is the host's stack trace when it cannot start: the command prints its own one-line reason.
             .WriteTo.Logger(console => console
-                .Filter.ByExcluding(e => e.Level < LogEventLevel.Error && IsFramework(e))
+                .Filter.ByExcluding(e => (e.Level < LogEventLevel.Error && IsFramework(e)) || IsSource(e, "Microsoft.Extensions.Hosting"))
                 .WriteTo.Console(restrictedToMinimumLevel: consoleLevel, standardErrorFromLevel: LogEventLevel.Verbose))
             .CreateLogger();
         return file;
     }
 
-    static bool IsFramework(LogEvent e) =>
-        e.Properties.TryGetValue("SourceContext", out var source) &&
-        source.ToString().Trim('"') is var name && (name.StartsWith("Orleans") || name.StartsWith("Microsoft"));
+    static bool IsFramework(LogEvent e) => IsSource(e, "Orleans") || IsSource(e, "Microsoft") || IsSource(e, "Polly");
+
+    static bool IsSource(LogEvent e, string prefix) =>
+        e.Properties.TryGetValue("SourceContext", out var source) && source.ToString().Trim('"').StartsWith(prefix);
 }

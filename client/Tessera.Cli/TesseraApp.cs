@@ -1,3 +1,4 @@
+using Spectre.Console;
 using Spectre.Console.Cli;
 using Tessera.Cli.Commands;
 
@@ -12,6 +13,13 @@ public static class TesseraApp
         app.Configure(config =>
         {
             config.SetApplicationName("tessera");
+            // Usage errors (unknown option, missing argument, failed validation) are bad input: exit code 2.
+            // Anything else escaping a command is a failure of the run itself: exit code 1.
+            config.SetExceptionHandler((exception, _) =>
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {exception.Message}");
+                return exception is CommandAppException ? ExitCodes.InvalidInput : ExitCodes.Failed;
+            });
             config.AddCommand<RunCommand>("run")
                 .WithDescription("Run an experiment in an embedded, in-process silo and wait for it (no cluster needed).")
                 .WithExample("run", "examples/quickstart.yaml");
