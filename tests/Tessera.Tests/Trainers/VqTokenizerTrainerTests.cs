@@ -132,7 +132,7 @@ public class VqTokenizerTrainerTests
     [Fact]
     public void NonFiniteLossStopsWithClearErrorNamingTheStep()
     {
-        // A learning rate of 1e30 sends every weight to about +-1e30 after one Adam step: step 2's loss overflows.
+        // A learning rate of 1e30 sends every weight to about +-1e30 after one AdamW step: step 2's loss overflows.
         var config = Tiny with { Steps = 10, LearningRate = 1e30, WarmupSteps = 0 };
         using var trainer = new VqTokenizerTrainer(config, CPU, seed: 1);
         var error = Assert.Throws<TrainingDivergedException>(() =>

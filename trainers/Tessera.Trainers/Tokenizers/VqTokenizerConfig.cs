@@ -39,13 +39,13 @@ public sealed record VqTokenizerConfig
     public int Steps { get; init; } = 1000;
     /// <summary>Images per step; 64 gives 3,136 latents a step, about 12 per code for the EMA statistics.</summary>
     public int BatchSize { get; init; } = 64;
-    /// <summary>Peak Adam learning rate; small convnets on MNIST tolerate a high rate.</summary>
+    /// <summary>Peak AdamW learning rate; small convnets on MNIST tolerate a high rate.</summary>
     public double LearningRate { get; init; } = 2e-3;
     /// <summary>Linear warmup steps before the peak rate, so early EMA restarts see a stable encoder.</summary>
     public int WarmupSteps { get; init; } = 50;
     /// <summary>Cosine decay ends at this fraction of the peak rate; the final low-rate steps polish PSNR.</summary>
     public double MinLearningRateFraction { get; init; } = 0.05;
-    /// <summary>Adam weight decay (AdamW-style); zero because the tiny model does not overfit in one epoch or two.</summary>
+    /// <summary>AdamW (decoupled) weight decay; zero because the small model does not overfit 9k digits in 7 epochs.</summary>
     public double WeightDecay { get; init; } = 0.0;
 
     // ---- reporting ----

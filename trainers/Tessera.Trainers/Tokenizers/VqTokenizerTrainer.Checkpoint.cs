@@ -9,7 +9,7 @@ namespace Tessera.Trainers.Tokenizers;
 /// <summary>
 /// Checkpoints: one zip holding everything needed to resume or to tokenize, nothing outside it:
 /// trainer.json (format, step, seed, last loss), config.json (the resolved hyperparameters), spec.txt (the
-/// resolved job spec as given), model.bin (weights and codebook buffers), optimizer.bin (Adam moments),
+/// resolved job spec as given), model.bin (weights and codebook buffers), optimizer.bin (AdamW moments),
 /// rng.bin (state of the generator that drives dead-code restarts).
 /// </summary>
 public sealed partial class VqTokenizerTrainer

@@ -6,19 +6,9 @@ using static TorchSharp.torch;
 
 namespace Tessera.Trainers.Tokenizers;
 
-/// <summary>Held-out evaluation of a tokenizer.</summary>
-/// <param name="Psnr">Mean of per-image PSNR, dB (the reported number).</param>
-/// <param name="PsnrOfMeanMse">PSNR of the mean MSE over all images, dB (stricter: never above <paramref name="Psnr"/>).</param>
-/// <param name="MeanMse">Mean squared error per pixel.</param>
-/// <param name="CodebookUsage">Fraction of codes used on the set.</param>
-/// <param name="Perplexity">exp(entropy) of code usage on the set.</param>
-/// <param name="Reconstructions">All reconstructions as bytes, in input order.</param>
-public sealed record TokenizerEvaluation(
-    double Psnr, double PsnrOfMeanMse, double MeanMse, double CodebookUsage, double Perplexity, ImageBatch Reconstructions);
-
 /// <summary>
 /// Trains a <see cref="VqTokenizer"/>: reconstruction MSE (+ optional L1) + commitment, EMA codebook with
-/// dead-code restart, Adam with warmup and cosine decay. Runs synchronously on the caller's thread; one
+/// dead-code restart, AdamW with warmup and cosine decay. Runs synchronously on the caller's thread; one
 /// instance per thread. Same config, seed and batch stream => bit-identical weights and metrics.
 /// </summary>
 public sealed partial class VqTokenizerTrainer : IDisposable
@@ -26,7 +16,7 @@ public sealed partial class VqTokenizerTrainer : IDisposable
     public const string Stage = "tokenizer";
 
     private readonly VqTokenizer _model;
-    private readonly TorchSharp.Modules.Adam _optimizer;
+    private readonly TorchSharp.Modules.AdamW _optimizer;
     private readonly Generator _generator;
     private readonly Device _device;
     private bool _disposed;
@@ -43,7 +33,7 @@ public sealed partial class VqTokenizerTrainer : IDisposable
         _model = new VqTokenizer(config, _generator);
         _model.to(device);
         // Created after the move: to(device) replaces parameters.
-        _optimizer = optim.Adam(_model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
+        _optimizer = optim.AdamW(_model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
     }
 
     public VqTokenizerConfig Config { get; }
@@ -142,7 +132,7 @@ public sealed partial class VqTokenizerTrainer : IDisposable
         if (images.Count == 0) throw new ArgumentException("no images to evaluate", nameof(images));
         _model.eval();
         var perImageMse = new List<double>(images.Count);
-        var codes = new List<long>(images.Count * 49);
+        var codes = new List<long>(images.Count * (images.Height / VqTokenizer.Downsample) * (images.Width / VqTokenizer.Downsample));
         var pixels = new byte[images.Pixels.Length];
         try
         {
