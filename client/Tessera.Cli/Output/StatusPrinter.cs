@@ -33,10 +33,10 @@ public static class StatusPrinter
         }
         if (runsDirectory is not null && status.Completed.Count > 0)
         {
-            AnsiConsole.MarkupLineInterpolated($"artifacts in [bold]{Path.Combine(runsDirectory, status.Id)}[/]:");
-            foreach (var artifact in status.Completed.SelectMany(r => r.Artifacts))
-                AnsiConsole.MarkupLineInterpolated($"  {artifact.Path}  [grey]sha256 {artifact.Sha256[..12]}…[/]");
-            AnsiConsole.MarkupLineInterpolated($"  {status.Id}/summary.json, {status.Id}/metrics.jsonl, {status.Id}/spec.yaml");
+            string folder = Path.Combine(runsDirectory, status.Id);
+            var files = status.Completed.SelectMany(r => r.Artifacts).Select(a => Path.GetRelativePath(status.Id, a.Path))
+                .Concat(["metrics.jsonl", "summary.json", "spec.yaml"]);
+            AnsiConsole.MarkupLineInterpolated($"artifacts in [bold]{folder}/[/]: {string.Join(", ", files)}");
         }
     }
 }

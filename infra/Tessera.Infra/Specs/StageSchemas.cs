@@ -43,6 +43,6 @@ public static class StageSchemas
     public static readonly IReadOnlyDictionary<string, IReadOnlyList<SettingSchema>> Kinds =
         new Dictionary<string, IReadOnlyList<SettingSchema>>
         {
-            ["tokenizer"] = [.. Common(steps: 1500, batchSize: 64, lr: 2e-3, logEvery: 50), .. Tokenizer],
+            ["tokenizer"] = [.. Common(steps: 1000, batchSize: 64, lr: 2e-3, logEvery: 50), .. Tokenizer],
         };
 }
