@@ -17,10 +17,11 @@ dotnet test Platform.sln -c Release --no-build -nologo --logger "trx;LogFileName
 status=$?
 set -e
 
-# One closing line CI can read, counted from the TRX result files.
-passed=$(grep -ho 'outcome="Passed"' "$results"/*.trx 2>/dev/null | wc -l)
-failed=$(grep -ho 'outcome="Failed"' "$results"/*.trx 2>/dev/null | wc -l)
-skipped=$(grep -ho 'outcome="NotExecuted"' "$results"/*.trx 2>/dev/null | wc -l)
+# One closing line CI can read, from the counters of the TRX result file.
+counter() { grep -o "<Counters [^>]*>" "$results"/*.trx 2>/dev/null | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
+passed=$(counter passed)
+failed=$(counter failed)
+skipped=$(counter notExecuted)
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
   echo "test.sh: no test ran" >&2
