@@ -40,6 +40,7 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
             StageOutcome outcome = stage.Kind switch
             {
                 "tokenizer" => TokenizerStage.Run(context),
+                "tokenize" => TokenizeStage.Run(context),
                 _ => throw new NotSupportedException($"stage kind '{stage.Kind}' has no worker"),
             };
             relay.DrainAsync().GetAwaiter().GetResult();

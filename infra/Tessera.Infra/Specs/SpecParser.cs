@@ -82,16 +82,46 @@ public static partial class SpecParser
 
             var settings = new Dictionary<string, object>();
             foreach (var setting in schema)
+            {
                 settings[setting.Key] = reader.Setting(stage, setting, name);
+                if (setting.RefersTo is { } target)
+                    settings[setting.Key] = ResolveReference(reader, stage, setting, (string)settings[setting.Key], target, name, stages);
+            }
             stages.Add(new StageSpec(name, kind, settings));
         }
         return stages;
+    }
+
+    /// <summary>
+    /// A reference to another stage: "" means the nearest earlier stage of the kind, a bare name must be an
+    /// earlier stage of that kind here, and "experiment-id/stage" points into another experiment's artifacts.
+    /// </summary>
+    static string ResolveReference(NodeReader reader, YamlMappingNode stage, SettingSchema setting, string value,
+        string kind, string stageName, List<StageSpec> earlier)
+    {
+        YamlNode where = stage.Children.TryGetValue(new YamlScalarNode(setting.Key), out var node) ? node : stage;
+        if (value.Length == 0)
+            return earlier.LastOrDefault(s => s.Kind == kind)?.Name
+                ?? throw reader.Error(where, $"stage '{stageName}' needs a {kind} stage before it, or '{setting.Key}: <experiment-id>/<stage>'");
+        if (value.Contains('/'))
+        {
+            string[] parts = value.Split('/');
+            if (parts.Length != 2 || !NamePattern().IsMatch(parts[1]) || !ExperimentIdPattern().IsMatch(parts[0]))
+                throw reader.Error(where, $"'{setting.Key}' in stage '{stageName}' must be a stage name or '<experiment-id>/<stage>', got '{value}'");
+            return value;
+        }
+        if (!earlier.Any(s => s.Name == value && s.Kind == kind))
+            throw reader.Error(where, $"'{setting.Key}' in stage '{stageName}' names '{value}', which is not an earlier {kind} stage (earlier {kind} stages: {string.Join(", ", earlier.Where(s => s.Kind == kind).Select(s => s.Name).DefaultIfEmpty("none"))})");
+        return value;
     }
 
     static Exception Innermost(Exception e) => e.InnerException is null ? e : Innermost(e.InnerException);
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$")]
     private static partial Regex NamePattern();
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,95}$")]
+    private static partial Regex ExperimentIdPattern();
 
     /// <summary>Typed access to mapping nodes that turns every mismatch into a located <see cref="SpecException"/>.</summary>
     sealed class NodeReader(string file)

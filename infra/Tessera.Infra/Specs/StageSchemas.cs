@@ -1,8 +1,13 @@
 namespace Tessera.Infra.Specs;
 
-/// <summary>The type and allowed range of one stage setting, with its default and a one-line reason.</summary>
+/// <summary>
+/// The type and allowed range of one stage setting, with its default and a one-line reason. A setting with
+/// <see cref="RefersTo"/> names another stage of that kind: an earlier one in the same spec, or
+/// "&lt;experiment-id&gt;/&lt;stage&gt;" of another experiment; left empty it means the nearest earlier one.
+/// </summary>
 public sealed record SettingSchema(string Key, SettingType Type, object Default, string Doc,
-    double Min = double.NegativeInfinity, double Max = double.PositiveInfinity, string[]? Choices = null);
+    double Min = double.NegativeInfinity, double Max = double.PositiveInfinity, string[]? Choices = null,
+    string? RefersTo = null);
 
 public enum SettingType { Integer, Number, Text }
 
@@ -39,10 +44,17 @@ public static class StageSchemas
         new("l1_weight", SettingType.Number, 0.0, "weight of an L1 term added to the MSE reconstruction loss", Min: 0, Max: 100),
     ];
 
+    static readonly SettingSchema[] Tokenize =
+    [
+        new("tokenizer", SettingType.Text, "", "the tokenizer stage whose checkpoint encodes the images", RefersTo: "tokenizer"),
+        new("batch_size", SettingType.Integer, 500, "images per encoder forward pass (memory, not results)", Min: 1, Max: 65536),
+    ];
+
     /// <summary>Settings of each stage kind, common ones first.</summary>
     public static readonly IReadOnlyDictionary<string, IReadOnlyList<SettingSchema>> Kinds =
         new Dictionary<string, IReadOnlyList<SettingSchema>>
         {
             ["tokenizer"] = [.. Common(steps: 1000, batchSize: 64, lr: 2e-3, logEvery: 50), .. Tokenizer],
+            ["tokenize"] = Tokenize,
         };
 }

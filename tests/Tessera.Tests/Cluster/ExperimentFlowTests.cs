@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Orleans.TestingHost;
 using Tessera.Grains;
+using Tessera.Infra.Data;
+using Tessera.Infra.Storage;
 using Tessera.Silo;
 
 namespace Tessera.Tests.Cluster;
@@ -46,6 +48,7 @@ public sealed class ExperimentFlowTests : IAsyncLifetime
             hidden_channels: 8
             latent_channels: 16
             codebook_size: 32
+          - kind: tokenize
         """;
 
     [Fact]
@@ -57,8 +60,8 @@ public sealed class ExperimentFlowTests : IAsyncLifetime
 
         ExperimentStatus status = await WaitUntilFinished(experiment, TimeSpan.FromMinutes(3));
         Assert.True(status.State == ExperimentState.Succeeded, $"state {status.State}: {status.Error}");
-        StageResult stage = Assert.Single(status.Completed);
-        Assert.Equal("tokenizer", stage.Stage);
+        Assert.Equal(["tokenizer", "tokenize"], status.Completed.Select(r => r.Stage));
+        StageResult stage = status.Completed[0];
         Assert.Equal(12, stage.Metrics["steps"]);
         Assert.InRange(stage.Metrics["codebook_usage"], 0.0, 1.0);
         Assert.True(double.IsFinite(stage.Metrics["heldout_psnr_db"]));
@@ -70,7 +73,20 @@ public sealed class ExperimentFlowTests : IAsyncLifetime
         Assert.Equal("succeeded", summary.RootElement.GetProperty("state").GetString());
         Assert.True(summary.RootElement.GetProperty("stages").GetProperty("tokenizer").GetProperty("heldout_psnr_db").GetDouble() > 0);
         string[] metricRows = await File.ReadAllLinesAsync(Path.Combine(_runs, "tiny-1", "metrics.jsonl"));
-        Assert.Equal([4, 8, 12], metricRows.Select(r => JsonDocument.Parse(r).RootElement.GetProperty("step").GetInt32()));
+        var tokenizerRows = metricRows.Select(r => JsonDocument.Parse(r).RootElement)
+            .Where(r => r.GetProperty("stage").GetString() == "tokenizer");
+        Assert.Equal([4, 8, 12], tokenizerRows.Select(r => r.GetProperty("step").GetInt32()));
+
+        // The tokenize stage wrote every image as 49 tokens under the tokenizer checkpoint's hash.
+        StageResult tokenize = status.Completed[1];
+        Assert.Equal(10_000, tokenize.Metrics["images"]);
+        Assert.Equal(49, tokenize.Metrics["tokens_per_image"]);
+        string checkpointSha = stage.Artifacts.Single(a => a.Path.EndsWith("tokenizer.ckpt")).Sha256;
+        var store = new LocalArtifactStore(_runs);
+        var manifest = await TokenDataset.ReadManifestAsync(store, "mnist", checkpointSha, [7]);
+        Assert.Equal(9_000, manifest.Train.Sum(e => e.Count));
+        var shard = await TokenDataset.ReadShardAsync(store, manifest, manifest.HeldOut[0]);
+        Assert.All(shard.Tokens, t => Assert.InRange(t, 0, 31));
 
         var listed = await _cluster.Client.GetGrain<ISchedulerGrain>(0).List();
         Assert.Contains(listed, l => l.Id == "tiny-1" && l.Name == "tiny");

@@ -95,4 +95,23 @@ public class SpecParserTests
         var error = Assert.Throws<SpecException>(() => SpecParser.Parse(Valid + "\n    workers: 2\n", "w.yaml"));
         Assert.Contains("'workers' in stage 'tokenizer' must be at most 1", error.Message);
     }
+
+    [Fact]
+    public void TokenizeStageResolvesItsTokenizer()
+    {
+        var spec = SpecParser.Parse(Valid + "\n  - kind: tokenize\n", "t.yaml");
+        Assert.Equal("tokenizer", spec.Stages[1].String("tokenizer"));
+        var external = SpecParser.Parse(Valid + "\n  - kind: tokenize\n    tokenizer: quickstart-20261128-1/tokenizer\n", "t.yaml");
+        Assert.Equal("quickstart-20261128-1/tokenizer", external.Stages[1].String("tokenizer"));
+    }
+
+    [Fact]
+    public void TokenizeStageWithoutATokenizerIsRejected()
+    {
+        string yaml = "experiment: x\ndataset:\n  name: mnist\nstages:\n  - kind: tokenize\n";
+        Assert.Contains("needs a tokenizer stage before it", Assert.Throws<SpecException>(() => SpecParser.Parse(yaml, "t.yaml")).Message);
+        var wrong = Assert.Throws<SpecException>(() => SpecParser.Parse(Valid + "\n  - kind: tokenize\n    tokenizer: nope\n", "t.yaml"));
+        Assert.Equal(10, wrong.Line);
+        Assert.Contains("names 'nope', which is not an earlier tokenizer stage", wrong.Message);
+    }
 }
