@@ -22,3 +22,13 @@ public sealed record ShardInfo(
     [property: Id(4)] int Channels,
     [property: Id(5)] int Height,
     [property: Id(6)] int Width);
+
+/// <summary>A token shard as loaded in a silo: sequences, tokens per sequence, and the tokenizer that made it.</summary>
+[GenerateSerializer, Immutable]
+public sealed record TokenShardInfo(
+    [property: Id(0)] string Dataset,
+    [property: Id(1)] string Split,
+    [property: Id(2)] int Index,
+    [property: Id(3)] int Count,
+    [property: Id(4)] int Length,
+    [property: Id(5)] string TokenizerSha256);

@@ -81,8 +81,12 @@ public static class ProgressView
         }
     }
 
-    static string Describe(StageProgress p) =>
-        $"{p.Stage}  step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  {p.ImagesPerSecond:F0} img/s";
+    static string Describe(StageProgress p)
+    {
+        // Tokenizer stages report how much of the codebook each batch uses: a collapsing codebook shows early.
+        string usage = p.Metrics.TryGetValue("batch_codebook_usage", out double u) ? $"  codes used {u:P0}" : "";
+        return $"{p.Stage}  step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  {p.ImagesPerSecond:F0} img/s{usage}";
+    }
 
     /// <summary>Remaining time from the step rate seen since the stage's first report.</summary>
     sealed class EtaEstimator

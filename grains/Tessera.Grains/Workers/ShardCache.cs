@@ -25,9 +25,35 @@ public sealed record ShardKey(string Dataset, string Split, int Index)
 public sealed class ShardCache(IArtifactStore store)
 {
     readonly ConcurrentDictionary<ShardKey, Lazy<Task<ImageShard>>> _shards = new();
+    readonly ConcurrentDictionary<(ShardKey, string Tokens), Lazy<Task<TokenShard>>> _tokens = new();
 
     public Task<ImageShard> GetAsync(ShardKey key, CancellationToken cancellationToken) =>
         _shards.GetOrAdd(key, k => new Lazy<Task<ImageShard>>(() => LoadAsync(k, cancellationToken))).Value;
+
+    /// <summary>
+    /// The token shard of one image shard under one tokenizer (checkpoint SHA-256 and scales), verified once.
+    /// Tokens of another tokenizer are refused by <see cref="TokenDataset"/>, never served.
+    /// </summary>
+    public Task<TokenShard> GetTokensAsync(ShardKey key, string tokenizerSha256, IReadOnlyList<int> scales, CancellationToken cancellationToken)
+    {
+        var cacheKey = (key, TokenDataset.Key(tokenizerSha256, scales));
+        return _tokens.GetOrAdd(cacheKey, k => new Lazy<Task<TokenShard>>(async () =>
+        {
+            try
+            {
+                var manifest = await TokenDataset.ReadManifestAsync(store, key.Dataset, tokenizerSha256, scales, cancellationToken);
+                var entries = key.Split == "train" ? manifest.Train : manifest.HeldOut;
+                if (key.Index < 0 || key.Index >= entries.Count)
+                    throw new ArgumentException($"tokens of '{key.Dataset}' have no {key.Split} shard {key.Index} (they have {entries.Count})");
+                return await TokenDataset.ReadShardAsync(store, manifest, entries[key.Index], cancellationToken);
+            }
+            catch
+            {
+                _tokens.TryRemove(cacheKey, out _);
+                throw;
+            }
+        })).Value;
+    }
 
     async Task<ImageShard> LoadAsync(ShardKey key, CancellationToken cancellationToken)
     {

@@ -88,6 +88,13 @@ public sealed class ExperimentFlowTests : IAsyncLifetime
         var shard = await TokenDataset.ReadShardAsync(store, manifest, manifest.HeldOut[0]);
         Assert.All(shard.Tokens, t => Assert.InRange(t, 0, 31));
 
+        // Shard grains serve those tokens from their silo's cache, and refuse another tokenizer's.
+        var shardGrain = _cluster.Client.GetGrain<IDatasetShardGrain>("mnist/train/0");
+        TokenShardInfo info = await shardGrain.LoadTokens(checkpointSha, [7]);
+        Assert.Equal((manifest.Train[0].Count, 49), (info.Count, info.Length));
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => shardGrain.LoadTokens(new string('0', 64), [7]));
+        Assert.Contains("run a `tokenize` stage", refused.Message);
+
         var listed = await _cluster.Client.GetGrain<ISchedulerGrain>(0).List();
         Assert.Contains(listed, l => l.Id == "tiny-1" && l.Name == "tiny");
     }
