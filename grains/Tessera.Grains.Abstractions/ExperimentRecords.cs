@@ -59,3 +59,14 @@ public sealed record ExperimentListing(
     [property: Id(0)] string Id,
     [property: Id(1)] string Name,
     [property: Id(2)] DateTimeOffset SubmittedAt);
+
+/// <summary>One progress report in the experiment's metrics history; <see cref="Index"/> orders them.</summary>
+[GenerateSerializer, Immutable]
+public sealed record MetricsPoint(
+    [property: Id(0)] int Index,
+    [property: Id(1)] string Stage,
+    [property: Id(2)] int Step,
+    [property: Id(3)] double Loss,
+    [property: Id(4)] double ImagesPerSecond,
+    [property: Id(5)] IReadOnlyDictionary<string, double> Metrics,
+    [property: Id(6)] DateTimeOffset Time);

@@ -13,6 +13,9 @@ public interface IExperimentGrain : IGrainWithStringKey
 
     Task<ExperimentStatus> GetStatus();
 
+    /// <summary>Progress reports received so far, in arrival order, from index <paramref name="since"/> on (for incremental polling).</summary>
+    Task<IReadOnlyList<MetricsPoint>> GetMetrics(int since);
+
     Task Cancel();
 
     // Called by trainer workers. One-way: a worker never waits on the control plane mid-step.

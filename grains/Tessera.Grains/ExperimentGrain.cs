@@ -54,6 +54,11 @@ public sealed class ExperimentGrain(
         return Task.FromResult(Status());
     }
 
+    public Task<IReadOnlyList<MetricsPoint>> GetMetrics(int since) =>
+        Task.FromResult<IReadOnlyList<MetricsPoint>>(_history.Skip(Math.Max(since, 0))
+            .Select((row, i) => new MetricsPoint(Math.Max(since, 0) + i, row.Stage, row.Step, row.Loss, row.ImagesPerSecond, row.Metrics, row.Time))
+            .ToList());
+
     public async Task Cancel()
     {
         if (S.Submission is null || IsFinished) return;
