@@ -1,0 +1,59 @@
+namespace Tessera.Trainers.Evaluation;
+
+/// <summary>
+/// Hyperparameters of the reference digit classifier whose features and probabilities score generated
+/// images (the MNIST stand-in for Inception). Defaults train to about 99% held-out accuracy on the bundled
+/// 9k/1k split in about a minute on 2 CPU cores.
+/// </summary>
+public sealed record DigitClassifierConfig
+{
+    /// <summary>Input channels: 1 for grayscale digits.</summary>
+    public int ImageChannels { get; init; } = 1;
+    /// <summary>Classes to tell apart.</summary>
+    public int Classes { get; init; } = 10;
+    /// <summary>Channels of the first conv stage (28x28); the second stage (14x14) has twice as many.</summary>
+    public int Channels { get; init; } = 16;
+    /// <summary>Width of the penultimate layer, whose activations are the features for the Fréchet distance.</summary>
+    public int FeatureDim { get; init; } = 128;
+    /// <summary>Dropout before the last layer; 9k images overfit a CNN within a few epochs without it.</summary>
+    public double Dropout { get; init; } = 0.3;
+    /// <summary>Random shifts of up to this many pixels per training image; cheap augmentation worth ~0.3% accuracy.</summary>
+    public int MaxShift { get; init; } = 2;
+
+    /// <summary>Optimizer steps: about 8 epochs of 9k images at batch 64.</summary>
+    public int Steps { get; init; } = 1200;
+    /// <summary>Images per step.</summary>
+    public int BatchSize { get; init; } = 64;
+    /// <summary>Peak AdamW learning rate.</summary>
+    public double LearningRate { get; init; } = 2e-3;
+    /// <summary>Linear warmup steps before the peak rate.</summary>
+    public int WarmupSteps { get; init; } = 50;
+    /// <summary>AdamW decoupled weight decay; mild regularisation.</summary>
+    public double WeightDecay { get; init; } = 1e-4;
+    /// <summary>Report progress every this many steps (and always on the last).</summary>
+    public int LogEvery { get; init; } = 100;
+    /// <summary>Images per inference pass; bounds memory, not results.</summary>
+    public int EvalBatchSize { get; init; } = 500;
+
+    /// <summary>Throws if a value is out of range, naming it.</summary>
+    public void Validate()
+    {
+        static void Positive(int value, string name)
+        {
+            if (value <= 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive");
+        }
+        Positive(ImageChannels, nameof(ImageChannels));
+        Positive(Classes, nameof(Classes));
+        Positive(Channels, nameof(Channels));
+        Positive(FeatureDim, nameof(FeatureDim));
+        Positive(Steps, nameof(Steps));
+        Positive(BatchSize, nameof(BatchSize));
+        Positive(LogEvery, nameof(LogEvery));
+        Positive(EvalBatchSize, nameof(EvalBatchSize));
+        if (MaxShift < 0) throw new ArgumentOutOfRangeException(nameof(MaxShift), MaxShift, "must be >= 0");
+        if (WarmupSteps < 0) throw new ArgumentOutOfRangeException(nameof(WarmupSteps), WarmupSteps, "must be >= 0");
+        if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "must be in [0, 1)");
+        if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "must be positive");
+        if (!(WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "must be >= 0");
+    }
+}

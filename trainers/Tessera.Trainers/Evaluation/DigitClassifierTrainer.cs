@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using Tessera.Infra.Data;
+using Tessera.Trainers.Tokenizers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Tessera.Trainers.Evaluation;
+
+/// <summary>
+/// Trains the reference <see cref="DigitClassifier"/> (cross-entropy, random shifts, AdamW with warmup and
+/// cosine decay) and runs it for evaluation: probabilities, penultimate features, accuracy. Batches come
+/// from a <see cref="DeterministicSampler"/> seeded like the model, so a seed fixes the whole run.
+/// </summary>
+public sealed partial class DigitClassifierTrainer : IDisposable
+{
+    public const string Stage = "classifier";
+
+    private readonly DigitClassifier _model;
+    private readonly TorchSharp.Modules.AdamW _optimizer;
+    private readonly Generator _generator;
+    private readonly Device _device;
+    private bool _disposed;
+
+    public DigitClassifierTrainer(DigitClassifierConfig config, Device device, long seed)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        Config = config;
+        Seed = seed;
+        _device = device;
+        torch.manual_seed(seed); // dropout draws from the global RNG; everything else uses _generator
+        _generator = new Generator((ulong)seed);
+        _model = new DigitClassifier(config, _generator);
+        _model.to(device);
+        _optimizer = optim.AdamW(_model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
+    }
+
+    public DigitClassifierConfig Config { get; }
+    public long Seed { get; }
+    public DigitClassifier Model => _model;
+    public int Step { get; private set; }
+    public double LastLoss { get; private set; } = double.NaN;
+    public string? ResolvedSpec { get; private set; }
+
+    /// <summary>Learning rate for 0-based step <paramref name="step"/>: linear warmup, then cosine to zero.</summary>
+    public double LearningRateAt(int step)
+    {
+        if (step < Config.WarmupSteps) return Config.LearningRate * (step + 1) / Config.WarmupSteps;
+        double t = Math.Min(1.0, (step - Config.WarmupSteps) / (double)Math.Max(1, Config.Steps - Config.WarmupSteps));
+        return Config.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * t));
+    }
+
+    /// <summary>Trains from <see cref="Step"/> to <c>Config.Steps</c> on <paramref name="train"/>; returns the last loss.</summary>
+    public double Train(ImageBatch train, IProgress<TrainingProgress>? progress, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckImages(train);
+        var sampler = new DeterministicSampler(train.Count, (ulong)Seed);
+        var clock = Stopwatch.StartNew();
+        double lastReport = 0;
+        int imagesSinceReport = 0;
+        _model.train();
+        while (Step < Config.Steps)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var scope = torch.NewDisposeScope();
+            var batch = ImageTensors.Select(train, sampler.Indices((long)Step * Config.BatchSize, Config.BatchSize));
+            var x_BCHW = Shift(ImageTensors.ToTensor(batch, _device));
+            var y_B = tensor(batch.Labels.Select(l => (long)l).ToArray()).to(_device);
+            double lr = LearningRateAt(Step);
+            foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
+            _optimizer.zero_grad();
+            var loss = nn.functional.cross_entropy(_model.Logits(x_BCHW), y_B);
+            double lossValue = loss.item<float>();
+            if (!double.IsFinite(lossValue))
+                throw new TrainingDivergedException(Stage, Step + 1, lossValue, $"Learning rate was {lr:G3}; lower it.");
+            loss.backward();
+            _optimizer.step();
+            Step++;
+            LastLoss = lossValue;
+            imagesSinceReport += batch.Count;
+            if (progress is not null && (Step % Config.LogEvery == 0 || Step == Config.Steps))
+            {
+                double now = clock.Elapsed.TotalSeconds;
+                progress.Report(new TrainingProgress(Stage, Step, Config.Steps, lossValue,
+                    imagesSinceReport / Math.Max(1e-9, now - lastReport), new Dictionary<string, double> { ["learning_rate"] = lr }));
+                lastReport = now;
+                imagesSinceReport = 0;
+            }
+        }
+        return LastLoss;
+    }
+
+    /// <summary>Class probabilities (N, K), float64 on the CPU, of images in [0, 1] (N, C, 28, 28).</summary>
+    public Tensor Probabilities(Tensor images_NCHW) => Infer(images_NCHW, x => _model.Logits(x).softmax(-1));
+
+    /// <summary>Penultimate features (N, F), float64 on the CPU, of images in [0, 1] (N, C, 28, 28).</summary>
+    public Tensor Features(Tensor images_NCHW) => Infer(images_NCHW, _model.Features);
+
+    /// <summary>Fraction of <paramref name="images"/> whose predicted class is their label.</summary>
+    public double Accuracy(ImageBatch images)
+    {
+        CheckImages(images);
+        using var scope = torch.NewDisposeScope();
+        using var probs_NK = Probabilities(ImageTensors.ToTensor(images, _device));
+        return SampleMetrics.ClassAccuracy(probs_NK, images.Labels);
+    }
+
+    /// <summary>Runs the model in eval mode, chunked, without gradients; result float64 on the CPU.</summary>
+    private Tensor Infer(Tensor images_NCHW, Func<Tensor, Tensor> head)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        bool wasTraining = _model.training;
+        _model.eval();
+        try
+        {
+            using var _ = no_grad();
+            var parts = new List<Tensor>();
+            long n = images_NCHW.shape[0];
+            for (long start = 0; start < n; start += Config.EvalBatchSize)
+            {
+                using var scope = torch.NewDisposeScope();
+                var chunk = images_NCHW.narrow(0, start, Math.Min(Config.EvalBatchSize, n - start)).to(_device);
+                parts.Add(head(chunk).to(float64).cpu().MoveToOuterDisposeScope());
+            }
+            var all = cat(parts, 0);
+            foreach (var p in parts) p.Dispose();
+            return all;
+        }
+        finally
+        {
+            _model.train(wasTraining);
+        }
+    }
+
+    /// <summary>Moves each image by its own random offset of up to MaxShift pixels, filling with black.</summary>
+    private Tensor Shift(Tensor x_BCHW)
+    {
+        int s = Config.MaxShift;
+        if (s == 0) return x_BCHW;
+        long b = x_BCHW.shape[0], h = x_BCHW.shape[2], w = x_BCHW.shape[3];
+        var padded = nn.functional.pad(x_BCHW, new long[] { s, s, s, s });
+        var offsets = randint(0, 2 * s + 1, new long[] { b, 2 }, generator: _generator).data<long>().ToArray();
+        var rows = new Tensor[b];
+        for (int i = 0; i < b; i++)
+            rows[i] = padded[i].narrow(1, offsets[2 * i], h).narrow(2, offsets[2 * i + 1], w);
+        return stack(rows, 0);
+    }
+
+    private void CheckImages(ImageBatch batch)
+    {
+        if (batch.Channels != Config.ImageChannels || batch.Height != 28 || batch.Width != 28)
+            throw new ArgumentException($"images are {batch.Channels}x{batch.Height}x{batch.Width}; the classifier expects {Config.ImageChannels}x28x28");
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _optimizer.Dispose();
+        _model.Dispose();
+        _generator.Dispose();
+    }
+}

@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using Tessera.Infra.Data;
+using Tessera.Trainers.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Tessera.Trainers.Generators;
+
+/// <summary>
+/// Trains a <see cref="GptGenerator"/> by next-token cross-entropy on token sequences, with class dropout
+/// to the null class (for guidance), AdamW, warmup then cosine decay and gradient clipping. Runs
+/// synchronously on the caller's thread; one instance per thread. Same config, seed and batch stream =>
+/// identical weights.
+/// </summary>
+public sealed partial class GeneratorTrainer : IDisposable
+{
+    public const string Stage = "generator";
+
+    private readonly GptGenerator _model;
+    private readonly TorchSharp.Modules.AdamW _optimizer;
+    private readonly Generator _generator;
+    private readonly Device _device;
+    private bool _disposed;
+
+    public GeneratorTrainer(GptConfig config, Device device, long seed)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        Config = config;
+        Seed = seed;
+        _device = device;
+        torch.manual_seed(seed); // dropout draws from the global RNG; everything else uses _generator
+        _generator = new Generator((ulong)seed);
+        _model = new GptGenerator(config, _generator);
+        _model.to(device);
+        // Created after the move: to(device) replaces parameters.
+        _optimizer = optim.AdamW(_model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
+    }
+
+    public GptConfig Config { get; }
+    public long Seed { get; }
+    public GptGenerator Model => _model;
+    /// <summary>Optimizer steps completed; <see cref="Train"/> continues from here up to <c>Config.Steps</c>.</summary>
+    public int Step { get; private set; }
+    /// <summary>Loss of the latest step (NaN before any).</summary>
+    public double LastLoss { get; private set; } = double.NaN;
+    /// <summary>The resolved spec text this trainer was restored with, if it came from a checkpoint.</summary>
+    public string? ResolvedSpec { get; private set; }
+
+    /// <summary>Learning rate for 0-based step <paramref name="step"/>: linear warmup, then cosine to the floor.</summary>
+    public double LearningRateAt(int step)
+    {
+        double peak = Config.LearningRate;
+        if (step < Config.WarmupSteps) return peak * (step + 1) / Config.WarmupSteps;
+        double span = Math.Max(1, Config.Steps - Config.WarmupSteps);
+        double t = Math.Min(1.0, (step - Config.WarmupSteps) / span);
+        double floor = Config.MinLearningRateFraction;
+        return peak * (floor + (1 - floor) * 0.5 * (1 + Math.Cos(Math.PI * t)));
+    }
+
+    /// <summary>
+    /// Trains from <see cref="Step"/> to <c>Config.Steps</c>. Reports every <c>LogEvery</c> steps and on the last;
+    /// checks <paramref name="ct"/> every step; throws <see cref="TrainingDivergedException"/> on a non-finite loss.
+    /// Returns the last step's loss.
+    /// </summary>
+    public double Train(ITokenBatchSource source, IProgress<TrainingProgress>? progress, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var clock = Stopwatch.StartNew();
+        double lastReport = 0;
+        int sequencesSinceReport = 0;
+        _model.train();
+        while (Step < Config.Steps)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var scope = torch.NewDisposeScope();
+            var batch = source.Next(Config.BatchSize);
+            var (classes_B, tokens_BN) = ToTensors(batch);
+            var dropped_B = bernoulli(full(new[] { classes_B.shape[0] }, Config.ClassDropout, device: _device), _generator).to(@bool);
+            var trainClasses_B = classes_B.masked_fill(dropped_B, _model.NullClass);
+
+            double lr = LearningRateAt(Step);
+            foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
+            _optimizer.zero_grad();
+            var loss = Loss(trainClasses_B, tokens_BN);
+            double lossValue = loss.item<float>();
+            if (!double.IsFinite(lossValue))
+                throw new TrainingDivergedException(Stage, Step + 1, lossValue,
+                    $"Learning rate was {lr:G3}; lower it (config learning_rate {Config.LearningRate:G3}) or the grad clip.");
+            loss.backward();
+            double gradNorm = nn.utils.clip_grad_norm_(_model.parameters(), Config.GradClip);
+            _optimizer.step();
+            Step++;
+            LastLoss = lossValue;
+            sequencesSinceReport += batch.Count;
+
+            if (progress is not null && (Step % Config.LogEvery == 0 || Step == Config.Steps))
+            {
+                double now = clock.Elapsed.TotalSeconds;
+                progress.Report(new TrainingProgress(Stage, Step, Config.Steps, lossValue,
+                    sequencesSinceReport / Math.Max(1e-9, now - lastReport), new Dictionary<string, double>
+                    {
+                        ["learning_rate"] = lr,
+                        ["grad_norm"] = gradNorm,
+                    }));
+                lastReport = now;
+                sequencesSinceReport = 0;
+            }
+        }
+        return LastLoss;
+    }
+
+    /// <summary>Mean next-token cross-entropy (nats) of <paramref name="batch"/> with its true classes, in eval mode.</summary>
+    public double Evaluate(TokenBatch batch, int chunk = 500)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (batch.Count == 0) throw new ArgumentException("no sequences to evaluate", nameof(batch));
+        _model.eval();
+        try
+        {
+            double total = 0;
+            for (int start = 0; start < batch.Count; start += chunk)
+            {
+                using var scope = torch.NewDisposeScope();
+                using var _ = no_grad();
+                int count = Math.Min(chunk, batch.Count - start);
+                var part = new TokenBatch(batch.Tokens[(start * batch.Length)..((start + count) * batch.Length)],
+                    batch.Labels[start..(start + count)], count, batch.Length);
+                var (classes_B, tokens_BN) = ToTensors(part);
+                total += Loss(classes_B, tokens_BN).item<float>() * count;
+            }
+            return total / batch.Count;
+        }
+        finally
+        {
+            _model.train();
+        }
+    }
+
+    /// <summary>Input [class, z_0 .. z_{N-2}], targets z_0 .. z_{N-1}, cross-entropy averaged over tokens.</summary>
+    private Tensor Loss(Tensor classes_B, Tensor tokens_BN)
+    {
+        long n = tokens_BN.shape[1];
+        var logits_BNV = _model.Forward(classes_B, tokens_BN.narrow(1, 0, n - 1));
+        return nn.functional.cross_entropy(logits_BNV.reshape(-1, Config.CodebookSize), tokens_BN.reshape(-1));
+    }
+
+    private (Tensor Classes_B, Tensor Tokens_BN) ToTensors(TokenBatch batch)
+    {
+        if (batch.Length != Config.SequenceLength)
+            throw new ArgumentException($"token batch has sequences of {batch.Length}, the generator expects {Config.SequenceLength}");
+        if (batch.Tokens.Length != (long)batch.Count * batch.Length || batch.Labels.Length != batch.Count)
+            throw new ArgumentException("token batch arrays do not match its count and length");
+        foreach (var label in batch.Labels)
+            if (label < 0 || label >= Config.Classes) throw new ArgumentException($"label {label} is not a class index (0..{Config.Classes - 1})");
+        var tokens_BN = tensor(batch.Tokens.Select(t => (long)t).ToArray(), new long[] { batch.Count, batch.Length }).to(_device);
+        var classes_B = tensor(batch.Labels.Select(l => (long)l).ToArray()).to(_device);
+        return (classes_B, tokens_BN);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _optimizer.Dispose();
+        _model.Dispose();
+        _generator.Dispose();
+    }
+}

@@ -1,0 +1,80 @@
+namespace Tessera.Trainers.Generators;
+
+/// <summary>
+/// Every hyperparameter of the raster next-token GPT and its training loop, declared once. Defaults are the
+/// quickstart values: 49 tokens of a 256-code 7x7 VQ tokenizer over 10 MNIST classes, on a 2-core CPU.
+/// </summary>
+public sealed record GptConfig
+{
+    // ---- data ----
+    /// <summary>Token ids per image (7x7 latent); the model sees a class token plus the first Length-1 tokens.</summary>
+    public int SequenceLength { get; init; } = 49;
+    /// <summary>Vocabulary: the tokenizer's codebook size.</summary>
+    public int CodebookSize { get; init; } = 256;
+    /// <summary>Real classes; the class embedding has one more row, the null class used for guidance.</summary>
+    public int Classes { get; init; } = 10;
+
+    // ---- model ----
+    /// <summary>Residual width; 128 is ample for 49-token digits and keeps a step cheap on CPU.</summary>
+    public int ModelDim { get; init; } = 128;
+    /// <summary>Transformer blocks; depth matters more than width for coherent strokes across rows.</summary>
+    public int Layers { get; init; } = 4;
+    /// <summary>Attention heads (head width ModelDim/Heads = 32).</summary>
+    public int Heads { get; init; } = 4;
+    /// <summary>MLP hidden width as a multiple of ModelDim (GPT-2's 4).</summary>
+    public int MlpRatio { get; init; } = 4;
+    /// <summary>Dropout on attention output and MLP; small data (9k images) overfits without it.</summary>
+    public double Dropout { get; init; } = 0.1;
+
+    // ---- conditioning ----
+    /// <summary>Probability a training label is replaced by the null class (LlamaGen's 0.1), so CFG has an unconditional model.</summary>
+    public double ClassDropout { get; init; } = 0.1;
+
+    // ---- optimisation ----
+    /// <summary>Optimizer steps: about 14 epochs of 9k sequences at batch 64; a few minutes on 2 cores.</summary>
+    public int Steps { get; init; } = 2000;
+    /// <summary>Sequences per step.</summary>
+    public int BatchSize { get; init; } = 64;
+    /// <summary>Peak AdamW learning rate; small transformers tolerate 1e-3 with warmup.</summary>
+    public double LearningRate { get; init; } = 1e-3;
+    /// <summary>Linear warmup steps, so Adam's moment estimates settle before the peak rate.</summary>
+    public int WarmupSteps { get; init; } = 100;
+    /// <summary>Cosine decay ends at this fraction of the peak rate.</summary>
+    public double MinLearningRateFraction { get; init; } = 0.05;
+    /// <summary>AdamW decoupled weight decay (nanoGPT's 0.1 is for much longer runs; 0.05 here).</summary>
+    public double WeightDecay { get; init; } = 0.05;
+    /// <summary>Global gradient-norm clip; guards against early spikes in attention logits.</summary>
+    public double GradClip { get; init; } = 1.0;
+
+    // ---- reporting ----
+    /// <summary>Report progress every this many steps (and always on the last).</summary>
+    public int LogEvery { get; init; } = 50;
+
+    /// <summary>Throws if a value is out of range, naming it.</summary>
+    public void Validate()
+    {
+        static void Positive(int value, string name)
+        {
+            if (value <= 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive");
+        }
+        Positive(SequenceLength, nameof(SequenceLength));
+        Positive(CodebookSize, nameof(CodebookSize));
+        Positive(Classes, nameof(Classes));
+        Positive(ModelDim, nameof(ModelDim));
+        Positive(Layers, nameof(Layers));
+        Positive(Heads, nameof(Heads));
+        Positive(MlpRatio, nameof(MlpRatio));
+        Positive(Steps, nameof(Steps));
+        Positive(BatchSize, nameof(BatchSize));
+        Positive(LogEvery, nameof(LogEvery));
+        if (ModelDim % Heads != 0) throw new ArgumentException($"ModelDim {ModelDim} is not divisible by Heads {Heads}");
+        if (WarmupSteps < 0) throw new ArgumentOutOfRangeException(nameof(WarmupSteps), WarmupSteps, "must be >= 0");
+        if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "must be in [0, 1)");
+        if (!(ClassDropout >= 0 && ClassDropout < 1)) throw new ArgumentOutOfRangeException(nameof(ClassDropout), ClassDropout, "must be in [0, 1)");
+        if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "must be positive");
+        if (!(MinLearningRateFraction >= 0 && MinLearningRateFraction <= 1))
+            throw new ArgumentOutOfRangeException(nameof(MinLearningRateFraction), MinLearningRateFraction, "must be in [0, 1]");
+        if (!(WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "must be >= 0");
+        if (!(GradClip > 0)) throw new ArgumentOutOfRangeException(nameof(GradClip), GradClip, "must be positive");
+    }
+}
