@@ -12,8 +12,12 @@ public sealed class ProgressRelay : IProgress<Tessera.Trainers.TrainingProgress>
     readonly Channel<StageProgress> _queue = Channel.CreateUnbounded<StageProgress>(new() { SingleReader = true });
     readonly Task _pump;
 
-    public ProgressRelay(IExperimentGrain experiment, int stageIndex, ILogger logger)
+    readonly string _stage;
+
+    /// <param name="stage">The stage's name in the spec, which labels every report whatever the trainer calls itself.</param>
+    public ProgressRelay(IExperimentGrain experiment, int stageIndex, string stage, ILogger logger)
     {
+        _stage = stage;
         _pump = Task.Run(async () =>
         {
             await foreach (var progress in _queue.Reader.ReadAllAsync())
@@ -25,7 +29,7 @@ public sealed class ProgressRelay : IProgress<Tessera.Trainers.TrainingProgress>
     }
 
     public void Report(Tessera.Trainers.TrainingProgress value) =>
-        _queue.Writer.TryWrite(new StageProgress(value.Stage, value.Step, value.TotalSteps, value.Loss,
+        _queue.Writer.TryWrite(new StageProgress(_stage, value.Step, value.TotalSteps, value.Loss,
             value.ImagesPerSecond, value.Metrics.ToDictionary()));
 
     /// <summary>Waits until every queued report has been delivered (or given up on).</summary>

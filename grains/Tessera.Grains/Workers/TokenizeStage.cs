@@ -3,7 +3,6 @@ using Tessera.Infra.Data;
 using Tessera.Infra.Storage;
 using Tessera.Trainers;
 using Tessera.Trainers.Inference;
-using Tessera.Trainers.Tokenizers;
 
 namespace Tessera.Grains.Workers;
 
@@ -21,14 +20,11 @@ public static class TokenizeStage
         string dataset = context.Spec.Dataset.Name;
         var clock = Stopwatch.StartNew();
 
-        var (checkpointPath, checkpoint) = TokenizerCheckpoints.Resolve(store, context.ExperimentId, context.Stage.String("tokenizer"), ct);
+        var (checkpointPath, checkpoint) = StageCheckpoints.Resolve(store, context.ExperimentId, context.Stage.String("tokenizer"), ct);
         var device = TorchRuntime.ResolveDevice(context.Spec.Device);
-        IImageTokenizer tokenizer;
-        using (var stream = store.OpenReadAsync(checkpointPath, ct).GetAwaiter().GetResult())
-            tokenizer = TokenizerLoader.Load(stream, device);
-        try
+        using var tokenizer = StageCheckpoints.LoadTokenizer(store, checkpointPath, device, ct);
         {
-            DatasetManifest images = DatasetStore.ReadManifestAsync(store, dataset, ct).GetAwaiter().GetResult();
+            DatasetManifest images = StageData.Manifest(context);
             bool cached = TokenDataset.ExistsAsync(store, dataset, checkpoint.Sha256, tokenizer.Scales, ct).GetAwaiter().GetResult();
             if (!cached)
             {
@@ -55,29 +51,9 @@ public static class TokenizeStage
                 ["reused_cached_tokens"] = cached ? 1 : 0,
             }, []);
         }
-        finally
-        {
-            (tokenizer as IDisposable)?.Dispose();
-        }
     }
 
     static TrainingProgress Progress(int done, int total, Stopwatch clock) =>
         new("tokenize", done, total, Loss: 0, ImagesPerSecond: done / Math.Max(clock.Elapsed.TotalSeconds, 1e-3),
             new Dictionary<string, double>());
-}
-
-/// <summary>Finds the checkpoint a stage reference ("stage" or "experiment-id/stage") points at.</summary>
-public static class TokenizerCheckpoints
-{
-    public static (string Path, ArtifactRef Checkpoint) Resolve(IArtifactStore store, string experimentId, string reference,
-        CancellationToken ct)
-    {
-        string[] parts = reference.Split('/');
-        string path = parts.Length == 2
-            ? ExperimentPaths.Checkpoint(parts[0], parts[1])
-            : ExperimentPaths.Checkpoint(experimentId, reference);
-        if (!store.ExistsAsync(path, ct).GetAwaiter().GetResult())
-            throw new InvalidOperationException($"tokenizer '{reference}' has no checkpoint at {path} in {store.Location}");
-        return (path, store.GetAsync(path, ct).GetAwaiter().GetResult());
-    }
 }

@@ -1,7 +1,6 @@
 using Tessera.Infra.Data;
 using Tessera.Infra.Images;
 using Tessera.Infra.Specs;
-using Tessera.Infra.Storage;
 using Tessera.Trainers;
 using Tessera.Trainers.Tokenizers;
 
@@ -12,30 +11,22 @@ public static class TokenizerStage
 {
     public static StageOutcome Run(StageContext context)
     {
-        var (store, shards) = (context.Services.Store, context.Services.Shards);
-        CancellationToken ct = context.Cancellation;
-        string dataset = context.Spec.Dataset.Name;
-
-        DatasetManifest manifest = DatasetStore.ReadManifestAsync(store, dataset, ct).GetAwaiter().GetResult();
-        var train = Load(shards, dataset, "train", manifest.Train.Count, ct);
-        var heldOut = Load(shards, dataset, "heldout", manifest.HeldOut.Count, ct);
+        DatasetManifest manifest = StageData.Manifest(context);
+        var train = StageData.Images(context, manifest, "train");
+        var heldOut = StageData.Images(context, manifest, "heldout");
 
         VqTokenizerConfig config = FromStage(context.Stage);
         var device = TorchRuntime.ResolveDevice(context.Spec.Device);
         using var trainer = new VqTokenizerTrainer(config, device, context.Spec.Seed);
         var source = new ShardBatchSource(train, (ulong)context.Spec.Seed);
-        TokenizerReport report = trainer.Train(source, ImageShard.Concatenate(heldOut), context.Progress, ct);
+        TokenizerReport report = trainer.Train(source, ImageShard.Concatenate(heldOut), context.Progress, context.Cancellation);
 
-        var artifacts = new List<ArtifactInfo>();
-        using (var checkpoint = new MemoryStream())
+        var artifacts = new List<ArtifactInfo>
         {
-            trainer.SaveCheckpoint(checkpoint, context.ResolvedSpecYaml);
-            checkpoint.Position = 0;
-            artifacts.Add(Record(store.WriteAsync(ExperimentPaths.Checkpoint(context.ExperimentId, context.Stage.Name), checkpoint, ct)));
-        }
-        byte[] grid = ImageGrid.RenderComparison(report.Originals, report.Reconstructions, columns: report.Originals.Count);
-        artifacts.Add(Record(store.WriteBytesAsync(ExperimentPaths.Reconstructions(context.ExperimentId), grid, ct)));
-
+            StageData.WriteCheckpoint(context, stream => trainer.SaveCheckpoint(stream, context.ResolvedSpecYaml)),
+            StageData.Write(context, ExperimentPaths.Reconstructions(context.ExperimentId),
+                ImageGrid.RenderComparison(report.Originals, report.Reconstructions, columns: report.Originals.Count)),
+        };
         var metrics = new Dictionary<string, double>
         {
             ["heldout_psnr_db"] = report.HeldOutPsnr,
@@ -67,15 +58,4 @@ public static class TokenizerStage
         DeadCodeThreshold = stage.Double("dead_code_threshold"),
         L1Weight = stage.Double("l1_weight"),
     };
-
-    static List<ImageShard> Load(ShardCache cache, string dataset, string split, int count, CancellationToken ct) =>
-        Enumerable.Range(0, count)
-            .Select(i => cache.GetAsync(new ShardKey(dataset, split, i), ct).GetAwaiter().GetResult())
-            .ToList();
-
-    static ArtifactInfo Record(Task<ArtifactRef> write)
-    {
-        ArtifactRef written = write.GetAwaiter().GetResult();
-        return new ArtifactInfo(written.Path, written.Sha256, written.Length);
-    }
 }

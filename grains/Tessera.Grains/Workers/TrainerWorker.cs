@@ -27,20 +27,22 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
     void Run()
     {
         var experiment = services.Grains.GetGrain<IExperimentGrain>(assignment.ExperimentId);
-        var relay = new ProgressRelay(experiment, assignment.StageIndex, logger);
+        ExperimentSpec spec = SpecParser.Parse(assignment.ResolvedSpecYaml, $"{assignment.ExperimentId}/spec.yaml");
+        StageSpec stage = spec.Stages[assignment.StageIndex];
+        var relay = new ProgressRelay(experiment, assignment.StageIndex, stage.Name, logger);
         var clock = Stopwatch.StartNew();
-        StageSpec? stage = null;
         try
         {
             TorchRuntime.Initialize(services.Settings.TorchThreads);
-            ExperimentSpec spec = SpecParser.Parse(assignment.ResolvedSpecYaml, $"{assignment.ExperimentId}/spec.yaml");
-            stage = spec.Stages[assignment.StageIndex];
             logger.LogInformation("Worker {Experiment}/{Stage} rank {Rank} starting", assignment.ExperimentId, stage.Name, assignment.Rank);
             var context = new StageContext(assignment.ExperimentId, spec, stage, assignment.ResolvedSpecYaml, services, relay, _cancel.Token);
             StageOutcome outcome = stage.Kind switch
             {
                 "tokenizer" => TokenizerStage.Run(context),
                 "tokenize" => TokenizeStage.Run(context),
+                "generator" => GeneratorStage.Run(context),
+                "classifier" => ClassifierStage.Run(context),
+                "eval" => EvalStage.Run(context),
                 _ => throw new NotSupportedException($"stage kind '{stage.Kind}' has no worker"),
             };
             relay.DrainAsync().GetAwaiter().GetResult();
@@ -49,12 +51,12 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
         }
         catch (OperationCanceledException) when (_cancel.IsCancellationRequested)
         {
-            logger.LogInformation("Worker {Experiment}/{Stage} stopped on request", assignment.ExperimentId, stage?.Name ?? "?");
+            logger.LogInformation("Worker {Experiment}/{Stage} stopped on request", assignment.ExperimentId, stage.Name);
             ReportFailure(experiment, relay, "cancelled");
         }
         catch (Exception e)
         {
-            logger.LogError(e, "Worker {Experiment}/{Stage} failed", assignment.ExperimentId, stage?.Name ?? "?");
+            logger.LogError(e, "Worker {Experiment}/{Stage} failed", assignment.ExperimentId, stage.Name);
             ReportFailure(experiment, relay, e.Message);
         }
     }

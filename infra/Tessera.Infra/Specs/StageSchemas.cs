@@ -17,15 +17,15 @@ public enum SettingType { Integer, Number, Text }
 /// </summary>
 public static class StageSchemas
 {
-    /// <summary>Settings every stage kind has; only their defaults differ by kind.</summary>
-    static SettingSchema[] Common(int steps, int batchSize, double lr, int logEvery) =>
+    /// <summary>Settings every training stage has; only their defaults differ by kind.</summary>
+    static SettingSchema[] Training(int steps, int batchSize, double lr, int logEvery, int warmup = 50, double weightDecay = 0.0) =>
     [
         new("steps", SettingType.Integer, steps, "optimizer steps in this stage", Min: 1),
-        new("batch_size", SettingType.Integer, batchSize, "images per step (per rank)", Min: 1, Max: 65536),
+        new("batch_size", SettingType.Integer, batchSize, "examples per step (per rank)", Min: 1, Max: 65536),
         new("lr", SettingType.Number, lr, "peak learning rate", Min: 0, Max: 10),
-        new("warmup_steps", SettingType.Integer, 50, "linear learning-rate warm-up before the cosine decay", Min: 0),
+        new("warmup_steps", SettingType.Integer, warmup, "linear learning-rate warm-up before the cosine decay", Min: 0),
         new("min_lr_fraction", SettingType.Number, 0.05, "the cosine decay ends at this fraction of the peak rate", Min: 0, Max: 1),
-        new("weight_decay", SettingType.Number, 0.0, "AdamW weight decay", Min: 0, Max: 1),
+        new("weight_decay", SettingType.Number, weightDecay, "AdamW weight decay", Min: 0, Max: 1),
         new("log_every", SettingType.Integer, logEvery, "steps between progress reports (rows of metrics.jsonl)", Min: 1),
         new("workers", SettingType.Integer, 1, "data-parallel ranks; more than 1 needs the gRPC ring, not available yet", Min: 1, Max: 1),
     ];
@@ -50,11 +50,48 @@ public static class StageSchemas
         new("batch_size", SettingType.Integer, 500, "images per encoder forward pass (memory, not results)", Min: 1, Max: 65536),
     ];
 
+    static readonly SettingSchema[] Generator =
+    [
+        new("model", SettingType.Text, "gpt", "gpt: raster next-token transformer (LlamaGen-style)", Choices: ["gpt"]),
+        new("tokenizer", SettingType.Text, "", "the tokenizer stage whose tokens this generator learns", RefersTo: "tokenizer"),
+        new("model_dim", SettingType.Integer, 128, "transformer width", Min: 8, Max: 4096),
+        new("layers", SettingType.Integer, 4, "transformer blocks", Min: 1, Max: 64),
+        new("heads", SettingType.Integer, 4, "attention heads (must divide model_dim)", Min: 1, Max: 64),
+        new("mlp_ratio", SettingType.Integer, 4, "MLP hidden width as a multiple of model_dim", Min: 1, Max: 16),
+        new("dropout", SettingType.Number, 0.1, "dropout in attention and MLP", Min: 0, Max: 0.9),
+        new("class_dropout", SettingType.Number, 0.1, "share of examples trained with the null class (enables guidance)", Min: 0, Max: 1),
+        new("grad_clip", SettingType.Number, 1.0, "global gradient-norm clip (0 = off)", Min: 0, Max: 1000),
+        new("preview_cfg", SettingType.Number, 2.0, "guidance scale of the sample grid written after training", Min: 0, Max: 100),
+    ];
+
+    static readonly SettingSchema[] Classifier =
+    [
+        new("channels", SettingType.Integer, 16, "conv width of the first block (doubles once)", Min: 1, Max: 512),
+        new("feature_dim", SettingType.Integer, 128, "penultimate features: what the Fréchet distance compares", Min: 2, Max: 4096),
+        new("dropout", SettingType.Number, 0.3, "dropout before the output layer", Min: 0, Max: 0.9),
+        new("max_shift", SettingType.Integer, 2, "random translation augmentation, in pixels", Min: 0, Max: 8),
+    ];
+
+    static readonly SettingSchema[] Eval =
+    [
+        new("generator", SettingType.Text, "", "the generator stage to sample", RefersTo: "generator"),
+        new("classifier", SettingType.Text, "", "the classifier stage that judges the samples", RefersTo: "classifier"),
+        new("samples_per_class", SettingType.Integer, 100, "samples generated per class, for each of guided and guidance-free", Min: 1, Max: 100000),
+        new("cfg", SettingType.Number, 2.0, "guidance scale of the guided run", Min: 0, Max: 100),
+        new("temperature", SettingType.Number, 1.0, "sampling temperature", Min: 0.01, Max: 10),
+        new("top_k", SettingType.Integer, 0, "sample among the k most likely tokens (0 = all)", Min: 0),
+        new("top_p", SettingType.Number, 1.0, "nucleus sampling mass (1 = off)", Min: 0.01, Max: 1),
+        new("batch_size", SettingType.Integer, 200, "sequences generated per batch", Min: 1, Max: 65536),
+    ];
+
     /// <summary>Settings of each stage kind, common ones first.</summary>
     public static readonly IReadOnlyDictionary<string, IReadOnlyList<SettingSchema>> Kinds =
         new Dictionary<string, IReadOnlyList<SettingSchema>>
         {
-            ["tokenizer"] = [.. Common(steps: 1000, batchSize: 64, lr: 2e-3, logEvery: 50), .. Tokenizer],
+            ["tokenizer"] = [.. Training(steps: 1000, batchSize: 64, lr: 2e-3, logEvery: 50), .. Tokenizer],
             ["tokenize"] = Tokenize,
+            ["generator"] = [.. Training(steps: 2000, batchSize: 64, lr: 1e-3, logEvery: 50, warmup: 100, weightDecay: 0.05), .. Generator],
+            ["classifier"] = [.. Training(steps: 1200, batchSize: 64, lr: 2e-3, logEvery: 100, warmup: 50, weightDecay: 1e-4), .. Classifier],
+            ["eval"] = Eval,
         };
 }

@@ -49,6 +49,24 @@ public sealed class ExperimentFlowTests : IAsyncLifetime
             latent_channels: 16
             codebook_size: 32
           - kind: tokenize
+          - kind: generator
+            steps: 6
+            batch_size: 16
+            log_every: 3
+            warmup_steps: 1
+            model_dim: 16
+            layers: 1
+            heads: 2
+          - kind: classifier
+            steps: 6
+            batch_size: 32
+            log_every: 3
+            warmup_steps: 1
+            channels: 4
+            feature_dim: 8
+          - kind: eval
+            samples_per_class: 3
+            cfg: 1.5
         """;
 
     [Fact]
@@ -60,14 +78,16 @@ public sealed class ExperimentFlowTests : IAsyncLifetime
 
         ExperimentStatus status = await WaitUntilFinished(experiment, TimeSpan.FromMinutes(3));
         Assert.True(status.State == ExperimentState.Succeeded, $"state {status.State}: {status.Error}");
-        Assert.Equal(["tokenizer", "tokenize"], status.Completed.Select(r => r.Stage));
+        Assert.Equal(["tokenizer", "tokenize", "generator", "classifier", "eval"], status.Completed.Select(r => r.Stage));
         StageResult stage = status.Completed[0];
         Assert.Equal(12, stage.Metrics["steps"]);
         Assert.InRange(stage.Metrics["codebook_usage"], 0.0, 1.0);
         Assert.True(double.IsFinite(stage.Metrics["heldout_psnr_db"]));
 
         // Every artifact a run promises, with the SHA-256 the experiment recorded.
-        foreach (string file in new[] { "spec.yaml", "summary.json", "metrics.jsonl", "recon.png", "checkpoints/tokenizer.ckpt" })
+        foreach (string file in new[] { "spec.yaml", "summary.json", "metrics.jsonl", "recon.png", "checkpoints/tokenizer.ckpt",
+                     "checkpoints/generator.ckpt", "checkpoints/generator.lineage.json", "samples-generator.png",
+                     "checkpoints/classifier.ckpt", "eval-guided.png", "eval-unguided.png", "report.md" })
             Assert.True(File.Exists(Path.Combine(_runs, "tiny-1", file)), $"missing {file}");
         using var summary = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_runs, "tiny-1", "summary.json")));
         Assert.Equal("succeeded", summary.RootElement.GetProperty("state").GetString());
@@ -94,6 +114,13 @@ public sealed class ExperimentFlowTests : IAsyncLifetime
         Assert.Equal((manifest.Train[0].Count, 49), (info.Count, info.Length));
         var refused = await Assert.ThrowsAnyAsync<Exception>(() => shardGrain.LoadTokens(new string('0', 64), [7]));
         Assert.Contains("run a `tokenize` stage", refused.Message);
+
+        // Evaluation reports both modes against the held-out floor.
+        var eval = status.Completed[4].Metrics;
+        foreach (string key in new[] { "guided_class_accuracy", "unguided_class_accuracy", "guided_fd", "unguided_fd", "fd_heldout_halves", "guided_samples_per_second" })
+            Assert.True(eval.ContainsKey(key) && double.IsFinite(eval[key]), $"eval metric {key}");
+        Assert.InRange(eval["guided_class_accuracy"], 0, 1);
+        Assert.Contains("eval-guided.png", await File.ReadAllTextAsync(Path.Combine(_runs, "tiny-1", "report.md")));
 
         var listed = await _cluster.Client.GetGrain<ISchedulerGrain>(0).List();
         Assert.Contains(listed, l => l.Id == "tiny-1" && l.Name == "tiny");

@@ -1,5 +1,7 @@
 using Tessera.Grains.Workers;
 using Tessera.Infra.Specs;
+using Tessera.Trainers.Evaluation;
+using Tessera.Trainers.Generators;
 using Tessera.Trainers.Tokenizers;
 
 namespace Tessera.Tests.Specs;
@@ -12,6 +14,20 @@ public class StageMappingTests
     {
         ExperimentSpec spec = SpecParser.Parse("experiment: d\ndataset:\n  name: mnist\nstages:\n  - kind: tokenizer\n", "d.yaml");
         Assert.Equal(new VqTokenizerConfig(), TokenizerStage.FromStage(spec.Stages[0]));
+    }
+
+    static StageSpec Default(string kind, string extra = "") => SpecParser.Parse(
+        $"experiment: d\ndataset:\n  name: mnist\nstages:\n  - kind: tokenizer\n  - kind: {kind}\n{extra}", "d.yaml").Stages[1];
+
+    [Fact]
+    public void GeneratorSpecDefaultsEqualTrainerConfigDefaults() =>
+        Assert.Equal(new GptConfig(), GeneratorStage.FromStage(Default("generator")));
+
+    [Fact]
+    public void ClassifierSpecDefaultsEqualTrainerConfigDefaults()
+    {
+        var manifest = new Tessera.Infra.Data.DatasetManifest("mnist", Enumerable.Range(0, 10).Select(i => $"{i}").ToList(), 1, 28, 28, [], []);
+        Assert.Equal(new DigitClassifierConfig(), ClassifierStage.FromStage(Default("classifier"), manifest));
     }
 
     [Fact]

@@ -1,0 +1,44 @@
+using Tessera.Infra.Data;
+using Tessera.Infra.Specs;
+using Tessera.Trainers;
+using Tessera.Trainers.Evaluation;
+
+namespace Tessera.Grains.Workers;
+
+/// <summary>The `classifier` stage: the reference CNN that evaluation uses to judge generated digits.</summary>
+public static class ClassifierStage
+{
+    public static StageOutcome Run(StageContext context)
+    {
+        DatasetManifest manifest = StageData.Manifest(context);
+        ImageBatch train = ImageShard.Concatenate(StageData.Images(context, manifest, "train"));
+        ImageBatch heldOut = ImageShard.Concatenate(StageData.Images(context, manifest, "heldout"));
+
+        var device = TorchRuntime.ResolveDevice(context.Spec.Device);
+        using var trainer = new DigitClassifierTrainer(FromStage(context.Stage, manifest), device, context.Spec.Seed);
+        double finalLoss = trainer.Train(train, context.Progress, context.Cancellation);
+        double accuracy = trainer.Accuracy(heldOut);
+        return new StageOutcome(new Dictionary<string, double>
+        {
+            ["heldout_accuracy"] = accuracy,
+            ["final_loss"] = finalLoss,
+            ["steps"] = trainer.Step,
+        }, [StageData.WriteCheckpoint(context, stream => trainer.SaveCheckpoint(stream, context.ResolvedSpecYaml))]);
+    }
+
+    public static DigitClassifierConfig FromStage(StageSpec stage, DatasetManifest manifest) => new()
+    {
+        ImageChannels = manifest.Channels,
+        Classes = manifest.ClassNames.Count,
+        Steps = stage.Int("steps"),
+        BatchSize = stage.Int("batch_size"),
+        LearningRate = stage.Double("lr"),
+        WarmupSteps = stage.Int("warmup_steps"),
+        WeightDecay = stage.Double("weight_decay"),
+        LogEvery = stage.Int("log_every"),
+        Channels = stage.Int("channels"),
+        FeatureDim = stage.Int("feature_dim"),
+        Dropout = stage.Double("dropout"),
+        MaxShift = stage.Int("max_shift"),
+    };
+}

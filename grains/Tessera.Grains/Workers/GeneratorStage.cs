@@ -1,0 +1,81 @@
+using Tessera.Infra.Data;
+using Tessera.Infra.Images;
+using Tessera.Infra.Specs;
+using Tessera.Trainers;
+using Tessera.Trainers.Generators;
+using Tessera.Trainers.Inference;
+
+namespace Tessera.Grains.Workers;
+
+/// <summary>Which tokenizer a generator was trained on: recorded beside its checkpoint, checked by every later user.</summary>
+public sealed record GeneratorLineage(string TokenizerCheckpoint, string TokenizerSha256, int[] Scales);
+
+/// <summary>
+/// The `generator` stage: trains a class-conditional GPT on the tokens the named tokenizer made (and only
+/// those), then writes its checkpoint, its lineage and a sample grid (one row per class).
+/// </summary>
+public static class GeneratorStage
+{
+    public static string Lineage(string experimentId, string stage) => $"{experimentId}/checkpoints/{stage}.lineage.json";
+    public static string Samples(string experimentId, string stage) => $"{experimentId}/samples-{stage}.png";
+
+    public static StageOutcome Run(StageContext context)
+    {
+        var store = context.Services.Store;
+        var (tokenizerPath, tokenizerCheckpoint) = StageCheckpoints.Resolve(store, context.ExperimentId, context.Stage.String("tokenizer"), context.Cancellation);
+        var device = TorchRuntime.ResolveDevice(context.Spec.Device);
+        using var tokenizer = StageCheckpoints.LoadTokenizer(store, tokenizerPath, device, context.Cancellation);
+
+        DatasetManifest manifest = StageData.Manifest(context);
+        var train = StageData.Tokens(context, manifest, "train", tokenizerCheckpoint.Sha256, tokenizer.Scales);
+        var heldOut = StageData.Tokens(context, manifest, "heldout", tokenizerCheckpoint.Sha256, tokenizer.Scales);
+
+        GptConfig config = FromStage(context.Stage) with
+        {
+            SequenceLength = train[0].Length, CodebookSize = tokenizer.CodebookSize, Classes = manifest.ClassNames.Count,
+        };
+        using var trainer = new GeneratorTrainer(config, device, context.Spec.Seed);
+        double finalLoss = trainer.Train(new TokenBatchSource(train, (ulong)context.Spec.Seed), context.Progress, context.Cancellation);
+        double heldOutLoss = trainer.Evaluate(Concatenate(heldOut));
+
+        const int perClass = 10;
+        var preview = ImageSampler.Generate(trainer.Model, tokenizer, Enumerable.Range(0, config.Classes).ToList(), perClass,
+            new SamplingOptions(CfgScale: context.Stage.Double("preview_cfg")), context.Spec.Seed, batchSize: 100, context.Cancellation);
+        var artifacts = new List<ArtifactInfo>
+        {
+            StageData.WriteCheckpoint(context, stream => trainer.SaveCheckpoint(stream, context.ResolvedSpecYaml)),
+            StageData.WriteJson(context, Lineage(context.ExperimentId, context.Stage.Name),
+                new GeneratorLineage(tokenizerPath, tokenizerCheckpoint.Sha256, tokenizer.Scales.ToArray())),
+            StageData.Write(context, Samples(context.ExperimentId, context.Stage.Name),
+                ImageGrid.RenderPng(ImageSampler.RowsPerClass(preview.Images, perClass, perClass))),
+        };
+        return new StageOutcome(new Dictionary<string, double>
+        {
+            ["final_loss"] = finalLoss,
+            ["heldout_loss"] = heldOutLoss,
+            ["steps"] = trainer.Step,
+            ["parameters"] = trainer.Model.parameters().Sum(p => p.numel()),
+        }, artifacts);
+    }
+
+    public static GptConfig FromStage(StageSpec stage) => new()
+    {
+        Steps = stage.Int("steps"),
+        BatchSize = stage.Int("batch_size"),
+        LearningRate = stage.Double("lr"),
+        WarmupSteps = stage.Int("warmup_steps"),
+        MinLearningRateFraction = stage.Double("min_lr_fraction"),
+        WeightDecay = stage.Double("weight_decay"),
+        LogEvery = stage.Int("log_every"),
+        ModelDim = stage.Int("model_dim"),
+        Layers = stage.Int("layers"),
+        Heads = stage.Int("heads"),
+        MlpRatio = stage.Int("mlp_ratio"),
+        Dropout = stage.Double("dropout"),
+        ClassDropout = stage.Double("class_dropout"),
+        GradClip = stage.Double("grad_clip"),
+    };
+
+    static TokenBatch Concatenate(IReadOnlyList<TokenShard> shards) =>
+        new(shards.SelectMany(s => s.Tokens).ToArray(), shards.SelectMany(s => s.Labels).ToArray(), shards.Sum(s => s.Count), shards[0].Length);
+}

@@ -1,0 +1,39 @@
+using Tessera.Infra.Storage;
+using Tessera.Trainers.Inference;
+using Tessera.Trainers.Tokenizers;
+
+namespace Tessera.Grains.Workers;
+
+/// <summary>Finds and loads the checkpoint a stage reference ("stage" or "experiment-id/stage") points at.</summary>
+public static class StageCheckpoints
+{
+    public static (string Path, ArtifactRef Checkpoint) Resolve(IArtifactStore store, string experimentId, string reference,
+        CancellationToken ct)
+    {
+        string[] parts = reference.Split('/');
+        string path = parts.Length == 2
+            ? ExperimentPaths.Checkpoint(parts[0], parts[1])
+            : ExperimentPaths.Checkpoint(experimentId, reference);
+        if (!store.ExistsAsync(path, ct).GetAwaiter().GetResult())
+            throw new InvalidOperationException($"stage '{reference}' has no checkpoint at {path} in {store.Location}");
+        return (path, store.GetAsync(path, ct).GetAwaiter().GetResult());
+    }
+
+    /// <summary>Loads a tokenizer checkpoint for inference; dispose it to free its tensors.</summary>
+    public static LoadedTokenizer LoadTokenizer(IArtifactStore store, string path, TorchSharp.torch.Device device, CancellationToken ct)
+    {
+        using var stream = store.OpenReadAsync(path, ct).GetAwaiter().GetResult();
+        return new LoadedTokenizer(TokenizerLoader.Load(stream, device));
+    }
+}
+
+/// <summary>A loaded tokenizer that frees its native memory when disposed.</summary>
+public sealed class LoadedTokenizer(IImageTokenizer tokenizer) : IImageTokenizer, IDisposable
+{
+    public string Kind => tokenizer.Kind;
+    public IReadOnlyList<int> Scales => tokenizer.Scales;
+    public int CodebookSize => tokenizer.CodebookSize;
+    public TorchSharp.torch.Tensor Encode(TorchSharp.torch.Tensor images_BCHW) => tokenizer.Encode(images_BCHW);
+    public TorchSharp.torch.Tensor Decode(TorchSharp.torch.Tensor tokens_BL) => tokenizer.Decode(tokens_BL);
+    public void Dispose() => (tokenizer as IDisposable)?.Dispose();
+}
