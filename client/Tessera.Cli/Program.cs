@@ -1,2 +1,2 @@
 // The `tessera` command line: everything is wired in TesseraApp.
-return await Tessera.Cli.TesseraApp.Create().RunAsync(args);
+return await Tessera.Cli.TesseraApp.RunAsync(args);

@@ -7,6 +7,11 @@ namespace Tessera.Cli;
 /// <summary>The `tessera` command tree; each sub-command lives in Commands/.</summary>
 public static class TesseraApp
 {
+    /// <summary>Runs the command line. `--n` (as `tessera sample --n 64` is documented) is read as `-n`, since
+    /// the parser only accepts one-letter names with a single dash.</summary>
+    public static Task<int> RunAsync(string[] args) =>
+        Create().RunAsync(args.Select(a => a == "--n" ? "-n" : a).ToArray());
+
     public static CommandApp Create()
     {
         var app = new CommandApp();
@@ -27,6 +32,9 @@ public static class TesseraApp
             config.AddCommand<SiloCommand>("silo").WithDescription("Run a silo (localhost clustering) until Ctrl+C.");
             config.AddCommand<SubmitCommand>("submit").WithDescription("Submit an experiment to a running silo; prints its id.");
             config.AddCommand<StatusCommand>("status").WithDescription("Show one experiment's state and progress.");
+            config.AddCommand<SampleCommand>("sample")
+                .WithDescription("Sample a trained generator into a grid or a folder of PNGs.")
+                .WithExample("sample", "quickstart-20261128-181502-3fa2", "--class", "3", "--n", "64", "--cfg", "1.5", "--out", "grid.png");
             config.AddCommand<ListCommand>("list").WithDescription("List the experiments a silo knows.");
             config.AddBranch("data", data =>
             {

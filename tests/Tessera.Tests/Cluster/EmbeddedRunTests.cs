@@ -34,7 +34,7 @@ public sealed class EmbeddedRunTests : IDisposable
             """);
         string runs = Path.Combine(_dir, "runs");
 
-        int exit = await TesseraApp.Create().RunAsync(["run", spec, "--runs", runs]);
+        int exit = await TesseraApp.RunAsync(["run", spec, "--runs", runs]);
 
         Assert.Equal(ExitCodes.Success, exit);
         string run = Assert.Single(Directory.GetDirectories(runs, "embedded-*"));

@@ -122,6 +122,15 @@ public sealed class ExperimentFlowTests : IAsyncLifetime
         Assert.InRange(eval["guided_class_accuracy"], 0, 1);
         Assert.Contains("eval-guided.png", await File.ReadAllTextAsync(Path.Combine(_runs, "tiny-1", "report.md")));
 
+        // `tessera sample` reads the same run folder: a grid, a folder of PNGs, and a clear refusal.
+        string grid = Path.Combine(_runs, "grid.png"), folder = Path.Combine(_runs, "pngs");
+        Assert.Equal(0, await Tessera.Cli.TesseraApp.RunAsync(["sample", "tiny-1", "--runs", _runs, "--class", "3", "--n", "4", "--cfg", "1.5", "--out", grid]));
+        Assert.True(new FileInfo(grid).Length > 0);
+        Assert.Equal(0, await Tessera.Cli.TesseraApp.RunAsync(["sample", "tiny-1", "--runs", _runs, "--class", "3", "--class", "5", "--n", "2", "--format", "png-dir", "--out", folder]));
+        Assert.Equal(["class3-0000.png", "class3-0001.png", "class5-0000.png", "class5-0001.png"],
+            Directory.GetFiles(folder).Select(Path.GetFileName).Order());
+        Assert.Equal(2, await Tessera.Cli.TesseraApp.RunAsync(["sample", "nope-1", "--runs", _runs, "--out", grid]));
+
         var listed = await _cluster.Client.GetGrain<ISchedulerGrain>(0).List();
         Assert.Contains(listed, l => l.Id == "tiny-1" && l.Name == "tiny");
     }

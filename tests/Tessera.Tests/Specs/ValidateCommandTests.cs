@@ -12,8 +12,8 @@ public class ValidateCommandTests
         await File.WriteAllTextAsync(file, "experiment: demo\ndataset:\n  name: mnist\nstages:\n  - kind: tokenizer\n    steps: -1\n");
         try
         {
-            Assert.Equal(ExitCodes.InvalidInput, await TesseraApp.Create().RunAsync(["validate", file]));
-            Assert.Equal(ExitCodes.InvalidInput, await TesseraApp.Create().RunAsync(["run", file, "--runs", Path.GetTempPath()]));
+            Assert.Equal(ExitCodes.InvalidInput, await TesseraApp.RunAsync(["validate", file]));
+            Assert.Equal(ExitCodes.InvalidInput, await TesseraApp.RunAsync(["run", file, "--runs", Path.GetTempPath()]));
         }
         finally { File.Delete(file); }
     }
@@ -23,13 +23,13 @@ public class ValidateCommandTests
     {
         string file = Path.Combine(Path.GetTempPath(), $"tessera-good-{Guid.NewGuid():N}.yaml");
         await File.WriteAllTextAsync(file, "experiment: demo\ndataset:\n  name: mnist\nstages:\n  - kind: tokenizer\n");
-        try { Assert.Equal(ExitCodes.Success, await TesseraApp.Create().RunAsync(["validate", file])); }
+        try { Assert.Equal(ExitCodes.Success, await TesseraApp.RunAsync(["validate", file])); }
         finally { File.Delete(file); }
     }
 
     [Fact]
     public async Task MissingSpecFileExitsWithCodeTwo()
     {
-        Assert.Equal(ExitCodes.InvalidInput, await TesseraApp.Create().RunAsync(["validate", "/nonexistent/spec.yaml"]));
+        Assert.Equal(ExitCodes.InvalidInput, await TesseraApp.RunAsync(["validate", "/nonexistent/spec.yaml"]));
     }
 }

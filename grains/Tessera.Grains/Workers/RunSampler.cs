@@ -1,0 +1,42 @@
+using Tessera.Infra.Data;
+using Tessera.Infra.Storage;
+using Tessera.Trainers;
+using Tessera.Trainers.Generators;
+using Tessera.Trainers.Inference;
+
+namespace Tessera.Grains.Workers;
+
+/// <summary>
+/// Samples a finished experiment's generator (and the exact tokenizer it was trained on) from the artifact
+/// store: what `tessera sample` runs, on the caller's thread.
+/// </summary>
+public static class RunSampler
+{
+    public static SampledImages Sample(IArtifactStore store, string experimentId, string generatorStage, IReadOnlyList<int> classes,
+        int perClass, SamplingOptions options, long seed, string device, CancellationToken ct = default)
+    {
+        string checkpoint = ExperimentPaths.Checkpoint(experimentId, generatorStage);
+        if (!store.ExistsAsync(checkpoint, ct).GetAwaiter().GetResult())
+            throw new InvalidOperationException($"experiment '{experimentId}' has no generator stage '{generatorStage}' checkpoint ({checkpoint} in {store.Location})");
+        string lineagePath = GeneratorStage.Lineage(experimentId, generatorStage);
+        GeneratorLineage lineage;
+        using (var stream = store.OpenReadAsync(lineagePath, ct).GetAwaiter().GetResult())
+            lineage = System.Text.Json.JsonSerializer.Deserialize<GeneratorLineage>(stream) ?? throw new InvalidDataException($"{lineagePath}: empty");
+        string tokenizerNow = store.GetAsync(lineage.TokenizerCheckpoint, ct).GetAwaiter().GetResult().Sha256;
+        if (tokenizerNow != lineage.TokenizerSha256)
+            throw new InvalidDataException($"{lineage.TokenizerCheckpoint} changed since the generator was trained ({lineage.TokenizerSha256[..12]}… then, {tokenizerNow[..12]}… now)");
+
+        var torchDevice = TorchRuntime.ResolveDevice(device);
+        using var tokenizer = StageCheckpoints.LoadTokenizer(store, lineage.TokenizerCheckpoint, torchDevice, ct);
+        GeneratorTrainer generator;
+        using (var stream = store.OpenReadAsync(checkpoint, ct).GetAwaiter().GetResult())
+            generator = GeneratorTrainer.LoadCheckpoint(stream, torchDevice);
+        using (generator)
+        {
+            int classCount = generator.Config.Classes;
+            foreach (int c in classes)
+                if (c < 0 || c >= classCount) throw new ArgumentOutOfRangeException(nameof(classes), c, $"class must be in 0..{classCount - 1}");
+            return ImageSampler.Generate(generator.Model, tokenizer, classes, perClass, options, seed, batchSize: 100, ct);
+        }
+    }
+}
