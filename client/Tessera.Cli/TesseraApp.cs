@@ -29,6 +29,7 @@ public static class TesseraApp
                 .WithDescription("Run an experiment in an embedded, in-process silo and wait for it (no cluster needed).")
                 .WithExample("run", "examples/quickstart.yaml");
             config.AddCommand<ValidateCommand>("validate").WithDescription("Check a spec without running it.");
+            config.AddCommand<SchemaCommand>("schema").WithDescription("Print every stage kind and its settings (Markdown).");
             config.AddCommand<SiloCommand>("silo").WithDescription("Run a silo (localhost clustering) until Ctrl+C.");
             config.AddCommand<SubmitCommand>("submit").WithDescription("Submit an experiment to a running silo; prints its id.");
             config.AddCommand<StatusCommand>("status").WithDescription("Show one experiment's state and progress.");
