@@ -58,11 +58,18 @@ public sealed partial class RingCommunicator : IAsyncDisposable
         var deadline = Stopwatch.StartNew();
         try
         {
-            var right = ConnectRightAsync(deadline, cancellationToken);
-            var left = _leftAttached.Task.WaitAsync(Group.Timeout, cancellationToken);
-            try { await left; }
-            catch (TimeoutException) { throw Fail(Group.Left, $"rank {Group.Left} did not connect within {Group.Timeout.TotalSeconds:0.###} s"); }
-            await right;
+            using var giveUp = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var right = ConnectRightAsync(deadline, giveUp.Token);
+            var left = WaitForLeftAsync(giveUp.Token);
+            // Whichever side fails first is the one to report (a refusal is immediate, a missing rank takes the timeout).
+            var first = await Task.WhenAny(right, left);
+            try { await first; await Task.WhenAll(right, left); }
+            catch
+            {
+                giveUp.Cancel();
+                await Task.WhenAll(right, left).ContinueWith(_ => { }, TaskScheduler.Default);
+                throw;
+            }
         }
         catch (Exception e)
         {
@@ -70,6 +77,12 @@ public sealed partial class RingCommunicator : IAsyncDisposable
             await BreakAsync(failure);
             throw failure;
         }
+    }
+
+    private async Task WaitForLeftAsync(CancellationToken cancellationToken)
+    {
+        try { await _leftAttached.Task.WaitAsync(Group.Timeout, cancellationToken); }
+        catch (TimeoutException) { throw Fail(Group.Left, $"rank {Group.Left} did not connect within {Group.Timeout.TotalSeconds:0.###} s"); }
     }
 
     private async Task ConnectRightAsync(Stopwatch deadline, CancellationToken cancellationToken)
