@@ -10,12 +10,18 @@ namespace Tessera.Collective;
 /// The server end of a neighbour stream: checks who is calling, then hands the stream to the local rank it is for.
 /// Map it in any ASP.NET Core host with <c>app.MapGrpcService&lt;CollectiveService&gt;()</c>.
 /// </summary>
-public sealed class CollectiveService(CollectiveHub hub, ILogger<CollectiveService> logger) : Ring.RingBase
+[BindServiceMethod(typeof(CollectiveService), nameof(BindService))]
+public class CollectiveService(CollectiveHub hub, ILogger<CollectiveService> logger)
 {
+    /// <summary>Binds <see cref="Stream"/> with the pooled-payload marshaller instead of the generated one.</summary>
+    public static void BindService(ServiceBinderBase binder, CollectiveService? service) =>
+        binder.AddMethod(PooledWire.StreamMethod, service is null ? null : service.Stream);
+
     /// <summary>Upper bound on how long a stream waits for its target rank to join, whatever the caller asks.</summary>
     private static readonly TimeSpan MaxJoinWait = TimeSpan.FromSeconds(60);
 
-    public override async Task Stream(IAsyncStreamReader<Frame> requestStream, IServerStreamWriter<Hello> responseStream, ServerCallContext context)
+    // Virtual because Grpc.AspNetCore binds a handler only to a virtual method declared on the binding type.
+    public virtual async Task Stream(IAsyncStreamReader<Frame> requestStream, IServerStreamWriter<Hello> responseStream, ServerCallContext context)
     {
         var headers = context.RequestHeaders;
         string experiment = headers.GetValue(RingCommunicator.ExperimentHeader) ?? "";

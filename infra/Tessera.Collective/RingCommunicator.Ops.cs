@@ -146,9 +146,10 @@ public sealed partial class RingCommunicator
         {
             var frame = await ReceiveAsync(op, t, cancellationToken);
             var destination = slice(t);
-            if (frame.Data.Length != destination.Length * bytesPerElement)
-                throw Fail(Group.Left, $"rank {Group.Left} sent {frame.Data.Length} bytes for a chunk of {destination.Length} values (same buffer length on all ranks?)");
-            onReceive(t, frame.Data.Span, destination.Span);
+            if (frame.Payload.Length != destination.Length * bytesPerElement)
+                throw Fail(Group.Left, $"rank {Group.Left} sent {frame.Payload.Length} bytes for a chunk of {destination.Length} values (same buffer length on all ranks?)");
+            onReceive(t, frame.Payload, destination.Span);
+            frame.ReturnPayload();
             if (signal) progress.Release();
         }
     }

@@ -73,7 +73,7 @@ public sealed partial class RingCommunicator : IAsyncDisposable
         }
         catch (Exception e)
         {
-            var failure = e as CollectiveException ?? Fail(null, "joining the ring failed", e);
+            var failure = e as CollectiveException ?? Fail(null, $"joining the ring failed: {e.Message}", e);
             await BreakAsync(failure);
             throw failure;
         }
@@ -103,7 +103,7 @@ public sealed partial class RingCommunicator : IAsyncDisposable
             MaxReceiveMessageSize = null,
             LoggerFactory = _hub.LoggerFactory,
         });
-        var client = new Ring.RingClient(_channel);
+        var invoker = _channel.CreateCallInvoker();
         while (true)
         {
             var remaining = Group.Timeout - deadline.Elapsed;
@@ -117,7 +117,7 @@ public sealed partial class RingCommunicator : IAsyncDisposable
                 { SecretHeader, Group.Secret },
                 { WaitHeader, ((long)remaining.TotalMilliseconds).ToString() },
             };
-            var call = client.Stream(headers, cancellationToken: _lifetime.Token);
+            var call = invoker.AsyncDuplexStreamingCall(PooledWire.StreamMethod, null, new CallOptions(headers, cancellationToken: _lifetime.Token));
             try
             {
                 if (!await call.ResponseStream.MoveNext(cancellationToken).WaitAsync(remaining, cancellationToken))
