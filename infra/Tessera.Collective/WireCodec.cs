@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Tessera.Collective;
@@ -12,6 +13,7 @@ internal static class WireCodec
 {
     public static int BytesPerElement(WireCompression c) => c == WireCompression.None ? sizeof(float) : sizeof(ushort);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: skip tier-0 code, which is several times slower
     public static void Encode(ReadOnlySpan<float> source, Span<byte> destination, WireCompression c)
     {
         var halves = MemoryMarshal.Cast<byte, ushort>(destination);
@@ -22,6 +24,7 @@ internal static class WireCodec
     }
 
     /// <summary>destination += decode(data).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: skip tier-0 code, which is several times slower
     public static void Accumulate(ReadOnlySpan<byte> data, Span<float> destination, WireCompression c)
     {
         if (c == WireCompression.None) { AddInPlace(destination, MemoryMarshal.Cast<byte, float>(data)); return; }
@@ -30,6 +33,7 @@ internal static class WireCodec
     }
 
     /// <summary>destination = decode(data).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: skip tier-0 code, which is several times slower
     public static void CopyTo(ReadOnlySpan<byte> data, Span<float> destination, WireCompression c)
     {
         if (c == WireCompression.None) { MemoryMarshal.Cast<byte, float>(data).CopyTo(destination); return; }
@@ -41,6 +45,7 @@ internal static class WireCodec
     /// Rounds to what the wire can carry. The owner of a reduced segment does this before the all-gather so that
     /// it ends with exactly the values the other ranks decode: all ranks must hold identical weights.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: skip tier-0 code, which is several times slower
     public static void Quantize(Span<float> values, WireCompression c)
     {
         if (c == WireCompression.None) return;
@@ -48,6 +53,7 @@ internal static class WireCodec
             values[i] = c == WireCompression.BFloat16 ? FromBFloat16(ToBFloat16(values[i])) : (float)(Half)values[i];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: skip tier-0 code, which is several times slower
     public static void Scale(Span<float> values, float factor)
     {
         int i = 0;
@@ -60,6 +66,7 @@ internal static class WireCodec
         for (; i < values.Length; i++) values[i] *= factor;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: skip tier-0 code, which is several times slower
     public static void AddInPlace(Span<float> destination, ReadOnlySpan<float> addend)
     {
         int i = 0;

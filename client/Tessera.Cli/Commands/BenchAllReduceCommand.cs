@@ -32,9 +32,14 @@ public sealed class BenchAllReduceCommand : AsyncCommand<BenchAllReduceCommand.S
         public string Sizes { get; set; } = "1MB,16MB,64MB";
 
         [CommandOption("--iterations <N>")]
-        [Description("Timed all-reduces per (workers, size), after one warm-up (default 5).")]
+        [Description("Timed all-reduces per (workers, size), after the warm-up (default 5).")]
         [DefaultValue(5)]
         public int Iterations { get; set; } = 5;
+
+        [CommandOption("--warmup <N>")]
+        [Description("Untimed all-reduces per (workers, size) first, so JIT tiering and pools settle (default 3).")]
+        [DefaultValue(3)]
+        public int Warmup { get; set; } = 3;
 
         [CommandOption("--chunk <SIZE>")]
         [Description("Chunk (frame payload) size, e.g. 512KB (default: the library default).")]
@@ -100,12 +105,13 @@ public sealed class BenchAllReduceCommand : AsyncCommand<BenchAllReduceCommand.S
                     var times = new List<double>();
                     TimeSpan cpuStart = TimeSpan.Zero, pauseStart = TimeSpan.Zero;
                     int gen2Start = 0;
-                    for (int i = 0; i <= settings.Iterations; i++)
+                    int warmup = Math.Max(0, settings.Warmup);
+                    for (int i = 0; i < warmup + settings.Iterations; i++)
                     {
-                        if (i == 1) (cpuStart, pauseStart, gen2Start) = (Process.GetCurrentProcess().TotalProcessorTime, GC.GetTotalPauseDuration(), GC.CollectionCount(2));
+                        if (i == warmup) (cpuStart, pauseStart, gen2Start) = (Process.GetCurrentProcess().TotalProcessorTime, GC.GetTotalPauseDuration(), GC.CollectionCount(2));
                         var clock = Stopwatch.StartNew();
                         await Task.WhenAll(rings.Select((ring, r) => ring.AllReduceAsync(buffers[r], ReduceOp.Average, cancellationToken)));
-                        if (i > 0) times.Add(clock.Elapsed.TotalSeconds); // the first one warms up JIT, pools and windows
+                        if (i >= warmup) times.Add(clock.Elapsed.TotalSeconds);
                     }
                     times.Sort();
                     double median = times[times.Count / 2];
@@ -151,7 +157,7 @@ public sealed class BenchAllReduceCommand : AsyncCommand<BenchAllReduceCommand.S
                 },
                 settings = new
                 {
-                    settings.Workers, settings.Sizes, settings.Iterations, chunkBytes = options.ChunkBytes,
+                    settings.Workers, settings.Sizes, settings.Iterations, settings.Warmup, chunkBytes = options.ChunkBytes,
                     compression = options.Compression.ToString(), http2WindowBytes = window, reduce = "average", transport = "gRPC over 127.0.0.1, one Kestrel host per rank",
                 },
                 rawLoopbackGBps = rawGBps,
