@@ -126,11 +126,11 @@ public sealed class BenchAllReduceCommand : AsyncCommand<BenchAllReduceCommand.S
             finally { foreach (var ring in rings) await ring.DisposeAsync(); }
         }
 
-        var table = new Table().AddColumns("workers", "size", "median", "best", "alg GB/s", "bus GB/s", "bus / raw", "cpu / op", "gen2 GCs", "GC pause / op");
+        var table = new Table().AddColumns("N", "size", "median", "best", "alg GB/s", "bus GB/s", "bus/raw", "cpu/op", "gen2", "gc/op");
         foreach (var row in rows)
-            table.AddRow(row.Workers.ToString(), FormatBytes(row.Bytes), $"{row.MedianSeconds * 1e3:0.0} ms", $"{row.BestSeconds * 1e3:0.0} ms",
-                $"{row.AlgGBps:0.000}", $"{row.BusGBps:0.000}", $"{row.BusOfRawPercent:0}%", $"{row.CpuSecondsPerOp * 1e3:0} ms",
-                row.Gen2Collections.ToString(), $"{row.GcPauseMsPerOp:0.0} ms");
+            table.AddRow(row.Workers.ToString(), FormatBytes(row.Bytes), $"{row.MedianSeconds * 1e3:0}ms", $"{row.BestSeconds * 1e3:0}ms",
+                $"{row.AlgGBps:0.000}", $"{row.BusGBps:0.000}", $"{row.BusOfRawPercent:0}%", $"{row.CpuSecondsPerOp * 1e3:0}ms",
+                row.Gen2Collections.ToString(), $"{row.GcPauseMsPerOp:0.0}ms");
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"raw loopback TCP (one socket, 1 MB writes): [bold]{rawGBps:0.000} GB/s[/]; load average before: {loadBefore}, after: {LoadAverage()}");
 
