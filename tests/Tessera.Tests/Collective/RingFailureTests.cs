@@ -17,6 +17,7 @@ public sealed class RingFailureTests
     public async Task A_rank_that_never_starts_makes_the_others_fail_naming_it()
     {
         const int n = 3, missing = 2;
+        await Rings.WarmUpAsync();
         await using var cluster = await LoopbackCluster.StartAsync(n);
         await cluster.StopAsync(missing); // nothing listens on its endpoint any more
         var clock = Stopwatch.StartNew();
@@ -38,6 +39,7 @@ public sealed class RingFailureTests
     public async Task A_rank_killed_after_joining_makes_the_others_fail_naming_it()
     {
         const int n = 4, killed = 3;
+        await Rings.WarmUpAsync();
         await using var cluster = await LoopbackCluster.StartAsync(n);
         var rings = await Rings.JoinAllAsync(cluster, "killed", new CollectiveOptions { ChunkBytes = 1024 }, ShortTimeout);
         // One healthy operation first, so the failure happens on a ring that was working.
@@ -62,8 +64,9 @@ public sealed class RingFailureTests
     public async Task A_peer_with_the_wrong_secret_is_refused_and_the_secret_is_not_logged()
     {
         var logs = new RecordingLoggerProvider();
+        await Rings.WarmUpAsync();
         await using var cluster = await LoopbackCluster.StartAsync(2, logging: l => l.AddProvider(logs).SetMinimumLevel(LogLevel.Information));
-        var rings = await Rings.JoinAllAsync(cluster, "secret", timeout: ShortTimeout, secret: "the-real-secret");
+        var rings = await Rings.JoinAllAsync(cluster, "secret", secret: "the-real-secret");
         try
         {
             // An intruder claims to be rank 0 and opens a stream to rank 1 with a guessed secret.
@@ -90,6 +93,7 @@ public sealed class RingFailureTests
     [Fact]
     public async Task A_rank_joining_with_the_wrong_secret_fails_to_join()
     {
+        await Rings.WarmUpAsync();
         await using var cluster = await LoopbackCluster.StartAsync(2);
         var honest = cluster.Hub(0).JoinAsync(cluster.Group(0, "mixed", "the-real-secret", timeout: ShortTimeout));
         var intruder = cluster.Hub(1).JoinAsync(cluster.Group(1, "mixed", "a-guessed-secret", timeout: ShortTimeout));
@@ -101,6 +105,7 @@ public sealed class RingFailureTests
     [Fact]
     public async Task A_stale_generation_is_refused()
     {
+        await Rings.WarmUpAsync();
         await using var cluster = await LoopbackCluster.StartAsync(2);
         var current = cluster.Hub(0).JoinAsync(cluster.Group(0, "generations", "s3cret", generation: 5, timeout: ShortTimeout));
         var stale = cluster.Hub(1).JoinAsync(cluster.Group(1, "generations", "s3cret", generation: 4, timeout: ShortTimeout));

@@ -22,6 +22,20 @@ internal static class Rings
         foreach (var ring in rings) await ring.DisposeAsync();
     }
 
+    private static readonly Lazy<Task> Warm = new(async () =>
+    {
+        await using var cluster = await LoopbackCluster.StartAsync(2);
+        var rings = await JoinAllAsync(cluster, "warm-up", timeout: TimeSpan.FromSeconds(30));
+        await Task.WhenAll(rings.Select(ring => ring.AllReduceAsync(new float[1000])));
+        await DisposeAllAsync(rings);
+    });
+
+    /// <summary>
+    /// The first gRPC connection of the process pays for JIT and HTTP/2 setup (seconds on a loaded machine); tests that
+    /// time failures with a 1 s ring timeout run after this so they measure the ring, not the warm-up.
+    /// </summary>
+    public static Task WarmUpAsync() => Warm.Value;
+
     /// <summary>Deterministic data per (rank, index) so the expected sum is easy to compute.</summary>
     public static float Value(int rank, int index) => ((index * 7 + rank * 13) % 101 - 50) / 25f;
 }
