@@ -90,7 +90,8 @@ public sealed partial class RingCommunicator : IAsyncDisposable
         int right = Group.Right;
         var handler = new SocketsHttpHandler
         {
-            InitialHttp2StreamWindowSize = Options.Http2WindowBytes,
+            // SocketsHttpHandler accepts 64 KB..16 MB; larger settings still apply to the Kestrel side.
+            InitialHttp2StreamWindowSize = Math.Clamp(Options.Http2WindowBytes, 65535, 16 * 1024 * 1024),
             ConnectTimeout = Group.Timeout,
             KeepAlivePingDelay = TimeSpan.FromSeconds(10),
             KeepAlivePingTimeout = Group.Timeout,
