@@ -43,6 +43,13 @@ public static class TesseraApp
                 data.AddCommand<DataImportCommand>("import")
                     .WithDescription("Import an ImageFolder tree or MNIST IDX files as a sharded dataset.");
             });
+            config.AddBranch("bench", bench =>
+            {
+                bench.SetDescription("Measurements of this machine.");
+                bench.AddCommand<BenchAllReduceCommand>("allreduce")
+                    .WithDescription("Ring all-reduce over loopback gRPC vs raw loopback TCP.")
+                    .WithExample("bench", "allreduce", "--workers", "2,4", "--sizes", "1MB,16MB,64MB", "--json", "allreduce.json");
+            });
         });
         return app;
     }

@@ -1,0 +1,40 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Tessera.Collective;
+
+/// <summary>How a host (a silo, the bench, a test) serves the data plane.</summary>
+public static class CollectiveHosting
+{
+    /// <summary>Registers gRPC, the <see cref="CollectiveHub"/> singleton and the service's message limits.</summary>
+    public static IServiceCollection AddTesseraCollective(this IServiceCollection services)
+    {
+        services.AddGrpc().AddServiceOptions<CollectiveService>(o =>
+        {
+            // Frames are chunk-sized; the default 4 MB cap would reject large chunk settings.
+            o.MaxReceiveMessageSize = null;
+            o.MaxSendMessageSize = null;
+            o.EnableDetailedErrors = true;
+        });
+        services.AddSingleton<CollectiveHub>();
+        return services;
+    }
+
+    /// <summary>Same as <c>MapGrpcService&lt;CollectiveService&gt;()</c>.</summary>
+    public static IEndpointConventionBuilder MapTesseraCollective(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapGrpcService<CollectiveService>();
+
+    /// <summary>
+    /// HTTP/2 receive windows large enough that a neighbour is not stalled waiting for window updates
+    /// (Kestrel's defaults, 1 MB per connection and 768 KB per stream, cap one stream's throughput by round trips).
+    /// </summary>
+    public static void TuneForCollective(this KestrelServerOptions kestrel, int windowBytes = 16 * 1024 * 1024)
+    {
+        kestrel.Limits.Http2.InitialConnectionWindowSize = Math.Max(windowBytes * 2, 1024 * 1024);
+        kestrel.Limits.Http2.InitialStreamWindowSize = Math.Max(windowBytes, 768 * 1024);
+        kestrel.Limits.Http2.MaxFrameSize = 1024 * 1024 - 1;
+        kestrel.Limits.MaxRequestBodySize = null;
+    }
+}
