@@ -23,10 +23,10 @@ public static class ArtifactNames
 
     /// <summary>
     /// True when <paramref name="name"/> stays inside the experiment folder: relative, forward slashes, no empty,
-    /// "." or ".." segments (so neither "../other/x.png" nor "/etc/passwd" reaches the store).
+    /// "." or ".." segments, no still-encoded characters (so neither "../other/x.png" nor "/etc/passwd" reaches the store).
     /// </summary>
     public static bool IsInsideExperiment(string name) =>
         name.Length is > 0 and <= 400
-        && !name.Contains('\\') && !name.Contains(':') && !name.Contains('\0')
+        && !name.Contains('\\') && !name.Contains(':') && !name.Contains('%') && !name.Contains('\0')
         && name.Split('/').All(segment => segment.Length > 0 && segment is not "." and not "..");
 }

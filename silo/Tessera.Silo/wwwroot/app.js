@@ -72,7 +72,7 @@ function renderDetail(d) {
   if (!view.stagePinned || !stages.includes(view.stage)) view.stage = p ? p.stage : stages[stages.length - 1] ?? null;
   const pct = p ? (p.fraction * 100).toFixed(1) : null;
   const cards = [
-    card("Stage", p ? esc(p.stage) : (d.state === "succeeded" ? "done" : "–"), `<div class="muted">${d.stages.filter((s) => s.state === "succeeded").length} of ${d.total_stages} done</div>`),
+    card("Stage", d.current_stage ? esc(d.current_stage) : (d.state === "succeeded" ? "done" : "–"), `<div class="muted">${d.stages.filter((s) => s.state === "succeeded").length} of ${d.total_stages} done</div>`),
     card("Step", p ? `${p.step.toLocaleString("en-US")} <small>/ ${p.total_steps.toLocaleString("en-US")}</small>` : "–",
       `<div class="bar"><div id="progress-bar" style="width:${pct ?? (d.state === "succeeded" ? 100 : 0)}%"></div></div>`),
     card("Loss", p ? num(p.loss) : "–"),
