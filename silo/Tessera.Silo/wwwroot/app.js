@@ -13,7 +13,7 @@ function num(x, digits) {
   if (x === null || x === undefined || Number.isNaN(x)) return "–";
   const a = Math.abs(x);
   if (digits !== undefined) return x.toFixed(digits);
-  if (a >= 10000) return Math.round(x).toLocaleString("en-US");
+  if (Number.isInteger(x) || a >= 10000) return Math.round(x).toLocaleString("en-US");
   if (a >= 100) return x.toFixed(1);
   if (a >= 1) return x.toFixed(3);
   if (a === 0) return "0";
@@ -136,9 +136,13 @@ function drawCharts() {
   const loss = $("#loss-chart"), speed = $("#speed-chart");
   if (!loss) return;
   loss.dataset.points = String(pts.length);
-  lineChart(loss, [{ color: COLORS[0], points: pts.map((p) => [p.step, p.loss]), width: 1.2, opacity: 0.45 },
-    { color: COLORS[1], points: smooth, width: 2 }], "step", "loss");
-  lineChart(speed, [{ color: COLORS[2], points: pts.map((p) => [p.step, p.images_per_second]), width: 1.8 }], "step", "img/s", true);
+  // A running stage's x axis spans all its steps, so the curve's length shows progress too.
+  const p = view.detail && view.detail.progress;
+  const xMax = p && p.stage === view.stage ? p.total_steps : 0;
+  lineChart(loss, [{ color: COLORS[0], points: pts.map((p) => [p.step, p.loss]), width: 1.2, opacity: 0.5, dots: true },
+    { color: COLORS[1], points: smooth, width: 2 }], "step", "loss", { xMax });
+  lineChart(speed, [{ color: COLORS[2], points: pts.map((p) => [p.step, p.images_per_second]), width: 1.8, dots: true }],
+    "step", "img/s", { xMax, fromZero: true });
 }
 
 // ---- SVG line chart ------------------------------------------------------------------------------------
@@ -152,7 +156,12 @@ function niceTicks(lo, hi, count) {
   return ticks;
 }
 
-function lineChart(svg, series, xLabel, yLabel, fromZero = false) {
+function tickLabel(t, step) {
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  return decimals === 0 ? Math.round(t).toLocaleString("en-US") : t.toFixed(decimals);
+}
+
+function lineChart(svg, series, xLabel, yLabel, { xMax = 0, fromZero = false } = {}) {
   const W = svg.clientWidth || 600, H = svg.clientHeight || 260, m = { l: 58, r: 14, t: 10, b: 36 };
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   const all = series.flatMap((s) => s.points);
@@ -161,7 +170,7 @@ function lineChart(svg, series, xLabel, yLabel, fromZero = false) {
     return;
   }
   const xs = all.map((p) => p[0]), ys = all.map((p) => p[1]).filter(Number.isFinite);
-  let x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = fromZero ? 0 : Math.min(...ys), y1 = Math.max(...ys);
+  let x0 = 0, x1 = Math.max(xMax, ...xs), y0 = fromZero ? 0 : Math.min(...ys), y1 = Math.max(...ys);
   if (x1 === x0) x1 = x0 + 1;
   const pad = (y1 - y0) * 0.06 || Math.abs(y1) * 0.1 || 1;
   if (!fromZero) y0 -= pad;
@@ -169,19 +178,24 @@ function lineChart(svg, series, xLabel, yLabel, fromZero = false) {
   const X = (x) => m.l + ((x - x0) / (x1 - x0)) * (W - m.l - m.r);
   const Y = (y) => H - m.b - ((y - y0) / (y1 - y0)) * (H - m.t - m.b);
   let out = "";
-  for (const t of niceTicks(y0, y1, 5)) {
+  const yTicks = niceTicks(y0, y1, 5), xTicks = niceTicks(x0, x1, 6);
+  for (const t of yTicks) {
     if (t < y0 || t > y1) continue;
-    out += `<line class="grid" x1="${m.l}" x2="${W - m.r}" y1="${Y(t)}" y2="${Y(t)}"/><g class="axis"><text x="${m.l - 6}" y="${Y(t) + 4}" text-anchor="end">${num(t)}</text></g>`;
+    out += `<line class="grid" x1="${m.l}" x2="${W - m.r}" y1="${Y(t)}" y2="${Y(t)}"/><g class="axis"><text x="${m.l - 6}" y="${Y(t) + 4}" text-anchor="end">${tickLabel(t, yTicks[1] - yTicks[0])}</text></g>`;
   }
-  for (const t of niceTicks(x0, x1, 6)) {
+  for (const t of xTicks) {
     if (t < x0 || t > x1) continue;
-    out += `<line class="grid" x1="${X(t)}" x2="${X(t)}" y1="${m.t}" y2="${H - m.b}"/><g class="axis"><text x="${X(t)}" y="${H - m.b + 15}" text-anchor="middle">${Math.round(t).toLocaleString("en-US")}</text></g>`;
+    out += `<line class="grid" x1="${X(t)}" x2="${X(t)}" y1="${m.t}" y2="${H - m.b}"/><g class="axis"><text x="${X(t)}" y="${H - m.b + 15}" text-anchor="middle">${tickLabel(t, Math.max(1, xTicks[1] - xTicks[0]))}</text></g>`;
   }
   out += `<text class="axis-title" x="${(W + m.l) / 2}" y="${H - 4}" text-anchor="middle">${xLabel}</text>`;
   out += `<text class="axis-title" transform="translate(12 ${(H - m.b) / 2}) rotate(-90)" text-anchor="middle">${yLabel}</text>`;
   for (const s of series) {
     const d = s.points.filter((p) => Number.isFinite(p[1])).map((p, i) => `${i ? "L" : "M"}${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join("");
     out += `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="${s.width}" stroke-opacity="${s.opacity ?? 1}" stroke-linejoin="round"/>`;
+    // Dots while the curve is short, so the first reports are visible; the newest point is always marked.
+    const finite = s.points.filter((p) => Number.isFinite(p[1]));
+    const marked = s.dots && finite.length <= 60 ? finite : finite.slice(-1);
+    out += marked.map((p) => `<circle cx="${X(p[0]).toFixed(1)}" cy="${Y(p[1]).toFixed(1)}" r="2.5" fill="${s.color}"/>`).join("");
   }
   svg.innerHTML = out;
 }
