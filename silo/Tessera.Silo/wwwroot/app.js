@@ -71,14 +71,19 @@ function renderDetail(d) {
   const stages = [...new Set([...d.stages.map((s) => s.name), ...view.points.map((x) => x.stage)])];
   if (!view.stagePinned || !stages.includes(view.stage)) view.stage = p ? p.stage : stages[stages.length - 1] ?? null;
   const pct = p ? (p.fraction * 100).toFixed(1) : null;
+  // Without live progress (finished, or between stages) the cards show the last report of the charted stage.
+  const seen = view.points.filter((x) => x.stage === view.stage);
+  const last = seen[seen.length - 1];
+  const meanSpeed = seen.length ? seen.reduce((a, x) => a + x.images_per_second, 0) / seen.length : null;
+  const finished = ["succeeded", "failed", "cancelled"].includes(d.state);
   const cards = [
     card("Stage", d.current_stage ? esc(d.current_stage) : (d.state === "succeeded" ? "done" : "–"), `<div class="muted">${d.stages.filter((s) => s.state === "succeeded").length} of ${d.total_stages} done</div>`),
-    card("Step", p ? `${p.step.toLocaleString("en-US")} <small>/ ${p.total_steps.toLocaleString("en-US")}</small>` : "–",
+    card("Step", p ? `${p.step.toLocaleString("en-US")} <small>/ ${p.total_steps.toLocaleString("en-US")}</small>` : (last ? `${last.step.toLocaleString("en-US")} <small>last report</small>` : "–"),
       `<div class="bar"><div id="progress-bar" style="width:${pct ?? (d.state === "succeeded" ? 100 : 0)}%"></div></div>`),
-    card("Loss", p ? num(p.loss) : "–"),
-    card("Throughput", p ? `${num(p.images_per_second, 0)} <small>img/s</small>` : "–",
+    card("Loss", p ? num(p.loss) : (last ? `${num(last.loss)} <small>last</small>` : "–")),
+    card("Throughput", p ? `${num(p.images_per_second, 0)} <small>img/s</small>` : (meanSpeed !== null ? `${num(meanSpeed, 0)} <small>img/s mean</small>` : "–"),
       p && p.steps_per_second ? `<div class="muted">${num(p.steps_per_second, 2)} steps/s</div>` : ""),
-    card("Stage ETA", p ? duration(p.eta_seconds) : "–"),
+    card("Stage ETA", p ? duration(p.eta_seconds) : (finished ? d.state : "–")),
     card("Elapsed", duration(d.elapsed_seconds)),
   ].join("");
 
@@ -95,7 +100,7 @@ function renderDetail(d) {
     <div class="charts">
       <div class="panel"><h2>Training loss${view.stage ? ` — ${esc(view.stage)}` : ""}${tabs}</h2>
         <svg id="loss-chart" class="chart"></svg>
-        <div class="legend"><span><i style="background:${COLORS[0]}"></i>loss (per report)</span><span><i style="background:${COLORS[1]}"></i>smoothed (EMA 0.8)</span></div></div>
+        <div class="legend"><span><i style="background:${COLORS[0]}"></i>loss (per report)</span><span><i style="background:${COLORS[1]}"></i>smoothed (EMA 0.7)</span></div></div>
       <div class="panel"><h2>Throughput — ${esc(view.stage ?? "")}</h2>
         <svg id="speed-chart" class="chart small"></svg>
         <div class="legend"><span><i style="background:${COLORS[2]}"></i>images / second</span></div></div>
@@ -126,13 +131,13 @@ function stageTables(d) {
   const head = `<tr><th>metric</th>${d.stages.map((s) => `<th class="num">${esc(s.name)} <span class="badge ${s.state}" style="float:none">${s.state}</span></th>`).join("")}</tr>`;
   const wall = `<tr><td>wall time</td>${d.stages.map((s) => `<td class="num">${duration(s.wall_seconds)}</td>`).join("")}</tr>`;
   const rows = keys.map((k) => `<tr><td>${esc(k)}</td>${d.stages.map((s) => `<td class="num">${k in s.metrics ? num(s.metrics[k]) : "–"}</td>`).join("")}</tr>`).join("");
-  return `<table>${head}${wall}${rows}</table>`;
+  return `<table class="stage-table">${head}${wall}${rows}</table>`;
 }
 
 function drawCharts() {
   const pts = view.points.filter((p) => p.stage === view.stage);
   let ema = null;
-  const smooth = pts.map((p) => { ema = ema === null ? p.loss : 0.8 * ema + 0.2 * p.loss; return [p.step, ema]; });
+  const smooth = pts.map((p) => { ema = ema === null ? p.loss : 0.7 * ema + 0.3 * p.loss; return [p.step, ema]; });
   const loss = $("#loss-chart"), speed = $("#speed-chart");
   if (!loss) return;
   loss.dataset.points = String(pts.length);
