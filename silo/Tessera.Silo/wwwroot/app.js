@@ -162,12 +162,14 @@ function niceTicks(lo, hi, count) {
 }
 
 function tickLabel(t, step) {
-  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  // As many decimals as the tick step needs (0.025 -> 3), so neighbouring labels never round to the same text.
+  let decimals = 0;
+  while (decimals < 8 && Math.abs(step * 10 ** decimals - Math.round(step * 10 ** decimals)) > 1e-6) decimals++;
   return decimals === 0 ? Math.round(t).toLocaleString("en-US") : t.toFixed(decimals);
 }
 
 function lineChart(svg, series, xLabel, yLabel, { xMax = 0, fromZero = false } = {}) {
-  const W = svg.clientWidth || 600, H = svg.clientHeight || 260, m = { l: 58, r: 14, t: 10, b: 36 };
+  const W = svg.clientWidth || 600, H = svg.clientHeight || 260, m = { l: 58, r: 24, t: 10, b: 36 };
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   const all = series.flatMap((s) => s.points);
   if (all.length === 0) {
