@@ -2,8 +2,8 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Dashboard;
@@ -21,6 +21,8 @@ public static class TesseraWebHost
     /// <summary>Builds (does not start) a silo host. <paramref name="configure"/> adds the caller's own services (logging).</summary>
     public static WebApplication Build(TesseraSiloOptions options, Action<WebApplicationBuilder>? configure = null)
     {
+        // Content root at the program's own folder: a silo is configured by TesseraSiloOptions, not by whatever
+        // appsettings.json happens to sit in the directory `tessera` was started from.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         int port = ResolveHttpPort(options);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Parse(options.HttpAddress), port));

@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Tessera.Grains;
 using Tessera.Silo;
 
@@ -26,7 +27,7 @@ public sealed class DashboardSilo : IAsyncLifetime
         _app = TesseraWebHost.Build(new TesseraSiloOptions
         {
             ArtifactRoot = Path.Combine(_root, "runs"), SiloPort = 0, GatewayPort = 0, HttpPort = 0, TorchThreads = 1,
-        });
+        }, web => web.Logging.SetMinimumLevel(LogLevel.Warning));
         await _app.StartAsync();
         BaseUrl = TesseraWebHost.DashboardUrl(_app);
         Http = new HttpClient { BaseAddress = new Uri(BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
