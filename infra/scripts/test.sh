@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # The test command of the README: builds the solution and runs every test, on a fresh machine.
-# It installs and starts whatever the tests need (today: only the .NET SDK, which the machine has;
+# It installs and starts whatever the tests need (today: Debian's chromium for the dashboard browser test;
 # later issues add Redis and Azurite here), and ends with a one-line "N passed, N failed" summary.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
+
+# The dashboard's browser test drives Debian's Chromium (Playwright cannot download its own browser here).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "test.sh: installing chromium for the dashboard browser test"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT

@@ -15,6 +15,22 @@ public sealed class TesseraSiloOptions
     /// <summary>Threads libtorch may use in this process (set once, before the first tensor).</summary>
     public int TorchThreads { get; set; } = Environment.ProcessorCount;
 
+    /// <summary>Address the HTTP API and dashboard listen on; loopback by default because the API has no authentication.</summary>
+    public string HttpAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Port of the HTTP API and dashboard; 0 picks a free port.</summary>
+    public int HttpPort { get; set; } = DefaultHttpPort;
+
+    /// <summary>
+    /// When <see cref="HttpPort"/> is taken, use a free port instead of failing (`tessera run`, where a second
+    /// run beside a standalone silo must still start).
+    /// </summary>
+    public bool HttpPortFallback { get; set; }
+
+    /// <summary>Mount the Orleans Dashboard under <c>/orleans</c> (it adds a profiling filter to every grain call).</summary>
+    public bool OrleansDashboard { get; set; } = true;
+
+    public const int DefaultHttpPort = 5080;
     public const string ServiceId = "tessera";
     public const string ClusterId = "tessera-local";
 }

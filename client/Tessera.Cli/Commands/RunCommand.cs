@@ -34,14 +34,12 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         string logFile = Logging.Configure(settings.Runs, "run");
         using var interrupt = Interrupt.OnCtrlC(cancellationToken);
 
-        var builder = Host.CreateApplicationBuilder();
-        builder.Services.AddSerilog();
-        builder.UseOrleans(silo => silo.UseTessera(new TesseraSiloOptions
+        using IHost host = TesseraWebHost.Build(new TesseraSiloOptions
         {
-            ArtifactRoot = settings.Runs, SiloPort = 0, GatewayPort = 0,
-        }));
-        using IHost host = builder.Build();
+            ArtifactRoot = settings.Runs, SiloPort = 0, GatewayPort = 0, HttpPortFallback = true,
+        }, web => web.Services.AddSerilog());
         await host.StartAsync(interrupt.Token);
+        AnsiConsole.MarkupLineInterpolated($"dashboard: [link]{TesseraWebHost.DashboardUrl(host)}[/]");
         try
         {
             var client = host.Services.GetRequiredService<IClusterClient>();

@@ -27,19 +27,21 @@ public sealed class SiloCommand : AsyncCommand<SiloCommand.Settings>
         [Description("Gateway port clients connect to (default 30000).")]
         [DefaultValue(30000)]
         public int Gateway { get; set; } = 30000;
+
+        [CommandOption("--http <PORT>")]
+        [Description("Port of the HTTP API and dashboard on 127.0.0.1 (default 5080).")]
+        [DefaultValue(TesseraSiloOptions.DefaultHttpPort)]
+        public int Http { get; set; } = TesseraSiloOptions.DefaultHttpPort;
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         string logFile = Logging.Configure(settings.Runs, "silo", consoleLevel: LogEventLevel.Information);
         using var interrupt = Interrupt.OnCtrlC(cancellationToken);
-        var builder = Host.CreateApplicationBuilder();
-        builder.Services.AddSerilog();
-        builder.UseOrleans(silo => silo.UseTessera(new TesseraSiloOptions
+        using IHost host = TesseraWebHost.Build(new TesseraSiloOptions
         {
-            ArtifactRoot = settings.Runs, SiloPort = settings.Port, GatewayPort = settings.Gateway,
-        }));
-        using IHost host = builder.Build();
+            ArtifactRoot = settings.Runs, SiloPort = settings.Port, GatewayPort = settings.Gateway, HttpPort = settings.Http,
+        }, web => web.Services.AddSerilog());
         try
         {
             await host.StartAsync(interrupt.Token);
@@ -50,7 +52,7 @@ public sealed class SiloCommand : AsyncCommand<SiloCommand.Settings>
             return ExitCodes.Failed;
         }
         AnsiConsole.MarkupLineInterpolated(
-            $"silo up: gateway localhost:{settings.Gateway}, artifacts in {Path.GetFullPath(settings.Runs)}, log {logFile}. Ctrl+C stops it.");
+            $"silo up: gateway localhost:{settings.Gateway}, dashboard {TesseraWebHost.DashboardUrl(host)}, artifacts in {Path.GetFullPath(settings.Runs)}, log {logFile}. Ctrl+C stops it.");
         try { await Task.Delay(Timeout.Infinite, interrupt.Token); }
         catch (OperationCanceledException) { }
         AnsiConsole.MarkupLine("stopping the silo…");

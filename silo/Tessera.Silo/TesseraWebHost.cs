@@ -1,0 +1,73 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orleans.Dashboard;
+using Tessera.Silo.Api;
+
+namespace Tessera.Silo;
+
+/// <summary>
+/// The one place a Tessera silo process is assembled: Orleans and Kestrel in one ASP.NET Core host, with the
+/// HTTP API, the web dashboard and the Orleans Dashboard mapped on it. Data-plane gRPC services are mapped in
+/// <see cref="MapEndpoints"/> too, so every program that hosts a silo serves the same endpoints.
+/// </summary>
+public static class TesseraWebHost
+{
+    /// <summary>Builds (does not start) a silo host. <paramref name="configure"/> adds the caller's own services (logging).</summary>
+    public static WebApplication Build(TesseraSiloOptions options, Action<WebApplicationBuilder>? configure = null)
+    {
+        // Content root at the program's own folder: a silo is configured by TesseraSiloOptions, not by whatever
+        // appsettings.json happens to sit in the directory `tessera` was started from.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        int port = ResolveHttpPort(options);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Parse(options.HttpAddress), port));
+        builder.UseOrleans(silo =>
+        {
+            silo.UseTessera(options);
+            if (options.OrleansDashboard) silo.AddDashboard();
+        });
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        MapEndpoints(app, options);
+        return app;
+    }
+
+    static void MapEndpoints(WebApplication app, TesseraSiloOptions options)
+    {
+        app.MapTesseraApi();
+        app.MapTesseraDashboard();
+        if (options.OrleansDashboard) app.MapOrleansDashboard(routePrefix: "/orleans");
+        // Data plane (gRPC collective) services get mapped here, e.g. app.MapGrpcService<...>().
+    }
+
+    /// <summary>The dashboard's address once the host has started, e.g. <c>http://127.0.0.1:5080/</c>.</summary>
+    public static string DashboardUrl(IHost host)
+    {
+        var addresses = host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
+        string address = addresses?.FirstOrDefault() ?? throw new InvalidOperationException("the web host has not started");
+        return address.TrimEnd('/') + "/";
+    }
+
+    static int ResolveHttpPort(TesseraSiloOptions options)
+    {
+        if (options.HttpPort == 0 || !options.HttpPortFallback) return options.HttpPort;
+        return IsFree(IPAddress.Parse(options.HttpAddress), options.HttpPort) ? options.HttpPort : 0;
+    }
+
+    static bool IsFree(IPAddress address, int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(address, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException) { return false; }
+    }
+}

@@ -1,0 +1,67 @@
+using Microsoft.Playwright;
+using Tessera.Grains;
+using Xunit.Abstractions;
+
+namespace Tessera.Tests.Dashboard;
+
+/// <summary>
+/// The dashboard in a real browser: Debian's Chromium, headless, driven by Playwright, against an embedded silo
+/// with a running experiment. Chromium must be installed (infra/scripts/test.sh installs it); without it the
+/// test fails rather than skips, so a CI machine without a browser cannot pass silently.
+/// </summary>
+[Collection(DashboardCollection.Name)]
+public sealed class BrowserTests(DashboardSilo silo, ITestOutputHelper output)
+{
+    const string Chromium = "/usr/bin/chromium";
+
+    // The flags this machine's closed network needs (see infra/scripts/test.sh); Playwright adds a fresh profile dir.
+    static readonly string[] ChromiumFlags =
+    [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ];
+
+    [Fact]
+    public async Task LossCurveOfARunningExperimentGainsPoints()
+    {
+        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: install Debian's chromium (`apt-get install chromium`, as infra/scripts/test.sh does)");
+        string id = await silo.SubmitTokenizer("browser", steps: 5000, logEvery: 2);
+        try
+        {
+            using var playwright = await Playwright.CreateAsync();
+            await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+            {
+                ExecutablePath = Chromium, Headless = true, Args = ChromiumFlags, Timeout = 30_000,
+            });
+            var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1440, Height = 1000 } });
+            var errors = new List<string>();
+            page.PageError += (_, message) => errors.Add(message);
+
+            await page.GotoAsync($"{silo.BaseUrl}#/experiments/{id}");
+            var wait = new PageWaitForFunctionOptions { Timeout = 40_000, PollingInterval = 250 };
+            const string pointsOnChart = "() => +(document.querySelector('#loss-chart')?.dataset.points ?? 0)";
+            await page.WaitForFunctionAsync($"() => ({pointsOnChart})() >= 1", null, wait);
+            int first = await page.EvaluateAsync<int>($"({pointsOnChart})()");
+            await page.WaitForFunctionAsync($"n => ({pointsOnChart})() > n", first, wait);
+            int later = await page.EvaluateAsync<int>($"({pointsOnChart})()");
+            output.WriteLine($"loss curve points: {first} -> {later}");
+
+            // The curve is really drawn (a path with one segment per point), and the live cards show numbers.
+            string? path = await page.Locator("#loss-chart path").First.GetAttributeAsync("d");
+            Assert.True(path?.Count(c => c == 'L') >= later - 1, $"loss path has too few segments: {path}");
+            Assert.Contains("running", await page.Locator(".title .badge").InnerTextAsync(), StringComparison.OrdinalIgnoreCase);
+            Assert.Contains("browser", await page.Locator("#experiments").InnerTextAsync());
+            Assert.Contains("active", await page.Locator("#cluster").InnerTextAsync());
+
+            string shot = Path.Combine(AppContext.BaseDirectory, "artifacts", "dashboard-running.png");
+            Directory.CreateDirectory(Path.GetDirectoryName(shot)!);
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = shot, FullPage = true });
+            output.WriteLine($"screenshot: {shot}");
+            Assert.Empty(errors);
+        }
+        finally
+        {
+            await silo.Client.GetGrain<IExperimentGrain>(id).Cancel();
+        }
+    }
+}
