@@ -73,7 +73,9 @@ public abstract class Codebook : nn.Module
         var q_ND = codes_KD.index_select(0, idx_N);
         var commitment = nn.functional.mse_loss(z_ND, q_ND.detach());
         var codebookLoss = CodebookLoss(z_ND.detach(), q_ND);
-        var straightThrough_ND = z_ND + (q_ND - z_ND).detach();
+        // Straight-through only when gradients flow: without them q goes through as is, so the model's own
+        // reconstruction and decode(encode(x)) agree bit for bit.
+        var straightThrough_ND = is_grad_enabled() ? z_ND + (q_ND - z_ND).detach() : q_ND;
         var quantized_BDHW = straightThrough_ND.reshape(b, h, w, d).permute(0, 3, 1, 2);
         int restarted = 0;
         if (updateCodebook)
