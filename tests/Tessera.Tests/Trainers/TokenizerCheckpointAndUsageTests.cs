@@ -25,8 +25,11 @@ public class TokenizerCheckpointAndUsageTests
         using var uninterrupted = new VqTokenizerTrainer(config, CPU, seed: 5);
         var expected = uninterrupted.Train(new SyntheticDigitSource(128, seed: 6), HeldOut, null, CancellationToken.None);
 
-        using var first = new VqTokenizerTrainer(config with { Steps = 4 }, CPU, seed: 5);
-        first.Train(new SyntheticDigitSource(128, seed: 6), HeldOut, null, CancellationToken.None);
+        // Same run, cancelled after step 4 and checkpointed.
+        using var first = new VqTokenizerTrainer(config, CPU, seed: 5);
+        using var cts = new CancellationTokenSource();
+        Assert.ThrowsAny<OperationCanceledException>(() => first.Train(new SyntheticDigitSource(128, seed: 6), HeldOut,
+            new SyncProgress(p => { if (p.Step == 4) cts.Cancel(); }), cts.Token));
         using var file = new MemoryStream();
         first.SaveCheckpoint(file, "spec");
 
@@ -42,15 +45,14 @@ public class TokenizerCheckpointAndUsageTests
             Assert.Equal(first.Model.Decode(tokens).data<float>().ToArray(), model.Decode(tokens).data<float>().ToArray());
         }
 
-        // The trainer restored from the same file, given the full step budget, lands where the uninterrupted run did.
+        // The trainer restored from the same file lands exactly where the uninterrupted run did.
         file.Position = 0;
         using var restored = VqTokenizerTrainer.LoadCheckpoint(file, CPU);
-        Assert.Equal(config with { Steps = 4 }, restored.Config);
-        var resumedTrainer = RestoreWithSteps(file, config.Steps);
+        Assert.Equal(config, restored.Config);
+        Assert.Equal(4, restored.Step);
         var source = new SyntheticDigitSource(128, seed: 6);
         for (int i = 0; i < 4; i++) source.Next(config.BatchSize);
-        var resumed = resumedTrainer.Train(source, HeldOut, null, CancellationToken.None);
-        resumedTrainer.Dispose();
+        var resumed = restored.Train(source, HeldOut, null, CancellationToken.None);
         Assert.Equal(expected.FinalLoss, resumed.FinalLoss);
         Assert.Equal(expected.Reconstructions.Pixels, resumed.Reconstructions.Pixels);
     }
@@ -82,14 +84,14 @@ public class TokenizerCheckpointAndUsageTests
         using var scope = NewDisposeScope();
         using var generator = new Generator(7);
         var codebook = new EmaQuantizer(16, 4, 0.8, 2.0, cosine: true, generator);
-        var z_BDHW = randn(new long[] { 4, 4, 4, 4 }, generator: generator);
+        // Latents in the positive orthant, so a code pointing along -(1, 1, 1, 1) is nobody's nearest.
+        var z_BDHW = randn(new long[] { 4, 4, 4, 4 }, generator: generator).abs_().add_(0.1);
         codebook.Quantize(z_BDHW, updateCodebook: true, generator); // data-driven start: every code on a latent
         const int dead = 3;
         using (no_grad())
         {
             // Point code 3 away from every latent and mark it unused.
-            var z_ND = nn.functional.normalize(z_BDHW.permute(0, 2, 3, 1).reshape(-1, 4), 2, 1);
-            codebook.Embed[dead] = nn.functional.normalize(-z_ND.sum(dim: 0), 2, 0);
+            codebook.Embed[dead] = full(4, -0.5f);
             codebook.ClusterSize[dead] = 0;
         }
         Assert.DoesNotContain(dead, Codes(codebook, z_BDHW));
@@ -99,45 +101,41 @@ public class TokenizerCheckpointAndUsageTests
     }
 
     [Fact]
-    public void SimVqTrainingBringsCodesUnusedAtTheStartIntoUse()
+    public void SimVqLearnedMapBringsCodesUnusedAtTheStartIntoUse()
     {
-        var config = Tiny with { Quantizer = "simvq", Steps = 40 };
-        using var trainer = new VqTokenizerTrainer(config, CPU, seed: 4);
-        var unusedAtStart = Enumerable.Range(0, config.CodebookSize).Except(Used(trainer)).ToArray();
-        Assert.NotEmpty(unusedAtStart);
-        trainer.Train(new SyntheticDigitSource(256, seed: 5), HeldOut, null, CancellationToken.None);
-        var revived = unusedAtStart.Intersect(Used(trainer)).ToArray();
-        Assert.NotEmpty(revived); // no restart mechanism exists: the learned map moved them into use
-        using var generator = new Generator(1);
         using var scope = NewDisposeScope();
-        Assert.Equal(0, trainer.Model.Quantizer.Update(zeros(1, 4), zeros(1, dtype: int64), generator));
+        using var generator = new Generator(9);
+        var codebook = new SimVqCodebook(32, 4, cosine: false, generator);
+        // Latents far from the frozen codes (which sit around the origin): at the start a few outer codes take them all.
+        var z_ND = randn(new long[] { 256, 4 }, generator: generator).mul_(0.5).add_(3.0);
+        var unusedAtStart = Enumerable.Range(0, 32).Except(Nearest(codebook, z_ND)).ToArray();
+        Assert.NotEmpty(unusedAtStart);
+        using var optimizer = optim.Adam(codebook.parameters(), lr: 0.05);
+        for (int step = 0; step < 100; step++)
+        {
+            using var stepScope = NewDisposeScope();
+            optimizer.zero_grad();
+            var codes_KD = codebook.Codes();
+            var q_ND = codes_KD.index_select(0, codebook.Nearest(z_ND, codes_KD));
+            codebook.CodebookLoss(z_ND, q_ND).backward();
+            optimizer.step();
+        }
+        // No restart exists: the shared linear map moved every code, and codes nobody picked came into use.
+        var revived = unusedAtStart.Intersect(Nearest(codebook, z_ND)).ToArray();
+        Assert.NotEmpty(revived);
+        Assert.Equal(0, codebook.Update(z_ND, zeros(256, dtype: int64), generator));
     }
 
-    private static int[] Used(VqTokenizerTrainer trainer)
+    private static int[] Nearest(Codebook codebook, Tensor z_ND)
     {
-        using var scope = NewDisposeScope();
-        return trainer.Model.Encode(ImageTensors.ToTensor(HeldOut, CPU)).data<long>().ToArray().Select(t => (int)t).Distinct().ToArray();
+        using var _ = no_grad();
+        return codebook.Nearest(z_ND, codebook.Codes()).data<long>().ToArray().Select(t => (int)t).Distinct().ToArray();
     }
 
     private static int[] Codes(Codebook codebook, Tensor z_BDHW)
     {
         using var _ = no_grad();
         return codebook.Quantize(z_BDHW, false, null).Indices.data<long>().ToArray().Select(t => (int)t).Distinct().ToArray();
-    }
-
-    private static VqTokenizerTrainer RestoreWithSteps(MemoryStream checkpoint, int steps)
-    {
-        checkpoint.Position = 0;
-        var patched = Rewrite(checkpoint, (name, text) => name == "config.json"
-            ? PatchKey(text, "steps", steps) : null);
-        return VqTokenizerTrainer.LoadCheckpoint(patched, CPU);
-    }
-
-    private static string PatchKey(string json, string key, int value)
-    {
-        var node = JsonNode.Parse(json)!.AsObject();
-        node[key] = value;
-        return node.ToJsonString();
     }
 
     private static string WithoutKeys(string json, params string[] keys)
@@ -168,5 +166,10 @@ public class TokenizerCheckpointAndUsageTests
         }
         result.Position = 0;
         return result;
+    }
+
+    private sealed class SyncProgress(Action<TrainingProgress> onReport) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => onReport(value);
     }
 }

@@ -18,12 +18,15 @@ public sealed class SimVqCodebook : Codebook
     {
         // SimVQ's initialisation: N(0, 1/D) entries, so a code has roughly unit norm.
         register_buffer("frozen", randn(codebookSize, codeDim, generator: generator).mul_(1.0 / Math.Sqrt(codeDim)));
-        proj = nn.Linear(codeDim, codeDim, hasBias: false);
+        // With a bias the whole code cloud can move onto the latents' region; without one (tried first) a cosine
+        // codebook used 14 of 512 codes after 100 MNIST steps, the cloud staying centred where the latents are not.
+        proj = nn.Linear(codeDim, codeDim, hasBias: true);
         RegisterComponents();
         using var _ = no_grad();
         // Start from the identity so the first codes are the random frozen ones, not a random projection that may
         // collapse them into a low-dimensional subspace.
         proj.weight!.copy_(eye(codeDim));
+        proj.bias!.zero_();
     }
 
     public override Tensor Codes()
