@@ -173,13 +173,13 @@ public class VqTokenizerTrainerTests
     }
 
     [Fact]
-    public void EncodeGivesSevenBySevenCodesAndDecodeGivesImagesInUnitRange()
+    public void EncodeGivesFortyNineTokensAndDecodeGivesImagesInUnitRange()
     {
         using var trainer = new VqTokenizerTrainer(Tiny, CPU, seed: 1);
         using var scope = NewDisposeScope();
         var images = ImageTensors.ToTensor(SyntheticDigits.Batch(5, seed: 1), CPU);
         var codes = trainer.Model.Encode(images);
-        Assert.Equal(new long[] { 5, 7, 7 }, codes.shape);
+        Assert.Equal(new long[] { 5, 49 }, codes.shape);
         Assert.Equal(ScalarType.Int64, codes.dtype);
         Assert.True(codes.min().item<long>() >= 0 && codes.max().item<long>() < Tiny.CodebookSize);
         var decoded = trainer.Model.Decode(codes);

@@ -6,9 +6,22 @@ namespace Tessera.Trainers.Tokenizers;
 /// </summary>
 public sealed record VqTokenizerConfig
 {
+    public const string KindVq = "vq";
+    public const string KindMsVq = "msvq";
+    public const string QuantizerEma = "ema";
+    public const string QuantizerSimVq = "simvq";
+
+    // ---- kind ----
+    /// <summary>"vq": one 7x7 token grid (LlamaGen); "msvq": multi-scale residual token maps (VAR).</summary>
+    public string Kind { get; init; } = KindVq;
+    /// <summary>How codes stay in use: "ema" (EMA codebook + dead-code restart) or "simvq" (frozen codes, learned linear map).</summary>
+    public string Quantizer { get; init; } = QuantizerEma;
+
     // ---- data ----
     /// <summary>Input channels: 1 for grayscale digits.</summary>
     public int ImageChannels { get; init; } = 1;
+    /// <summary>Side of the square input images; the latent grid is ImageSize/4.</summary>
+    public int ImageSize { get; init; } = 28;
 
     // ---- model ----
     /// <summary>Width at full resolution (28x28), where convs cost the most; kept narrow for CPU speed.</summary>
@@ -21,6 +34,15 @@ public sealed record VqTokenizerConfig
     public int CodebookSize { get; init; } = 256;
     /// <summary>Code dimension: LlamaGen's low-dimensional lookup (8) keeps cosine search easy and usage high.</summary>
     public int CodeDim { get; init; } = 8;
+
+    // ---- multi-scale (msvq only) ----
+    /// <summary>Token-map sides coarse to fine, comma-separated; the last must equal the latent side (ImageSize/4).
+    /// A string so the record keeps value equality and the checkpoint's config.json stays plain.</summary>
+    public string ScaleSchedule { get; init; } = "1,2,3,4,5,7";
+    /// <summary>Partially shared phi convs (VAR's share_quant_resi): each scale uses the one nearest its relative depth.</summary>
+    public int PhiConvs { get; init; } = 4;
+    /// <summary>phi(h) = (1 - r) h + r conv3x3(h); VAR's 0.5.</summary>
+    public double PhiResidualRatio { get; init; } = 0.5;
 
     // ---- quantizer ----
     /// <summary>Weight of the commitment term mean((sg[q] - z)^2), as in VQ-VAE and LlamaGen.</summary>
@@ -56,9 +78,36 @@ public sealed record VqTokenizerConfig
     /// <summary>Held-out images (spread evenly across the set) returned with their reconstructions for a picture grid.</summary>
     public int PreviewCount { get; init; } = 20;
 
+    /// <summary>Token-map sides coarse to fine: the latent side alone for "vq", the parsed schedule for "msvq".</summary>
+    public IReadOnlyList<int> ScaleList()
+    {
+        int latent = ImageSize / ConvStacks.Downsample;
+        if (Kind == KindVq) return new[] { latent };
+        var parts = ScaleSchedule.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var scales = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], out scales[i]) || scales[i] <= 0)
+                throw new ArgumentException($"ScaleSchedule '{ScaleSchedule}': '{parts[i]}' is not a positive integer");
+        if (scales.Length == 0) throw new ArgumentException("ScaleSchedule is empty");
+        for (int i = 1; i < scales.Length; i++)
+            if (scales[i] <= scales[i - 1]) throw new ArgumentException($"ScaleSchedule '{ScaleSchedule}' must increase strictly");
+        if (scales[^1] != latent)
+            throw new ArgumentException($"ScaleSchedule '{ScaleSchedule}' must end at the latent side {latent} (ImageSize {ImageSize} / {ConvStacks.Downsample})");
+        return scales;
+    }
+
     /// <summary>Throws if a value is out of range, naming it.</summary>
     public void Validate()
     {
+        if (Kind is not (KindVq or KindMsVq)) throw new ArgumentException($"Kind '{Kind}' is not '{KindVq}' or '{KindMsVq}'");
+        if (Quantizer is not (QuantizerEma or QuantizerSimVq))
+            throw new ArgumentException($"Quantizer '{Quantizer}' is not '{QuantizerEma}' or '{QuantizerSimVq}'");
+        if (ImageSize <= 0 || ImageSize % ConvStacks.Downsample != 0)
+            throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, $"must be a positive multiple of {ConvStacks.Downsample}");
+        _ = ScaleList();
+        if (PhiConvs <= 0) throw new ArgumentOutOfRangeException(nameof(PhiConvs), PhiConvs, "must be positive");
+        if (!(PhiResidualRatio >= 0 && PhiResidualRatio <= 1))
+            throw new ArgumentOutOfRangeException(nameof(PhiResidualRatio), PhiResidualRatio, "must be in [0, 1]");
         static void Positive(int value, string name)
         {
             if (value <= 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive");

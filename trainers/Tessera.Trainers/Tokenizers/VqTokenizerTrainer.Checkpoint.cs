@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Tessera.Trainers.Tokenizers;
@@ -14,7 +15,10 @@ namespace Tessera.Trainers.Tokenizers;
 /// </summary>
 public sealed partial class VqTokenizerTrainer
 {
-    public const string CheckpointFormat = "tessera.vq-tokenizer/1";
+    /// <summary>Written by this version: format 1 plus the kind, quantizer and scale fields in config.json.</summary>
+    public const string CheckpointFormat = "tessera.tokenizer/2";
+    /// <summary>Single-scale EMA checkpoints from before multi-scale; still read (missing config fields take their defaults).</summary>
+    public const string CheckpointFormatV1 = "tessera.vq-tokenizer/1";
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -50,12 +54,7 @@ public sealed partial class VqTokenizerTrainer
     {
         ArgumentNullException.ThrowIfNull(source);
         using var zip = new ZipArchive(source, ZipArchiveMode.Read, leaveOpen: true);
-        var state = JsonSerializer.Deserialize<TrainerState>(ReadEntry(zip, "trainer.json"), Json)
-            ?? throw new InvalidDataException("checkpoint trainer.json is empty");
-        if (state.Format != CheckpointFormat)
-            throw new InvalidDataException($"checkpoint format '{state.Format}' is not '{CheckpointFormat}'");
-        var config = JsonSerializer.Deserialize<VqTokenizerConfig>(ReadEntry(zip, "config.json"), Json)
-            ?? throw new InvalidDataException("checkpoint config.json is empty");
+        var (state, config) = ReadHeader(zip);
 
         var trainer = new VqTokenizerTrainer(config, device, state.Seed);
         try
@@ -78,6 +77,40 @@ public sealed partial class VqTokenizerTrainer
             trainer.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Loads only the model of a checkpoint, ready to encode and decode (eval mode); the caller disposes it.</summary>
+    public static TokenizerModel LoadModel(Stream source, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        using var zip = new ZipArchive(source, ZipArchiveMode.Read, leaveOpen: true);
+        var (state, config) = ReadHeader(zip);
+        using var generator = new Generator((ulong)state.Seed); // initial weights, all overwritten by the load
+        var model = CreateModel(config, generator);
+        try
+        {
+            model.to(device);
+            using (var weights = new MemoryStream(ReadEntry(zip, "model.bin")))
+                model.load(weights);
+            model.eval();
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private static (TrainerState State, VqTokenizerConfig Config) ReadHeader(ZipArchive zip)
+    {
+        var state = JsonSerializer.Deserialize<TrainerState>(ReadEntry(zip, "trainer.json"), Json)
+            ?? throw new InvalidDataException("checkpoint trainer.json is empty");
+        if (state.Format != CheckpointFormat && state.Format != CheckpointFormatV1)
+            throw new InvalidDataException($"checkpoint format '{state.Format}' is neither '{CheckpointFormat}' nor '{CheckpointFormatV1}'");
+        var config = JsonSerializer.Deserialize<VqTokenizerConfig>(ReadEntry(zip, "config.json"), Json)
+            ?? throw new InvalidDataException("checkpoint config.json is empty");
+        return (state, config);
     }
 
     private static byte[] Capture(Action<Stream> write)

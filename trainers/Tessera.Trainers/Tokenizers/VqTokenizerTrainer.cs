@@ -7,15 +7,16 @@ using static TorchSharp.torch;
 namespace Tessera.Trainers.Tokenizers;
 
 /// <summary>
-/// Trains a <see cref="VqTokenizer"/>: reconstruction MSE (+ optional L1) + commitment, EMA codebook with
-/// dead-code restart, AdamW with warmup and cosine decay. Runs synchronously on the caller's thread; one
+/// Trains either tokenizer kind (<see cref="VqTokenizer"/> or <see cref="MsVqTokenizer"/>, chosen by
+/// <c>Config.Kind</c>): reconstruction MSE (+ optional L1) + the quantizer's own loss terms, EMA or SimVQ codebook,
+/// AdamW with warmup and cosine decay. Runs synchronously on the caller's thread; one
 /// instance per thread. Same config, seed and batch stream => bit-identical weights and metrics.
 /// </summary>
 public sealed partial class VqTokenizerTrainer : IDisposable
 {
     public const string Stage = "tokenizer";
 
-    private readonly VqTokenizer _model;
+    private readonly TokenizerModel _model;
     private readonly TorchSharp.Modules.AdamW _optimizer;
     private readonly Generator _generator;
     private readonly Device _device;
@@ -30,7 +31,7 @@ public sealed partial class VqTokenizerTrainer : IDisposable
         _device = device;
         torch.manual_seed(seed); // nothing here draws from the global RNG; seeded anyway for any op that might
         _generator = new Generator((ulong)seed);
-        _model = new VqTokenizer(config, _generator);
+        _model = CreateModel(config, _generator);
         _model.to(device);
         // Created after the move: to(device) replaces parameters.
         _optimizer = optim.AdamW(_model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
@@ -38,7 +39,7 @@ public sealed partial class VqTokenizerTrainer : IDisposable
 
     public VqTokenizerConfig Config { get; }
     public long Seed { get; }
-    public VqTokenizer Model => _model;
+    public TokenizerModel Model => _model;
     /// <summary>Optimizer steps completed; <see cref="Train"/> continues from here up to <c>Config.Steps</c>.</summary>
     public int Step { get; private set; }
     /// <summary>Loss of the latest step (NaN before any).</summary>
@@ -86,7 +87,7 @@ public sealed partial class VqTokenizerTrainer : IDisposable
             _optimizer.zero_grad();
             var fwd = _model.Forward(x_BCHW, updateCodebook: true, _generator);
             var mse = nn.functional.mse_loss(fwd.Reconstruction, x_BCHW);
-            var loss = mse + Config.CommitmentWeight * fwd.CommitmentLoss;
+            var loss = mse + fwd.QuantizerLoss;
             if (Config.L1Weight > 0) loss = loss + Config.L1Weight * nn.functional.l1_loss(fwd.Reconstruction, x_BCHW);
             double lossValue = loss.item<float>();
             if (!double.IsFinite(lossValue))
@@ -108,7 +109,7 @@ public sealed partial class VqTokenizerTrainer : IDisposable
                 {
                     ["learning_rate"] = lr,
                     ["recon_mse"] = mse.item<float>(),
-                    ["commitment"] = fwd.CommitmentLoss.item<float>(),
+                    ["quantizer_loss"] = fwd.QuantizerLoss.item<float>(),
                     ["batch_codebook_usage"] = batchCodes / (double)Config.CodebookSize,
                     ["restarted_codes"] = restartedSinceReport,
                 }));
@@ -132,7 +133,7 @@ public sealed partial class VqTokenizerTrainer : IDisposable
         if (images.Count == 0) throw new ArgumentException("no images to evaluate", nameof(images));
         _model.eval();
         var perImageMse = new List<double>(images.Count);
-        var codes = new List<long>(images.Count * (images.Height / VqTokenizer.Downsample) * (images.Width / VqTokenizer.Downsample));
+        var codes = new List<long>(images.Count * _model.TokenCount);
         var pixels = new byte[images.Pixels.Length];
         try
         {
@@ -143,10 +144,10 @@ public sealed partial class VqTokenizerTrainer : IDisposable
                 int count = Math.Min(Config.EvalBatchSize, images.Count - start);
                 var chunk = ImageTensors.Slice(images, start, count);
                 var x_BCHW = ImageTensors.ToTensor(chunk, _device);
-                var idx_Bhw = _model.Encode(x_BCHW);
-                var recon_BCHW = _model.Decode(idx_Bhw);
+                var idx_BL = _model.Encode(x_BCHW);
+                var recon_BCHW = _model.Decode(idx_BL);
                 perImageMse.AddRange(TokenizerMetrics.PerImageMse(recon_BCHW, x_BCHW));
-                codes.AddRange(idx_Bhw.cpu().data<long>().ToArray());
+                codes.AddRange(idx_BL.cpu().data<long>().ToArray());
                 var bytes = ImageTensors.ToImageBatch(recon_BCHW, chunk.Labels);
                 Array.Copy(bytes.Pixels, 0, pixels, (long)start * images.PixelsPerImage, bytes.Pixels.Length);
             }
@@ -167,9 +168,17 @@ public sealed partial class VqTokenizerTrainer : IDisposable
     {
         if (batch.Channels != Config.ImageChannels)
             throw new ArgumentException($"{what} has {batch.Channels} channels, the tokenizer expects {Config.ImageChannels}");
-        if (batch.Height % VqTokenizer.Downsample != 0 || batch.Width % VqTokenizer.Downsample != 0)
-            throw new ArgumentException($"{what} is {batch.Height}x{batch.Width}; both sides must be multiples of {VqTokenizer.Downsample}");
+        if (batch.Height != Config.ImageSize || batch.Width != Config.ImageSize)
+            throw new ArgumentException($"{what} is {batch.Height}x{batch.Width}; the tokenizer expects {Config.ImageSize}x{Config.ImageSize}");
     }
+
+    /// <summary>A fresh model of the kind the config names, weights drawn from <paramref name="generator"/>.</summary>
+    public static TokenizerModel CreateModel(VqTokenizerConfig config, Generator generator) => config.Kind switch
+    {
+        VqTokenizerConfig.KindVq => new VqTokenizer(config, generator),
+        VqTokenizerConfig.KindMsVq => new MsVqTokenizer(config, generator),
+        _ => throw new ArgumentException($"unknown tokenizer kind '{config.Kind}'"),
+    };
 
     public void Dispose()
     {

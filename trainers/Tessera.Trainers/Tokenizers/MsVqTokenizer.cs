@@ -1,0 +1,78 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Tessera.Trainers.Tokenizers;
+
+/// <summary>
+/// VAR-style multi-scale residual VQ tokenizer: the same conv encoder and decoder as <see cref="VqTokenizer"/>,
+/// with a <see cref="MultiScaleQuantizer"/> (Euclidean codebook shared by all scales) in between. Tokens are every
+/// scale's indices concatenated coarse to fine (1+4+9+16+25+49 = 104 for the default schedule).
+/// </summary>
+public sealed class MsVqTokenizer : TokenizerModel
+{
+    private readonly Sequential encoder;
+    private readonly Conv2d quant_conv;
+    private readonly MultiScaleQuantizer quantizer;
+    private readonly Conv2d post_quant_conv;
+    private readonly Sequential decoder;
+
+    public MsVqTokenizer(VqTokenizerConfig config, Generator generator) : base(nameof(MsVqTokenizer), config)
+    {
+        if (config.Kind != VqTokenizerConfig.KindMsVq) throw new ArgumentException($"config kind is '{config.Kind}', not '{VqTokenizerConfig.KindMsVq}'");
+        encoder = ConvStacks.Encoder(config);
+        quant_conv = nn.Conv2d(config.LatentChannels, config.CodeDim, 1);      // (B, D, 7, 7)
+        quantizer = new MultiScaleQuantizer(Codebook.Create(config, cosine: false, generator), config.ScaleList(),
+            config.PhiConvs, config.PhiResidualRatio, config.CommitmentWeight);
+        post_quant_conv = nn.Conv2d(config.CodeDim, config.LatentChannels, 1); // (B, lat, 7, 7)
+        decoder = ConvStacks.Decoder(config);
+        RegisterComponents();
+        ConvStacks.ResetParameters(this, generator, skipPrefix: "quantizer.quantizer.");
+    }
+
+    public override string Kind => VqTokenizerConfig.KindMsVq;
+    public override Codebook Quantizer => quantizer.Codebook;
+    public MultiScaleQuantizer MultiScale => quantizer;
+    private long LatentSide => Scales[^1];
+
+    public override TokenizerForward Forward(Tensor images_BCHW, bool updateCodebook, Generator? generator)
+    {
+        var f_BDhw = quant_conv.forward(encoder.forward(images_BCHW));
+        var q = quantizer.Forward(f_BDhw, updateCodebook, generator);
+        var recon_BCHW = decoder.forward(post_quant_conv.forward(q.FHat));
+        return new TokenizerForward(recon_BCHW, q.Indices, q.Loss, q.RestartedCodes);
+    }
+
+    /// <summary>Images (B, C, H, W) in [0, 1] -> tokens (B, L), int64. No gradient, codebook untouched.</summary>
+    public override Tensor Encode(Tensor images_BCHW)
+    {
+        using var _ = no_grad();
+        return quantizer.Forward(quant_conv.forward(encoder.forward(images_BCHW)), false, null).Indices;
+    }
+
+    /// <summary>Tokens (B, L) -> images (B, C, H, W) in [0, 1]. No gradient.</summary>
+    public override Tensor Decode(Tensor tokens_BL)
+    {
+        using var _ = no_grad();
+        SplitScales(tokens_BL); // validates the length
+        return DecodeLatent(quantizer.CumulativeFHat(tokens_BL, LatentSide)[^1]);
+    }
+
+    /// <summary>Reconstructions (in [0, 1]) from tokens (B, L) using scales 1..k, for every k: (K, B, C, H, W).</summary>
+    public Tensor DecodeCoarseToFine(Tensor tokens_BL)
+    {
+        using var _ = no_grad();
+        SplitScales(tokens_BL);
+        return stack(quantizer.CumulativeFHat(tokens_BL, LatentSide).Select(DecodeLatent).ToArray(), 0);
+    }
+
+    /// <summary>Next-scale teacher-forcing inputs for tokens (B, L): (B, L - s1*s1, D); see <see cref="MultiScaleQuantizer.TeacherForcingInputs"/>.</summary>
+    public Tensor TeacherForcingInputs(Tensor tokens_BL)
+    {
+        using var _ = no_grad();
+        SplitScales(tokens_BL);
+        return quantizer.TeacherForcingInputs(tokens_BL, LatentSide);
+    }
+
+    private Tensor DecodeLatent(Tensor fHat_BDhw) => decoder.forward(post_quant_conv.forward(fHat_BDhw)).clamp_(0, 1);
+}
