@@ -24,8 +24,7 @@ public static class TokenizerStage
         var artifacts = new List<ArtifactInfo>
         {
             StageData.WriteCheckpoint(context, stream => trainer.SaveCheckpoint(stream, context.ResolvedSpecYaml)),
-            StageData.Write(context, ExperimentPaths.Reconstructions(context.ExperimentId),
-                ImageGrid.RenderComparison(report.Originals, report.Reconstructions, columns: report.Originals.Count)),
+            StageData.Write(context, ExperimentPaths.Reconstructions(context.ExperimentId), ReconstructionGrid(trainer, report, device)),
         };
         var metrics = new Dictionary<string, double>
         {
@@ -38,9 +37,27 @@ public static class TokenizerStage
         return new StageOutcome(metrics, artifacts);
     }
 
+    /// <summary>
+    /// recon.png: held-out originals on top, then their reconstructions; a multi-scale tokenizer adds one row per
+    /// scale, rebuilt from scales 1..k, so the picture reads coarse to fine down to the full reconstruction.
+    /// </summary>
+    static byte[] ReconstructionGrid(VqTokenizerTrainer trainer, TokenizerReport report, TorchSharp.torch.Device device)
+    {
+        if (trainer.Model is not MsVqTokenizer)
+            return ImageGrid.RenderComparison(report.Originals, report.Reconstructions, columns: report.Originals.Count);
+        var rows = new List<ImageBatch> { report.Originals };
+        rows.AddRange(TokenizerInference.CoarseToFine(trainer.Model, report.Originals, device));
+        return ImageGrid.RenderPng(rows, columns: report.Originals.Count);
+    }
+
     /// <summary>Maps the validated stage settings onto the trainer's typed configuration.</summary>
     public static VqTokenizerConfig FromStage(StageSpec stage) => new()
     {
+        Kind = stage.String("model"),
+        Quantizer = stage.String("quantizer"),
+        ScaleSchedule = stage.String("scales"),
+        PhiConvs = stage.Int("phi_convs"),
+        PhiResidualRatio = stage.Double("phi_residual_ratio"),
         Steps = stage.Int("steps"),
         BatchSize = stage.Int("batch_size"),
         LearningRate = stage.Double("lr"),

@@ -32,7 +32,11 @@ public static class StageSchemas
 
     static readonly SettingSchema[] Tokenizer =
     [
-        new("model", SettingType.Text, "vq", "vq: single-scale LlamaGen-style tokenizer", Choices: ["vq"]),
+        new("model", SettingType.Text, "vq", "vq: one 7x7 token grid (LlamaGen); msvq: multi-scale residual token maps (VAR)", Choices: ["vq", "msvq"]),
+        new("quantizer", SettingType.Text, "ema", "how codes stay in use: ema (EMA codebook, dead-code restart) or simvq (frozen codes through a learned linear map)", Choices: ["ema", "simvq"]),
+        new("scales", SettingType.Text, "1,2,3,4,5,7", "msvq only: token-map sides coarse to fine; the last is the latent side"),
+        new("phi_convs", SettingType.Integer, 4, "msvq only: partially shared refinement convs", Min: 1, Max: 16),
+        new("phi_residual_ratio", SettingType.Number, 0.5, "msvq only: phi(h) = (1 - r) h + r conv3x3(h)", Min: 0, Max: 1),
         new("codebook_size", SettingType.Integer, 256, "number of codes (the generator's vocabulary)", Min: 2, Max: 65536),
         new("code_dim", SettingType.Integer, 8, "dimension of each code (LlamaGen uses 8)", Min: 1, Max: 512),
         new("hidden_channels", SettingType.Integer, 32, "conv width at full resolution", Min: 1, Max: 1024),

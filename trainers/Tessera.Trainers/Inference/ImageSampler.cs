@@ -23,6 +23,7 @@ public static class ImageSampler
     public static SampledImages Generate(GptGenerator generator, IImageTokenizer tokenizer, IReadOnlyList<int> classes,
         int perClass, SamplingOptions options, long seed, int batchSize, CancellationToken ct = default)
     {
+        using var noGrad = torch.no_grad();
         int[] wanted = classes.SelectMany(c => Enumerable.Repeat(c, perClass)).ToArray();
         var device = generator.parameters().First().device;
         using var random = new torch.Generator((ulong)seed, device);
