@@ -136,6 +136,40 @@ public sealed class ExperimentFlowTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task MultiScaleTokenizerTokenizesIntoItsOwnTokenSet()
+    {
+        const string spec = """
+            experiment: tiny-msvq
+            seed: 4
+            device: cpu
+            dataset:
+              name: mnist
+              shards: 2
+            stages:
+              - kind: tokenizer
+                model: msvq
+                quantizer: simvq
+                steps: 6
+                batch_size: 16
+                log_every: 3
+                warmup_steps: 1
+                hidden_channels: 8
+                latent_channels: 16
+                codebook_size: 32
+              - kind: tokenize
+            """;
+        var experiment = _cluster.Client.GetGrain<IExperimentGrain>("msvq-1");
+        await experiment.Submit(new ExperimentSubmission(spec, "msvq.yaml", DateTimeOffset.UtcNow));
+        ExperimentStatus status = await WaitUntilFinished(experiment, TimeSpan.FromMinutes(3));
+        Assert.True(status.State == ExperimentState.Succeeded, $"state {status.State}: {status.Error}");
+        Assert.Equal(1 + 4 + 9 + 16 + 25 + 49, status.Completed[1].Metrics["tokens_per_image"]);
+        string checkpointSha = status.Completed[0].Artifacts.Single(a => a.Path.EndsWith("tokenizer.ckpt")).Sha256;
+        var manifest = await TokenDataset.ReadManifestAsync(new LocalArtifactStore(_runs), "mnist", checkpointSha, [1, 2, 3, 4, 5, 7]);
+        Assert.Equal(104, manifest.Length);
+        Assert.True(File.Exists(Path.Combine(_runs, "msvq-1", "recon.png")));
+    }
+
+    [Fact]
     public async Task InvalidSpecIsRejectedByTheExperimentGrain()
     {
         var experiment = _cluster.Client.GetGrain<IExperimentGrain>("broken-1");
