@@ -1,8 +1,10 @@
 namespace Tessera.Trainers.Generators;
 
 /// <summary>
-/// Every hyperparameter of the raster next-token GPT and its training loop, declared once. Defaults are the
-/// quickstart values: 49 tokens of a 256-code 7x7 VQ tokenizer over 10 MNIST classes, on a 2-core CPU.
+/// Every hyperparameter of the raster next-token GPT and its training loop, declared once. Defaults target
+/// 49 tokens of a 256-code 7x7 VQ tokenizer over 10 MNIST classes. Measured so far (loaded 2-core CPU): 96 wide,
+/// 3 layers, 400 steps of 64 reached held-out loss 2.77 and 79% class accuracy at CFG 2, still improving; these
+/// larger, longer defaults are not yet measured end to end.
 /// </summary>
 public sealed record GptConfig
 {
@@ -31,7 +33,7 @@ public sealed record GptConfig
     public double ClassDropout { get; init; } = 0.1;
 
     // ---- optimisation ----
-    /// <summary>Optimizer steps: about 14 epochs of 9k sequences at batch 64; a few minutes on 2 cores.</summary>
+    /// <summary>Optimizer steps: about 14 epochs of 9k sequences at batch 64 (loss was still falling fast at 3 epochs).</summary>
     public int Steps { get; init; } = 2000;
     /// <summary>Sequences per step.</summary>
     public int BatchSize { get; init; } = 64;

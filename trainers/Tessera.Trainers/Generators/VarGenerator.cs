@@ -1,0 +1,104 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Tessera.Trainers.Generators;
+
+/// <summary>
+/// Class-conditional next-scale generator, VAR-style. The sequence is every scale's tokens concatenated
+/// coarse to fine; position 0 (the single token of scale 1) is predicted from <c>class_emb + pos_start</c>;
+/// the positions of scale k+1 are predicted from the tokenizer's inputs for that scale (see
+/// <see cref="IScaleInputs"/>), projected to the model width. Level and position embeddings are added; a
+/// block-causal mask lets a query at level i attend to every key at level &lt;= i; the class drives adaptive
+/// layer norm in every block and before the head.
+/// </summary>
+public sealed class VarGenerator : nn.Module
+{
+    private readonly Embedding class_emb;
+    private readonly Parameter pos_start;
+    private readonly Linear input_proj;
+    private readonly Parameter pos_emb;
+    private readonly Embedding lvl_emb;
+    private readonly ModuleList<AdaLnBlock> blocks;
+    private readonly LayerNorm ln_f;
+    private readonly Linear head_ada;
+    private readonly Linear head;
+    private readonly Tensor levels_L;
+    private readonly Tensor mask_LL;
+
+    public VarGenerator(VarConfig config, Generator generator) : base(nameof(VarGenerator))
+    {
+        config.Validate();
+        Config = config;
+        int d = config.ModelDim, l = config.SequenceLength;
+        class_emb = nn.Embedding(config.Classes + 1, d);
+        pos_start = nn.Parameter(zeros(1, 1, d));
+        input_proj = nn.Linear(config.InputDim, d);
+        pos_emb = nn.Parameter(zeros(1, l, d));
+        lvl_emb = nn.Embedding(config.Scales.Length, d);
+        blocks = nn.ModuleList(Enumerable.Range(0, config.Layers)
+            .Select(_ => new AdaLnBlock(d, config.Heads, config.MlpRatio, config.Dropout)).ToArray());
+        ln_f = nn.LayerNorm(d, elementwise_affine: false);
+        head_ada = nn.Linear(d, 2 * d);
+        head = nn.Linear(d, config.CodebookSize);
+        levels_L = tensor(config.Scales.SelectMany((s, k) => Enumerable.Repeat((long)k, s * s)).ToArray());
+        mask_LL = BlockCausalMask(config.Scales);
+        register_buffer("levels", levels_L, persistent: false);
+        register_buffer("mask", mask_LL, persistent: false);
+        RegisterComponents();
+        ResetParameters(generator);
+    }
+
+    public VarConfig Config { get; }
+    public int NullClass => Config.Classes;
+
+    /// <summary>
+    /// Additive attention mask (L, L): 0 where key level &lt;= query level, -inf elsewhere. A query sees its whole
+    /// own scale (VAR predicts a scale's tokens in parallel) and every coarser scale, nothing finer.
+    /// </summary>
+    public static Tensor BlockCausalMask(IReadOnlyList<int> scales)
+    {
+        var levels = scales.SelectMany((s, k) => Enumerable.Repeat((long)k, s * s)).ToArray();
+        var lv = tensor(levels);
+        var allowed_LL = lv.unsqueeze(0).le(lv.unsqueeze(1)); // [query, key]
+        return zeros(levels.Length, levels.Length).masked_fill(allowed_LL.logical_not(), double.NegativeInfinity);
+    }
+
+    /// <summary>
+    /// classes (B) int64 and scale inputs (B, P, InputDim) for the first P positions after the start token
+    /// (P = L-1 in training, fewer while generating) -> logits (B, P+1, V).
+    /// </summary>
+    public Tensor Forward(Tensor classes_B, Tensor inputs_BPC)
+    {
+        long p = inputs_BPC.shape[1];
+        var cond_BD = class_emb.forward(classes_B);
+        var start_B1D = cond_BD.unsqueeze(1) + pos_start;
+        var x_BLD = cat(new[] { start_B1D, input_proj.forward(inputs_BPC) }, 1);  // (B, P+1, D)
+        long l = p + 1;
+        x_BLD = x_BLD + pos_emb.narrow(1, 0, l) + lvl_emb.forward(levels_L.narrow(0, 0, l)).unsqueeze(0);
+        var mask = mask_LL.narrow(0, 0, l).narrow(1, 0, l).to(x_BLD.dtype);
+        foreach (var block in blocks) x_BLD = block.Forward(x_BLD, cond_BD, mask);
+        var sh = head_ada.forward(nn.functional.silu(cond_BD)).unsqueeze(1).chunk(2, -1); // scale, shift (B, 1, D)
+        return head.forward(ln_f.forward(x_BLD) * (sh[0] + 1) + sh[1]);                    // (B, P+1, V)
+    }
+
+    /// <summary>N(0, 0.02) weights, zero biases; adaptive-norm projections start at zero weight with gates 1, so every block starts as a plain pre-norm block.</summary>
+    private void ResetParameters(Generator generator)
+    {
+        using var _ = no_grad();
+        foreach (var (name, p) in named_parameters())
+        {
+            if (name.EndsWith(".bias", StringComparison.Ordinal)) { p.zero_(); continue; }
+            if (name.Contains("ada", StringComparison.Ordinal)) { p.zero_(); continue; }
+            nn.init.normal_(p, 0, 0.02, generator);
+        }
+        // Gates at zero would make every block an identity with no gradient into attention or MLP.
+        foreach (var (name, p) in named_parameters())
+            if (name.EndsWith("ada.bias", StringComparison.Ordinal))
+            {
+                long d = p.shape[0] / 6;
+                p.narrow(0, 0, d).fill_(1);
+                p.narrow(0, 3 * d, d).fill_(1);
+            }
+    }
+}

@@ -1,0 +1,61 @@
+using static TorchSharp.torch;
+
+namespace Tessera.Trainers.Generators;
+
+/// <summary>
+/// Generation from a <see cref="VarGenerator"/>: K forward passes, one per scale, each sampling all of that
+/// scale's tokens at once. Guidance ramps from 0 at the first scale to <c>CfgScale</c> at the last:
+/// <c>t = cfg*k/(K-1)</c>, <c>logits = (1+t)*c - t*u</c>. Without a KV cache each pass re-runs the prefix,
+/// which at six scales costs less than the extra code would save.
+/// </summary>
+public static class VarSampler
+{
+    /// <summary>Token ids (B, L) int64, all scales concatenated coarse to fine.</summary>
+    public static Tensor Generate(VarGenerator model, IScaleInputs inputs, IReadOnlyList<int> classes, SamplingOptions options, Generator generator)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inputs);
+        options.Validate();
+        if (!inputs.Scales.SequenceEqual(model.Config.Scales))
+            throw new ArgumentException($"scale inputs are for scales {string.Join(",", inputs.Scales)}, the model for {string.Join(",", model.Config.Scales)}");
+        int b = classes.Count, k = model.Config.Scales.Length;
+        var device = model.parameters().First().device;
+        bool guided = options.CfgScale is not null;
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var _ = no_grad();
+            using var outer = NewDisposeScope();
+            var rowClasses = guided ? classes.Concat(Enumerable.Repeat(model.NullClass, b)) : classes;
+            var classes_R = tensor(rowClasses.Select(c => (long)c).ToArray(), device: device);
+            var tokens_BL = zeros(new long[] { b, 0 }, dtype: int64, device: device);
+            var inputs_BPC = zeros(new long[] { b, 0, model.Config.InputDim }, device: device);
+            int start = 0;
+            for (int level = 0; level < k; level++)
+            {
+                using var step = NewDisposeScope();
+                int count = model.Config.Scales[level] * model.Config.Scales[level];
+                var rowsInputs = guided ? cat(new[] { inputs_BPC, inputs_BPC }, 0) : inputs_BPC;
+                var logits_RSV = model.Forward(classes_R, rowsInputs).narrow(1, start, count); // this scale's positions
+                var logits_BSV = logits_RSV.narrow(0, 0, b);
+                if (guided)
+                {
+                    double t = k > 1 ? options.CfgScale!.Value * level / (k - 1) : options.CfgScale!.Value;
+                    logits_BSV = TokenSampling.Guide(logits_BSV, logits_RSV.narrow(0, b, b), 1 + t);
+                }
+                long v = logits_BSV.shape[2];
+                var next_BS = TokenSampling.Sample(logits_BSV.reshape(b * count, v), options, generator).reshape(b, count);
+                tokens_BL = cat(new[] { tokens_BL, next_BS }, 1).MoveToOuterDisposeScope();
+                if (level + 1 < k)
+                    inputs_BPC = cat(new[] { inputs_BPC, inputs.NextScaleInput(tokens_BL).to(device) }, 1).MoveToOuterDisposeScope();
+                start += count;
+            }
+            return tokens_BL.MoveToOuterDisposeScope();
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+    }
+}
