@@ -6,7 +6,7 @@ namespace Tessera.Trainers.Tokenizers;
 
 /// <summary>
 /// LlamaGen-style single-scale VQ image tokenizer: conv encoder down 4x (28x28 -> 7x7), 1x1 conv to a small code
-/// dimension, cosine nearest-code lookup with straight-through gradients, 1x1 conv back up, conv decoder up 4x.
+/// dimension, nearest-code lookup (cosine for EMA, Euclidean for SimVQ) with straight-through gradients, 1x1 conv back up, conv decoder up 4x.
 /// The output layer is linear in training and clamped to [0, 1] by <see cref="Decode"/>.
 /// </summary>
 public sealed class VqTokenizer : TokenizerModel
@@ -25,7 +25,10 @@ public sealed class VqTokenizer : TokenizerModel
         if (config.Kind != VqTokenizerConfig.KindVq) throw new ArgumentException($"config kind is '{config.Kind}', not '{VqTokenizerConfig.KindVq}'");
         encoder = ConvStacks.Encoder(config);
         quant_conv = nn.Conv2d(config.LatentChannels, config.CodeDim, 1);      // (B, D, 7, 7)
-        quantizer = Codebook.Create(config, cosine: true, generator);
+        // EMA: LlamaGen's cosine codebook. SimVQ: Euclidean as in its paper; a cosine SimVQ codebook collapsed (one
+        // code in use after 50 MNIST steps) because the learned bias moves the cloud off the origin and
+        // normalising then points every code the same way.
+        quantizer = Codebook.Create(config, cosine: config.Quantizer == VqTokenizerConfig.QuantizerEma, generator);
         post_quant_conv = nn.Conv2d(config.CodeDim, config.LatentChannels, 1); // (B, lat, 7, 7)
         decoder = ConvStacks.Decoder(config);
         RegisterComponents();
