@@ -24,7 +24,7 @@ public static class TokenizerStage
         var artifacts = new List<ArtifactInfo>
         {
             StageData.WriteCheckpoint(context, stream => trainer.SaveCheckpoint(stream, context.ResolvedSpecYaml)),
-            StageData.Write(context, ExperimentPaths.Reconstructions(context.ExperimentId), ReconstructionGrid(trainer, report, device)),
+            StageData.Write(context, ExperimentPaths.Reconstructions(context.ExperimentId, context.Stage.Name), ReconstructionGrid(trainer, report, device)),
         };
         var metrics = new Dictionary<string, double>
         {
