@@ -1,5 +1,4 @@
 using Tessera.Infra.Storage;
-using Tessera.Trainers.Inference;
 using Tessera.Trainers.Tokenizers;
 
 namespace Tessera.Grains.Workers;
@@ -19,21 +18,10 @@ public static class StageCheckpoints
         return (path, store.GetAsync(path, ct).GetAwaiter().GetResult());
     }
 
-    /// <summary>Loads a tokenizer checkpoint for inference; dispose it to free its tensors.</summary>
-    public static LoadedTokenizer LoadTokenizer(IArtifactStore store, string path, TorchSharp.torch.Device device, CancellationToken ct)
+    /// <summary>Loads a tokenizer checkpoint (either kind) in eval mode; dispose it to free its tensors.</summary>
+    public static TokenizerModel LoadTokenizer(IArtifactStore store, string path, TorchSharp.torch.Device device, CancellationToken ct)
     {
         using var stream = store.OpenReadAsync(path, ct).GetAwaiter().GetResult();
-        return new LoadedTokenizer(TokenizerLoader.Load(stream, device));
+        return TokenizerCheckpoint.Load(stream, device);
     }
-}
-
-/// <summary>A loaded tokenizer that frees its native memory when disposed.</summary>
-public sealed class LoadedTokenizer(IImageTokenizer tokenizer) : IImageTokenizer, IDisposable
-{
-    public string Kind => tokenizer.Kind;
-    public IReadOnlyList<int> Scales => tokenizer.Scales;
-    public int CodebookSize => tokenizer.CodebookSize;
-    public TorchSharp.torch.Tensor Encode(TorchSharp.torch.Tensor images_BCHW) => tokenizer.Encode(images_BCHW);
-    public TorchSharp.torch.Tensor Decode(TorchSharp.torch.Tensor tokens_BL) => tokenizer.Decode(tokens_BL);
-    public void Dispose() => (tokenizer as IDisposable)?.Dispose();
 }

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Tessera.Infra.Data;
 using Tessera.Infra.Storage;
 using Tessera.Trainers;
-using Tessera.Trainers.Inference;
+using Tessera.Trainers.Tokenizers;
 
 namespace Tessera.Grains.Workers;
 
@@ -23,34 +23,32 @@ public static class TokenizeStage
         var (checkpointPath, checkpoint) = StageCheckpoints.Resolve(store, context.ExperimentId, context.Stage.String("tokenizer"), ct);
         var device = TorchRuntime.ResolveDevice(context.Spec.Device);
         using var tokenizer = StageCheckpoints.LoadTokenizer(store, checkpointPath, device, ct);
+        DatasetManifest images = StageData.Manifest(context);
+        bool cached = TokenDataset.ExistsAsync(store, dataset, checkpoint.Sha256, tokenizer.Scales, ct).GetAwaiter().GetResult();
+        if (!cached)
         {
-            DatasetManifest images = StageData.Manifest(context);
-            bool cached = TokenDataset.ExistsAsync(store, dataset, checkpoint.Sha256, tokenizer.Scales, ct).GetAwaiter().GetResult();
-            if (!cached)
+            int total = images.TrainCount + images.HeldOutCount, done = 0, batch = context.Stage.Int("batch_size");
+            List<TokenShard> EncodeSplit(string split, int shardCount) => Enumerable.Range(0, shardCount).Select(i =>
             {
-                int total = images.TrainCount + images.HeldOutCount, done = 0, batch = context.Stage.Int("batch_size");
-                List<TokenShard> EncodeSplit(string split, int shardCount) => Enumerable.Range(0, shardCount).Select(i =>
-                {
-                    ImageShard shard = shards.GetAsync(new ShardKey(dataset, split, i), ct).GetAwaiter().GetResult();
-                    int before = done;
-                    int[] tokens = TokenEncoder.Encode(tokenizer, shard.ToBatch(), device, batch, encoded =>
-                        context.Progress.Report(Progress(before + encoded, total, clock)), ct);
-                    done += shard.Count;
-                    return new TokenShard(checkpoint.Sha256, tokenizer.Scales, tokenizer.CodebookSize, tokens, shard.Labels);
-                }).ToList();
-                var train = EncodeSplit("train", images.Train.Count);
-                var heldOut = EncodeSplit("heldout", images.HeldOut.Count);
-                TokenDataset.WriteAsync(store, images, train, heldOut, ct).GetAwaiter().GetResult();
-            }
-            double seconds = clock.Elapsed.TotalSeconds;
-            return new StageOutcome(new Dictionary<string, double>
-            {
-                ["images"] = images.TrainCount + images.HeldOutCount,
-                ["tokens_per_image"] = tokenizer.Scales.Sum(s => s * s),
-                ["seconds"] = Math.Round(seconds, 3),
-                ["reused_cached_tokens"] = cached ? 1 : 0,
-            }, []);
+                ct.ThrowIfCancellationRequested();
+                ImageShard shard = shards.GetAsync(new ShardKey(dataset, split, i), ct).GetAwaiter().GetResult();
+                int[] tokens = TokenizerInference.Tokenize(tokenizer, shard.ToBatch(), device, batch);
+                done += shard.Count;
+                context.Progress.Report(Progress(done, total, clock));
+                return new TokenShard(checkpoint.Sha256, tokenizer.Scales, tokenizer.CodebookSize, tokens, shard.Labels);
+            }).ToList();
+            var train = EncodeSplit("train", images.Train.Count);
+            var heldOut = EncodeSplit("heldout", images.HeldOut.Count);
+            TokenDataset.WriteAsync(store, images, train, heldOut, ct).GetAwaiter().GetResult();
         }
+        double seconds = clock.Elapsed.TotalSeconds;
+        return new StageOutcome(new Dictionary<string, double>
+        {
+            ["images"] = images.TrainCount + images.HeldOutCount,
+            ["tokens_per_image"] = tokenizer.Scales.Sum(s => s * s),
+            ["seconds"] = Math.Round(seconds, 3),
+            ["reused_cached_tokens"] = cached ? 1 : 0,
+        }, []);
     }
 
     static TrainingProgress Progress(int done, int total, Stopwatch clock) =>
