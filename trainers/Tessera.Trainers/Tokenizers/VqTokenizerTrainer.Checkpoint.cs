@@ -1,7 +1,4 @@
 using System.IO.Compression;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -20,15 +17,6 @@ public sealed partial class VqTokenizerTrainer
     /// <summary>Single-scale EMA checkpoints from before multi-scale; still read (missing config fields take their defaults).</summary>
     public const string CheckpointFormatV1 = "tessera.vq-tokenizer/1";
 
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        WriteIndented = true,
-    };
-
-    private sealed record TrainerState(string Format, int Step, long Seed, double LastLoss);
-
     /// <summary>Writes a self-contained checkpoint (a zip) to <paramref name="destination"/>, which stays open.</summary>
     public void SaveCheckpoint(Stream destination, string resolvedSpec)
     {
@@ -36,17 +24,8 @@ public sealed partial class VqTokenizerTrainer
         ArgumentNullException.ThrowIfNull(resolvedSpec);
         ObjectDisposedException.ThrowIf(_disposed, this);
         using var zip = new ZipArchive(destination, ZipArchiveMode.Create, leaveOpen: true);
-        WriteEntry(zip, "trainer.json", JsonSerializer.SerializeToUtf8Bytes(new TrainerState(CheckpointFormat, Step, Seed, LastLoss), Json));
-        WriteEntry(zip, "config.json", JsonSerializer.SerializeToUtf8Bytes(Config, Json));
-        WriteEntry(zip, "spec.txt", Encoding.UTF8.GetBytes(resolvedSpec));
-        WriteEntry(zip, "model.bin", Capture(s => _model.save(s)));
-        WriteEntry(zip, "optimizer.bin", Capture(s =>
-        {
-            using var writer = new BinaryWriter(s, Encoding.UTF8, leaveOpen: true);
-            _optimizer.save_state_dict(writer);
-        }));
-        using var state = _generator.get_state();
-        WriteEntry(zip, "rng.bin", state.data<byte>().ToArray());
+        CheckpointZip.WriteTrainer(zip, new CheckpointHeader(CheckpointFormat, Step, Seed, LastLoss), Config, resolvedSpec,
+            _model, _optimizer, _generator);
     }
 
     /// <summary>Restores a trainer (model, optimizer, step, generator) from a checkpoint written by <see cref="SaveCheckpoint"/>.</summary>
@@ -59,17 +38,10 @@ public sealed partial class VqTokenizerTrainer
         var trainer = new VqTokenizerTrainer(config, device, state.Seed);
         try
         {
-            using (var model = new MemoryStream(ReadEntry(zip, "model.bin")))
-                trainer._model.load(model);
-            using (var optimizer = new MemoryStream(ReadEntry(zip, "optimizer.bin")))
-            using (var reader = new BinaryReader(optimizer))
-                trainer._optimizer.load_state_dict(reader);
-            var rng = ReadEntry(zip, "rng.bin");
-            using (var rngState = tensor(rng, new long[] { rng.Length }, dtype: ScalarType.Byte))
-                trainer._generator.set_state(rngState);
+            CheckpointZip.ReadTrainer(zip, trainer._model, trainer._optimizer, trainer._generator);
             trainer.Step = state.Step;
             trainer.LastLoss = state.LastLoss;
-            trainer.ResolvedSpec = Encoding.UTF8.GetString(ReadEntry(zip, "spec.txt"));
+            trainer.ResolvedSpec = CheckpointZip.ReadSpec(zip);
             return trainer;
         }
         catch
@@ -90,7 +62,7 @@ public sealed partial class VqTokenizerTrainer
         try
         {
             model.to(device);
-            using (var weights = new MemoryStream(ReadEntry(zip, "model.bin")))
+            using (var weights = new MemoryStream(CheckpointZip.Read(zip, "model.bin")))
                 model.load(weights);
             model.eval();
             return model;
@@ -102,36 +74,12 @@ public sealed partial class VqTokenizerTrainer
         }
     }
 
-    private static (TrainerState State, VqTokenizerConfig Config) ReadHeader(ZipArchive zip)
+    private static (CheckpointHeader State, VqTokenizerConfig Config) ReadHeader(ZipArchive zip)
     {
-        var state = JsonSerializer.Deserialize<TrainerState>(ReadEntry(zip, "trainer.json"), Json)
-            ?? throw new InvalidDataException("checkpoint trainer.json is empty");
+        var state = CheckpointZip.ReadJson<CheckpointHeader>(zip, "trainer.json");
         if (state.Format != CheckpointFormat && state.Format != CheckpointFormatV1)
             throw new InvalidDataException($"checkpoint format '{state.Format}' is neither '{CheckpointFormat}' nor '{CheckpointFormatV1}'");
-        var config = JsonSerializer.Deserialize<VqTokenizerConfig>(ReadEntry(zip, "config.json"), Json)
-            ?? throw new InvalidDataException("checkpoint config.json is empty");
+        var config = CheckpointZip.ReadJson<VqTokenizerConfig>(zip, "config.json");
         return (state, config);
-    }
-
-    private static byte[] Capture(Action<Stream> write)
-    {
-        using var buffer = new MemoryStream();
-        write(buffer);
-        return buffer.ToArray();
-    }
-
-    private static void WriteEntry(ZipArchive zip, string name, byte[] content)
-    {
-        using var stream = zip.CreateEntry(name, CompressionLevel.Fastest).Open();
-        stream.Write(content);
-    }
-
-    private static byte[] ReadEntry(ZipArchive zip, string name)
-    {
-        var entry = zip.GetEntry(name) ?? throw new InvalidDataException($"checkpoint has no {name}");
-        using var stream = entry.Open();
-        using var buffer = new MemoryStream();
-        stream.CopyTo(buffer);
-        return buffer.ToArray();
     }
 }
