@@ -34,6 +34,7 @@ public static class ClassifierStage
         BatchSize = stage.Int("batch_size"),
         LearningRate = stage.Double("lr"),
         WarmupSteps = stage.Int("warmup_steps"),
+        MinLearningRateFraction = stage.Double("min_lr_fraction"),
         WeightDecay = stage.Double("weight_decay"),
         LogEvery = stage.Int("log_every"),
         Channels = stage.Int("channels"),

@@ -18,13 +18,14 @@ public enum SettingType { Integer, Number, Text }
 public static class StageSchemas
 {
     /// <summary>Settings every training stage has; only their defaults differ by kind.</summary>
-    static SettingSchema[] Training(int steps, int batchSize, double lr, int logEvery, int warmup = 50, double weightDecay = 0.0) =>
+    static SettingSchema[] Training(int steps, int batchSize, double lr, int logEvery, int warmup = 50, double weightDecay = 0.0,
+        double minLrFraction = 0.05) =>
     [
         new("steps", SettingType.Integer, steps, "optimizer steps in this stage", Min: 1),
         new("batch_size", SettingType.Integer, batchSize, "examples per step (per rank)", Min: 1, Max: 65536),
         new("lr", SettingType.Number, lr, "peak learning rate", Min: 0, Max: 10),
         new("warmup_steps", SettingType.Integer, warmup, "linear learning-rate warm-up before the cosine decay", Min: 0),
-        new("min_lr_fraction", SettingType.Number, 0.05, "the cosine decay ends at this fraction of the peak rate", Min: 0, Max: 1),
+        new("min_lr_fraction", SettingType.Number, minLrFraction, "the cosine decay ends at this fraction of the peak rate", Min: 0, Max: 1),
         new("weight_decay", SettingType.Number, weightDecay, "AdamW weight decay", Min: 0, Max: 1),
         new("log_every", SettingType.Integer, logEvery, "steps between progress reports (rows of metrics.jsonl)", Min: 1),
         new("workers", SettingType.Integer, 1, "data-parallel ranks; more than 1 needs the gRPC ring, not available yet", Min: 1, Max: 1),
@@ -95,7 +96,7 @@ public static class StageSchemas
             ["tokenizer"] = [.. Training(steps: 1000, batchSize: 64, lr: 2e-3, logEvery: 50), .. Tokenizer],
             ["tokenize"] = Tokenize,
             ["generator"] = [.. Training(steps: 2000, batchSize: 64, lr: 1e-3, logEvery: 50, warmup: 100, weightDecay: 0.05), .. Generator],
-            ["classifier"] = [.. Training(steps: 1200, batchSize: 64, lr: 2e-3, logEvery: 100, warmup: 50, weightDecay: 1e-4), .. Classifier],
+            ["classifier"] = [.. Training(steps: 1200, batchSize: 64, lr: 2e-3, logEvery: 100, warmup: 50, weightDecay: 1e-4, minLrFraction: 0), .. Classifier],
             ["eval"] = Eval,
         };
 }

@@ -28,6 +28,8 @@ public sealed record DigitClassifierConfig
     public double LearningRate { get; init; } = 2e-3;
     /// <summary>Linear warmup steps before the peak rate.</summary>
     public int WarmupSteps { get; init; } = 50;
+    /// <summary>Cosine decay ends at this fraction of the peak rate; 0 lets the classifier settle fully.</summary>
+    public double MinLearningRateFraction { get; init; } = 0.0;
     /// <summary>AdamW decoupled weight decay; mild regularisation.</summary>
     public double WeightDecay { get; init; } = 1e-4;
     /// <summary>Report progress every this many steps (and always on the last).</summary>

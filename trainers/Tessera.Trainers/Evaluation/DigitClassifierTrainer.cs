@@ -43,12 +43,8 @@ public sealed partial class DigitClassifierTrainer : IDisposable
     public string? ResolvedSpec { get; private set; }
 
     /// <summary>Learning rate for 0-based step <paramref name="step"/>: linear warmup, then cosine to zero.</summary>
-    public double LearningRateAt(int step)
-    {
-        if (step < Config.WarmupSteps) return Config.LearningRate * (step + 1) / Config.WarmupSteps;
-        double t = Math.Min(1.0, (step - Config.WarmupSteps) / (double)Math.Max(1, Config.Steps - Config.WarmupSteps));
-        return Config.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * t));
-    }
+    public double LearningRateAt(int step) => LearningRateSchedule.WarmupCosine(step, Config.Steps, Config.WarmupSteps,
+        Config.LearningRate, Config.MinLearningRateFraction);
 
     /// <summary>Trains from <see cref="Step"/> to <c>Config.Steps</c> on <paramref name="train"/>; returns the last loss.</summary>
     public double Train(ImageBatch train, IProgress<TrainingProgress>? progress, CancellationToken ct)

@@ -48,15 +48,8 @@ public sealed partial class GeneratorTrainer : IDisposable
     public string? ResolvedSpec { get; private set; }
 
     /// <summary>Learning rate for 0-based step <paramref name="step"/>: linear warmup, then cosine to the floor.</summary>
-    public double LearningRateAt(int step)
-    {
-        double peak = Config.LearningRate;
-        if (step < Config.WarmupSteps) return peak * (step + 1) / Config.WarmupSteps;
-        double span = Math.Max(1, Config.Steps - Config.WarmupSteps);
-        double t = Math.Min(1.0, (step - Config.WarmupSteps) / span);
-        double floor = Config.MinLearningRateFraction;
-        return peak * (floor + (1 - floor) * 0.5 * (1 + Math.Cos(Math.PI * t)));
-    }
+    public double LearningRateAt(int step) => LearningRateSchedule.WarmupCosine(step, Config.Steps, Config.WarmupSteps,
+        Config.LearningRate, Config.MinLearningRateFraction);
 
     /// <summary>
     /// Trains from <see cref="Step"/> to <c>Config.Steps</c>. Reports every <c>LogEvery</c> steps and on the last;
