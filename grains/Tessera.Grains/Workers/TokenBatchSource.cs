@@ -4,38 +4,22 @@ using Tessera.Trainers.Data;
 namespace Tessera.Grains.Workers;
 
 /// <summary>Deterministic token batches over cached token shards, ordered by the same sampler as images.</summary>
-public sealed class TokenBatchSource : ITokenBatchSource
+public sealed class TokenBatchSource(IReadOnlyList<TokenShard> shards, ulong seed) : ITokenBatchSource
 {
-    readonly IReadOnlyList<TokenShard> _shards;
-    readonly int[] _offsets;
-    readonly DeterministicSampler _sampler;
-    long _position;
-
-    public TokenBatchSource(IReadOnlyList<TokenShard> shards, ulong seed)
-    {
-        if (shards.Count == 0) throw new ArgumentException("a token batch source needs at least one shard");
-        _shards = shards;
-        _offsets = new int[shards.Count];
-        int total = 0;
-        for (int i = 0; i < shards.Count; i++) { _offsets[i] = total; total += shards[i].Count; }
-        _sampler = new DeterministicSampler(total, seed);
-    }
+    readonly ShardIndex _index = new(shards.Select(s => s.Count).ToList(), seed);
 
     public TokenBatch Next(int batchSize)
     {
-        int[] indices = _sampler.Indices(_position, batchSize);
-        _position += batchSize;
-        int length = _shards[0].Length;
-        var tokens = new int[indices.Length * length];
-        var labels = new int[indices.Length];
-        for (int i = 0; i < indices.Length; i++)
+        var picks = _index.NextBatch(batchSize);
+        int length = shards[0].Length;
+        var tokens = new int[picks.Length * length];
+        var labels = new int[picks.Length];
+        for (int i = 0; i < picks.Length; i++)
         {
-            int shard = Array.BinarySearch(_offsets, indices[i]);
-            if (shard < 0) shard = ~shard - 1;
-            int local = indices[i] - _offsets[shard];
-            Array.Copy(_shards[shard].Tokens, local * length, tokens, i * length, length);
-            labels[i] = _shards[shard].Labels[local];
+            var (shard, local) = picks[i];
+            Array.Copy(shards[shard].Tokens, local * length, tokens, i * length, length);
+            labels[i] = shards[shard].Labels[local];
         }
-        return new TokenBatch(tokens, labels, indices.Length, length);
+        return new TokenBatch(tokens, labels, picks.Length, length);
     }
 }
