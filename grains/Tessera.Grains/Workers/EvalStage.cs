@@ -22,13 +22,9 @@ public static class EvalStage
         var device = TorchRuntime.ResolveDevice(context.Spec.Device);
         string generatorRef = context.Stage.String("generator");
         var (generatorPath, _) = StageCheckpoints.Resolve(store, context.ExperimentId, generatorRef, context.Cancellation);
-        var lineage = StageData.ReadJson<GeneratorLineage>(context, generatorPath.Replace(".ckpt", ".lineage.json"));
-        var tokenizerNow = store.GetAsync(lineage.TokenizerCheckpoint, context.Cancellation).GetAwaiter().GetResult();
-        if (tokenizerNow.Sha256 != lineage.TokenizerSha256)
-            throw new InvalidDataException($"generator '{generatorRef}' was trained on tokenizer {lineage.TokenizerSha256[..12]}…, but {lineage.TokenizerCheckpoint} is now {tokenizerNow.Sha256[..12]}…");
-
-        using var tokenizer = StageCheckpoints.LoadTokenizer(store, lineage.TokenizerCheckpoint, device, context.Cancellation);
-        using var generator = Load(context, generatorPath, s => GeneratorTrainer.LoadCheckpoint(s, device));
+        var (generator, tokenizer) = StageCheckpoints.LoadGenerator(store, generatorPath, device, context.Cancellation);
+        using var _ = generator;
+        using var __ = tokenizer;
         var (classifierPath, _) = StageCheckpoints.Resolve(store, context.ExperimentId, context.Stage.String("classifier"), context.Cancellation);
         using var classifier = Load(context, classifierPath, s => DigitClassifierTrainer.LoadCheckpoint(s, device));
 

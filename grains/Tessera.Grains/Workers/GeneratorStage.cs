@@ -11,8 +11,9 @@ namespace Tessera.Grains.Workers;
 public sealed record GeneratorLineage(string TokenizerCheckpoint, string TokenizerSha256, int[] Scales);
 
 /// <summary>
-/// The `generator` stage: trains a class-conditional GPT on the tokens the named tokenizer made (and only
-/// those), then writes its checkpoint, its lineage and a sample grid (one row per class).
+/// The `generator` stage: trains a class-conditional generator (`model: gpt`, raster next-token, or `model: var`,
+/// next-scale over a multi-scale tokenizer) on the tokens the named tokenizer made (and only those), then
+/// writes its checkpoint, its lineage and a sample grid (one row per class).
 /// </summary>
 public static class GeneratorStage
 {
@@ -30,11 +31,15 @@ public static class GeneratorStage
         var train = StageData.Tokens(context, manifest, "train", tokenizerCheckpoint.Sha256, tokenizer.Scales);
         var heldOut = StageData.Tokens(context, manifest, "heldout", tokenizerCheckpoint.Sha256, tokenizer.Scales);
 
-        GptConfig config = FromStage(context.Stage) with
+        GeneratorConfig config = FromStage(context.Stage) with
         {
             SequenceLength = train[0].Length, CodebookSize = tokenizer.CodebookSize, Classes = manifest.ClassNames.Count,
+            Scales = tokenizer.Scales.ToArray(), InputDim = tokenizer.Config.CodeDim,
         };
-        using var trainer = new GeneratorTrainer(config, device, context.Spec.Seed);
+        if (config.Model == GeneratorConfig.ModelVar && tokenizer.ScaleInputs is null)
+            throw new InvalidOperationException($"stage '{context.Stage.Name}' has model: var, which predicts scale by scale and needs a " +
+                $"multi-scale tokenizer (kind: msvq); tokenizer '{context.Stage.String("tokenizer")}' is kind '{tokenizer.Kind}'");
+        using var trainer = new GeneratorTrainer(config, device, context.Spec.Seed, tokenizer.ScaleInputs);
         double finalLoss = trainer.Train(new TokenBatchSource(train, (ulong)context.Spec.Seed), context.Progress, context.Cancellation);
         double heldOutLoss = trainer.Evaluate(Concatenate(heldOut));
 
@@ -55,11 +60,13 @@ public static class GeneratorStage
             ["heldout_loss"] = heldOutLoss,
             ["steps"] = trainer.Step,
             ["parameters"] = trainer.Model.parameters().Sum(p => p.numel()),
+            ["forward_passes_per_image"] = config.ForwardPassesPerImage,
         }, artifacts);
     }
 
-    public static GptConfig FromStage(StageSpec stage) => new()
+    public static GeneratorConfig FromStage(StageSpec stage) => new()
     {
+        Model = stage.String("model"),
         Steps = stage.Int("steps"),
         BatchSize = stage.Int("batch_size"),
         LearningRate = stage.Double("lr"),

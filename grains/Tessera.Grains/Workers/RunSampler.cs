@@ -18,19 +18,8 @@ public static class RunSampler
         string checkpoint = ExperimentPaths.Checkpoint(experimentId, generatorStage);
         if (!store.ExistsAsync(checkpoint, ct).GetAwaiter().GetResult())
             throw new InvalidOperationException($"experiment '{experimentId}' has no generator stage '{generatorStage}' checkpoint ({checkpoint} in {store.Location})");
-        string lineagePath = GeneratorStage.Lineage(experimentId, generatorStage);
-        GeneratorLineage lineage;
-        using (var stream = store.OpenReadAsync(lineagePath, ct).GetAwaiter().GetResult())
-            lineage = System.Text.Json.JsonSerializer.Deserialize<GeneratorLineage>(stream) ?? throw new InvalidDataException($"{lineagePath}: empty");
-        string tokenizerNow = store.GetAsync(lineage.TokenizerCheckpoint, ct).GetAwaiter().GetResult().Sha256;
-        if (tokenizerNow != lineage.TokenizerSha256)
-            throw new InvalidDataException($"{lineage.TokenizerCheckpoint} changed since the generator was trained ({lineage.TokenizerSha256[..12]}… then, {tokenizerNow[..12]}… now)");
-
-        var torchDevice = TorchRuntime.ResolveDevice(device);
-        using var tokenizer = StageCheckpoints.LoadTokenizer(store, lineage.TokenizerCheckpoint, torchDevice, ct);
-        GeneratorTrainer generator;
-        using (var stream = store.OpenReadAsync(checkpoint, ct).GetAwaiter().GetResult())
-            generator = GeneratorTrainer.LoadCheckpoint(stream, torchDevice);
+        var (generator, tokenizer) = StageCheckpoints.LoadGenerator(store, checkpoint, TorchRuntime.ResolveDevice(device), ct);
+        using var _ = tokenizer;
         using (generator)
         {
             int classCount = generator.Config.Classes;

@@ -1,4 +1,5 @@
 using Tessera.Infra.Storage;
+using Tessera.Trainers.Generators;
 using Tessera.Trainers.Tokenizers;
 
 namespace Tessera.Grains.Workers;
@@ -23,5 +24,34 @@ public static class StageCheckpoints
     {
         using var stream = store.OpenReadAsync(path, ct).GetAwaiter().GetResult();
         return TokenizerCheckpoint.Load(stream, device);
+    }
+
+    /// <summary>
+    /// Loads a generator checkpoint together with the exact tokenizer it was trained on (from its lineage file),
+    /// refusing if that tokenizer changed since. Dispose both.
+    /// </summary>
+    public static (GeneratorTrainer Generator, TokenizerModel Tokenizer) LoadGenerator(IArtifactStore store, string checkpointPath,
+        TorchSharp.torch.Device device, CancellationToken ct)
+    {
+        string lineagePath = checkpointPath.Replace(".ckpt", ".lineage.json", StringComparison.Ordinal);
+        GeneratorLineage lineage;
+        using (var stream = store.OpenReadAsync(lineagePath, ct).GetAwaiter().GetResult())
+            lineage = System.Text.Json.JsonSerializer.Deserialize<GeneratorLineage>(stream) ?? throw new InvalidDataException($"{lineagePath}: empty");
+        string tokenizerNow = store.GetAsync(lineage.TokenizerCheckpoint, ct).GetAwaiter().GetResult().Sha256;
+        if (tokenizerNow != lineage.TokenizerSha256)
+            throw new InvalidDataException($"{lineage.TokenizerCheckpoint} changed since the generator {checkpointPath} was trained " +
+                $"({lineage.TokenizerSha256[..12]}… then, {tokenizerNow[..12]}… now)");
+
+        var tokenizer = LoadTokenizer(store, lineage.TokenizerCheckpoint, device, ct);
+        try
+        {
+            using var stream = store.OpenReadAsync(checkpointPath, ct).GetAwaiter().GetResult();
+            return (GeneratorTrainer.LoadCheckpoint(stream, device, tokenizer.ScaleInputs), tokenizer);
+        }
+        catch
+        {
+            tokenizer.Dispose();
+            throw;
+        }
     }
 }

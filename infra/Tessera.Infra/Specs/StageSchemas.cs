@@ -57,7 +57,7 @@ public static class StageSchemas
 
     static readonly SettingSchema[] Generator =
     [
-        new("model", SettingType.Text, "gpt", "gpt: raster next-token transformer (LlamaGen-style)", Choices: ["gpt"]),
+        new("model", SettingType.Text, "gpt", "gpt: raster next-token transformer (LlamaGen-style), one forward pass per token; var: next-scale (VAR-style), one pass per scale, needs a multi-scale (msvq) tokenizer", Choices: ["gpt", "var"]),
         new("tokenizer", SettingType.Text, "", "the tokenizer stage whose tokens this generator learns", RefersTo: "tokenizer"),
         new("model_dim", SettingType.Integer, 128, "transformer width", Min: 8, Max: 4096),
         new("layers", SettingType.Integer, 4, "transformer blocks", Min: 1, Max: 64),

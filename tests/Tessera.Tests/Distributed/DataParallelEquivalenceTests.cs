@@ -15,7 +15,7 @@ namespace Tessera.Tests.Distributed;
 public class DataParallelEquivalenceTests
 {
     const int Steps = 4, PerRank = 6;
-    static readonly GptConfig Config = new()
+    static readonly GeneratorConfig Config = new()
     {
         SequenceLength = 10, CodebookSize = 16, Classes = 3, ModelDim = 16, Layers = 2, Heads = 2,
         Dropout = 0, ClassDropout = 0,

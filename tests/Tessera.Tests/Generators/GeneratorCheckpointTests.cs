@@ -27,8 +27,8 @@ public class GeneratorCheckpointTests
         Assert.Equal(original.LastLoss, restored.LastLoss);
         using (var g1 = new Generator(1))
         using (var g2 = new Generator(1))
-            Assert.True(GptGeneratorTests.Same(GptSampler.Generate(original.Model, new[] { 0, 1 }, new SamplingOptions(), g1),
-                GptSampler.Generate(restored.Model, new[] { 0, 1 }, new SamplingOptions(), g2)));
+            Assert.True(GptGeneratorTests.Same(original.Model.Generate(new[] { 0, 1 }, new SamplingOptions(), g1),
+                restored.Model.Generate(new[] { 0, 1 }, new SamplingOptions(), g2)));
 
         // Optimizer moments and the class-dropout generator came back too: ten more steps agree.
         var a = TrainMore(original, config, batch);
@@ -36,7 +36,7 @@ public class GeneratorCheckpointTests
         Assert.Equal(a, b, 5);
     }
 
-    private static double TrainMore(GeneratorTrainer trainer, GptConfig config, Tessera.Infra.Data.TokenBatch batch)
+    private static double TrainMore(GeneratorTrainer trainer, GeneratorConfig config, Tessera.Infra.Data.TokenBatch batch)
     {
         // Config is init-only: continue through a checkpoint written with the longer schedule.
         using var buffer = new MemoryStream();
@@ -48,7 +48,7 @@ public class GeneratorCheckpointTests
     }
 
     /// <summary>The same checkpoint with config.json replaced.</summary>
-    private static MemoryStream Rewrite(Stream source, GptConfig config)
+    private static MemoryStream Rewrite(Stream source, GeneratorConfig config)
     {
         var output = new MemoryStream();
         using (var inZip = new System.IO.Compression.ZipArchive(source, System.IO.Compression.ZipArchiveMode.Read, leaveOpen: true))

@@ -10,7 +10,7 @@ namespace Tessera.Tests.Generators;
 public class GptGeneratorTests
 {
     /// <summary>Tiny enough that a forward pass is a millisecond and overfitting one batch takes a second or two.</summary>
-    internal static readonly GptConfig Tiny = new()
+    internal static readonly GeneratorConfig Tiny = new()
     {
         SequenceLength = 12,
         CodebookSize = 16,

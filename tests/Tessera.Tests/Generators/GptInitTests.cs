@@ -10,7 +10,7 @@ public class GptInitTests
     [Fact]
     public void InitialWeightsIgnoreTheGlobalSeed()
     {
-        var config = new GptConfig { SequenceLength = 10, CodebookSize = 16, Classes = 3, ModelDim = 16, Layers = 2, Heads = 2 };
+        var config = new GeneratorConfig { SequenceLength = 10, CodebookSize = 16, Classes = 3, ModelDim = 16, Layers = 2, Heads = 2 };
         float[] Weights(int globalSeed)
         {
             using var generator = new torch.Generator(seed: 5);

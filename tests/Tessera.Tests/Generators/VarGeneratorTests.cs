@@ -8,9 +8,11 @@ namespace Tessera.Tests.Generators;
 [Collection(TorchCollection.Name)]
 public class VarGeneratorTests
 {
-    private static readonly VarConfig Tiny = new()
+    private static readonly GeneratorConfig Tiny = new()
     {
+        Model = GeneratorConfig.ModelVar,
         Scales = [1, 2, 3],
+        SequenceLength = 14,
         CodebookSize = 16,
         InputDim = 4,
         Classes = 3,
@@ -75,7 +77,7 @@ public class VarGeneratorTests
     }
 
     /// <summary>A fixed random code vector per token id, averaged over the tokens so far, repeated over the next scale.</summary>
-    private sealed class StandInInputs(VarConfig config) : IScaleInputs
+    private sealed class StandInInputs(GeneratorConfig config) : IScaleInputs
     {
         private readonly Tensor _codes = randn(new long[] { config.CodebookSize, config.InputDim }, generator: new Generator(1));
         public IReadOnlyList<int> Scales => config.Scales;

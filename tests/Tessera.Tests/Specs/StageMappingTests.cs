@@ -21,7 +21,7 @@ public class StageMappingTests
 
     [Fact]
     public void GeneratorSpecDefaultsEqualTrainerConfigDefaults() =>
-        Assert.Equal(new GptConfig(), GeneratorStage.FromStage(Default("generator")));
+        Assert.Equal(new GeneratorConfig(), GeneratorStage.FromStage(Default("generator")));
 
     [Fact]
     public void ClassifierSpecDefaultsEqualTrainerConfigDefaults()

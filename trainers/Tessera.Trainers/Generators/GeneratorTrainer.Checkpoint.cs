@@ -10,6 +10,7 @@ namespace Tessera.Trainers.Generators;
 /// </summary>
 public sealed partial class GeneratorTrainer
 {
+    /// <summary>The format name predates VAR; config.json's "Model" says which kind (absent means gpt).</summary>
     public const string CheckpointFormat = "tessera.gpt-generator/1";
 
     /// <summary>Writes a self-contained checkpoint (a zip) to <paramref name="destination"/>, which stays open.</summary>
@@ -23,17 +24,20 @@ public sealed partial class GeneratorTrainer
             _model, _optimizer, _generator);
     }
 
-    /// <summary>Restores a trainer (model, optimizer, step, generator) from a checkpoint written by <see cref="SaveCheckpoint"/>.</summary>
-    public static GeneratorTrainer LoadCheckpoint(Stream source, Device device)
+    /// <summary>
+    /// Restores a trainer (model, optimizer, step, generator) from a checkpoint written by <see cref="SaveCheckpoint"/>;
+    /// a VAR checkpoint needs <paramref name="scaleInputs"/> from the tokenizer it was trained on.
+    /// </summary>
+    public static GeneratorTrainer LoadCheckpoint(Stream source, Device device, IScaleInputs? scaleInputs = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         using var zip = new ZipArchive(source, ZipArchiveMode.Read, leaveOpen: true);
         var state = CheckpointZip.ReadJson<CheckpointHeader>(zip, "trainer.json");
         if (state.Format != CheckpointFormat)
             throw new InvalidDataException($"checkpoint format '{state.Format}' is not '{CheckpointFormat}'");
-        var config = CheckpointZip.ReadJson<GptConfig>(zip, "config.json");
+        var config = CheckpointZip.ReadJson<GeneratorConfig>(zip, "config.json");
 
-        var trainer = new GeneratorTrainer(config, device, state.Seed);
+        var trainer = new GeneratorTrainer(config, device, state.Seed, scaleInputs);
         try
         {
             CheckpointZip.ReadTrainer(zip, trainer._model, trainer._optimizer, trainer._generator);

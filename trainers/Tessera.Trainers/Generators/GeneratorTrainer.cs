@@ -7,8 +7,9 @@ using static TorchSharp.torch;
 namespace Tessera.Trainers.Generators;
 
 /// <summary>
-/// Trains a <see cref="GptGenerator"/> by next-token cross-entropy on token sequences, with class dropout
-/// to the null class (for guidance), AdamW, warmup then cosine decay and gradient clipping. Runs
+/// Trains a <see cref="TokenGenerator"/> (raster GPT: next-token; VAR: next-scale) by cross-entropy on token
+/// sequences, with class dropout to the null class (for guidance), AdamW, warmup then cosine decay and
+/// gradient clipping. Runs
 /// synchronously on the caller's thread; one instance per thread. Same config, seed and batch stream =>
 /// identical weights.
 /// </summary>
@@ -16,13 +17,14 @@ public sealed partial class GeneratorTrainer : IDisposable
 {
     public const string Stage = "generator";
 
-    private readonly GptGenerator _model;
+    private readonly TokenGenerator _model;
     private readonly TorchSharp.Modules.AdamW _optimizer;
     private readonly Generator _generator;
     private readonly Device _device;
     private bool _disposed;
 
-    public GeneratorTrainer(GptConfig config, Device device, long seed)
+    /// <param name="scaleInputs">The multi-scale tokenizer's scale inputs; required for a VAR model, ignored by the GPT.</param>
+    public GeneratorTrainer(GeneratorConfig config, Device device, long seed, IScaleInputs? scaleInputs = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
@@ -31,15 +33,15 @@ public sealed partial class GeneratorTrainer : IDisposable
         _device = device;
         torch.manual_seed(seed); // dropout draws from the global RNG; everything else uses _generator
         _generator = new Generator((ulong)seed);
-        _model = new GptGenerator(config, _generator);
+        _model = TokenGenerator.Create(config, _generator, scaleInputs);
         _model.to(device);
         // Created after the move: to(device) replaces parameters.
         _optimizer = optim.AdamW(_model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
     }
 
-    public GptConfig Config { get; }
+    public GeneratorConfig Config { get; }
     public long Seed { get; }
-    public GptGenerator Model => _model;
+    public TokenGenerator Model => _model;
     /// <summary>Optimizer steps completed; <see cref="Train"/> continues from here up to <c>Config.Steps</c>.</summary>
     public int Step { get; private set; }
     /// <summary>Loss of the latest step (NaN before any).</summary>
@@ -76,7 +78,7 @@ public sealed partial class GeneratorTrainer : IDisposable
             double lr = LearningRateAt(Step);
             foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
             _optimizer.zero_grad();
-            var loss = Loss(trainClasses_B, tokens_BN);
+            var loss = _model.TrainingLoss(trainClasses_B, tokens_BN);
             double lossValue = loss.item<float>();
             if (!double.IsFinite(lossValue))
                 throw new TrainingDivergedException(Stage, Step + 1, lossValue,
@@ -122,7 +124,7 @@ public sealed partial class GeneratorTrainer : IDisposable
                 var part = new TokenBatch(batch.Tokens[(start * batch.Length)..((start + count) * batch.Length)],
                     batch.Labels[start..(start + count)], count, batch.Length);
                 var (classes_B, tokens_BN) = ToTensors(part);
-                total += Loss(classes_B, tokens_BN).item<float>() * count;
+                total += _model.TrainingLoss(classes_B, tokens_BN).item<float>() * count;
             }
             return total / batch.Count;
         }
@@ -130,14 +132,6 @@ public sealed partial class GeneratorTrainer : IDisposable
         {
             _model.train();
         }
-    }
-
-    /// <summary>Input [class, z_0 .. z_{N-2}], targets z_0 .. z_{N-1}, cross-entropy averaged over tokens.</summary>
-    private Tensor Loss(Tensor classes_B, Tensor tokens_BN)
-    {
-        long n = tokens_BN.shape[1];
-        var logits_BNV = _model.Forward(classes_B, tokens_BN.narrow(1, 0, n - 1));
-        return nn.functional.cross_entropy(logits_BNV.reshape(-1, Config.CodebookSize), tokens_BN.reshape(-1));
     }
 
     private (Tensor Classes_B, Tensor Tokens_BN) ToTensors(TokenBatch batch)

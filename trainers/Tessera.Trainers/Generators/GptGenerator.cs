@@ -9,7 +9,7 @@ namespace Tessera.Trainers.Generators;
 /// <see cref="NullClass"/> is the unconditional "null" class); positions 1..N-1 hold tokens z_0..z_{N-2};
 /// the output at position t predicts z_t. Learned absolute positions. Knows nothing of training.
 /// </summary>
-public sealed class GptGenerator : nn.Module
+public sealed class GptGenerator : TokenGenerator
 {
     private readonly Embedding class_emb;
     private readonly Embedding tok_emb;
@@ -19,10 +19,9 @@ public sealed class GptGenerator : nn.Module
     private readonly LayerNorm ln_f;
     private readonly Linear head;
 
-    public GptGenerator(GptConfig config, Generator generator) : base(nameof(GptGenerator))
+    public GptGenerator(GeneratorConfig config, Generator generator) : base(nameof(GptGenerator), config)
     {
-        config.Validate();
-        Config = config;
+        if (config.Model != GeneratorConfig.ModelGpt) throw new ArgumentException($"config model is '{config.Model}', not '{GeneratorConfig.ModelGpt}'");
         int d = config.ModelDim;
         class_emb = nn.Embedding(config.Classes + 1, d);
         tok_emb = nn.Embedding(config.CodebookSize, d);
@@ -36,10 +35,19 @@ public sealed class GptGenerator : nn.Module
         ResetParameters(generator);
     }
 
-    public GptConfig Config { get; }
-    /// <summary>Class index that means "no class": the unconditional branch of classifier-free guidance.</summary>
-    public int NullClass => Config.Classes;
     public int SequenceLength => Config.SequenceLength;
+
+    /// <summary>Input [class, z_0 .. z_{N-2}], targets z_0 .. z_{N-1}, cross-entropy averaged over tokens.</summary>
+    public override Tensor TrainingLoss(Tensor classes_B, Tensor tokens_BN)
+    {
+        long n = tokens_BN.shape[1];
+        var logits_BNV = Forward(classes_B, tokens_BN.narrow(1, 0, n - 1));
+        return nn.functional.cross_entropy(logits_BNV.reshape(-1, Config.CodebookSize), tokens_BN.reshape(-1));
+    }
+
+    /// <summary>KV-cached raster sampling, see <see cref="GptSampler"/>.</summary>
+    public override Tensor Generate(IReadOnlyList<int> classes, SamplingOptions options, Generator generator) =>
+        GptSampler.Generate(this, classes, options, generator);
 
     /// <summary>
     /// Teacher-forced pass. classes (B) int64, tokens (B, T) int64 with T &lt;= N-1 -> logits (B, T+1, V):

@@ -12,7 +12,7 @@ namespace Tessera.Trainers.Generators;
 /// block-causal mask lets a query at level i attend to every key at level &lt;= i; the class drives adaptive
 /// layer norm in every block and before the head.
 /// </summary>
-public sealed class VarGenerator : nn.Module
+public sealed class VarGenerator : TokenGenerator
 {
     private readonly Embedding class_emb;
     private readonly Parameter pos_start;
@@ -26,10 +26,18 @@ public sealed class VarGenerator : nn.Module
     private readonly Tensor levels_L;
     private readonly Tensor mask_LL;
 
-    public VarGenerator(VarConfig config, Generator generator) : base(nameof(VarGenerator))
+    private readonly IScaleInputs? _scaleInputs;
+
+    /// <summary>
+    /// <paramref name="scaleInputs"/> (the multi-scale tokenizer's) turns tokens into the next scale's inputs for
+    /// <see cref="TrainingLoss"/> and <see cref="Generate"/>; without it only <see cref="Forward"/> works.
+    /// </summary>
+    public VarGenerator(GeneratorConfig config, Generator generator, IScaleInputs? scaleInputs = null) : base(nameof(VarGenerator), config)
     {
-        config.Validate();
-        Config = config;
+        if (config.Model != GeneratorConfig.ModelVar) throw new ArgumentException($"config model is '{config.Model}', not '{GeneratorConfig.ModelVar}'");
+        if (scaleInputs is not null && (!scaleInputs.Scales.SequenceEqual(config.Scales) || scaleInputs.InputDim != config.InputDim))
+            throw new ArgumentException($"the tokenizer's scales {string.Join(",", scaleInputs.Scales)} (code dim {scaleInputs.InputDim}) do not match " +
+                $"the generator's {string.Join(",", config.Scales)} (input dim {config.InputDim})");
         int d = config.ModelDim, l = config.SequenceLength;
         class_emb = nn.Embedding(config.Classes + 1, d);
         pos_start = nn.Parameter(zeros(1, 1, d));
@@ -46,11 +54,25 @@ public sealed class VarGenerator : nn.Module
         register_buffer("levels", levels_L, persistent: false);
         register_buffer("mask", mask_LL, persistent: false);
         RegisterComponents();
+        // Assigned after RegisterComponents: the inputs belong to the tokenizer and must never join this model's parameters.
+        _scaleInputs = scaleInputs;
         ResetParameters(generator);
     }
 
-    public VarConfig Config { get; }
-    public int NullClass => Config.Classes;
+    private IScaleInputs ScaleInputs => _scaleInputs
+        ?? throw new InvalidOperationException("this VAR generator was built without the multi-scale tokenizer's scale inputs");
+
+    /// <summary>Cross-entropy over every position of every scale, each scale predicted from the coarser ones (teacher forcing).</summary>
+    public override Tensor TrainingLoss(Tensor classes_B, Tensor tokens_BL)
+    {
+        var inputs_BPC = ScaleInputs.TeacherForcingInputs(tokens_BL).to(tokens_BL.device);
+        var logits_BLV = Forward(classes_B, inputs_BPC);
+        return nn.functional.cross_entropy(logits_BLV.reshape(-1, Config.CodebookSize), tokens_BL.reshape(-1));
+    }
+
+    /// <summary>One forward pass per scale, see <see cref="VarSampler"/>.</summary>
+    public override Tensor Generate(IReadOnlyList<int> classes, SamplingOptions options, Generator generator) =>
+        VarSampler.Generate(this, ScaleInputs, classes, options, generator);
 
     /// <summary>
     /// Additive attention mask (L, L): 0 where key level &lt;= query level, -inf elsewhere. A query sees its whole
@@ -90,7 +112,8 @@ public sealed class VarGenerator : nn.Module
         {
             if (name.EndsWith(".bias", StringComparison.Ordinal)) { p.zero_(); continue; }
             if (name.Contains("ada", StringComparison.Ordinal)) { p.zero_(); continue; }
-            nn.init.normal_(p, 0, 0.02, generator);
+            // randn from the explicit generator: nn.init.normal_ ignores its generator argument (see GptGenerator).
+            p.copy_(randn(p.shape, generator: generator, dtype: p.dtype, device: p.device) * 0.02);
         }
         // Gates at zero would make every block an identity with no gradient into attention or MLP.
         foreach (var (name, p) in named_parameters())

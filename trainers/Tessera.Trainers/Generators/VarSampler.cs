@@ -4,8 +4,10 @@ namespace Tessera.Trainers.Generators;
 
 /// <summary>
 /// Generation from a <see cref="VarGenerator"/>: K forward passes, one per scale, each sampling all of that
-/// scale's tokens at once. Guidance ramps from 0 at the first scale to <c>CfgScale</c> at the last:
-/// <c>t = cfg*k/(K-1)</c>, <c>logits = (1+t)*c - t*u</c>. Without a KV cache each pass re-runs the prefix,
+/// scale's tokens at once. Guidance ramps linearly across scales, as in VAR's sampler (logits = (1+t)*c - t*u
+/// with t growing with the scale index), but with <c>CfgScale</c> meaning what it means for the GPT, so one
+/// `cfg` setting compares both: the scale at level k of K is <c>1 + (cfg-1)*k/(K-1)</c>, from purely
+/// conditional at the first scale to <c>cfg</c> at the last; <c>cfg = 1</c> is conditional sampling. Without a KV cache each pass re-runs the prefix,
 /// which at six scales costs less than the extra code would save.
 /// </summary>
 public static class VarSampler
@@ -41,8 +43,9 @@ public static class VarSampler
                 var logits_BSV = logits_RSV.narrow(0, 0, b);
                 if (guided)
                 {
-                    double t = k > 1 ? options.CfgScale!.Value * level / (k - 1) : options.CfgScale!.Value;
-                    logits_BSV = TokenSampling.Guide(logits_BSV, logits_RSV.narrow(0, b, b), 1 + t);
+                    double cfg = options.CfgScale!.Value;
+                    double scale = k > 1 ? 1 + (cfg - 1) * level / (k - 1) : cfg;
+                    logits_BSV = TokenSampling.Guide(logits_BSV, logits_RSV.narrow(0, b, b), scale);
                 }
                 long v = logits_BSV.shape[2];
                 var next_BS = TokenSampling.Sample(logits_BSV.reshape(b * count, v), options, generator).reshape(b, count);

@@ -20,12 +20,12 @@ public static class ImageSampler
     /// <paramref name="perClass"/> samples of each class in <paramref name="classes"/>, grouped by class in that
     /// order; seeded, so the same arguments give the same images.
     /// </summary>
-    public static SampledImages Generate(GptGenerator generator, IImageTokenizer tokenizer, IReadOnlyList<int> classes,
+    public static SampledImages Generate(TokenGenerator generator, IImageTokenizer tokenizer, IReadOnlyList<int> classes,
         int perClass, SamplingOptions options, long seed, int batchSize, CancellationToken ct = default)
     {
         using var noGrad = torch.no_grad();
         int[] wanted = classes.SelectMany(c => Enumerable.Repeat(c, perClass)).ToArray();
-        var device = generator.parameters().First().device;
+        var device = generator.Device;
         using var random = new torch.Generator((ulong)seed, device);
         var batches = new List<ImageBatch>();
         var clock = Stopwatch.StartNew();
@@ -34,7 +34,7 @@ public static class ImageSampler
             ct.ThrowIfCancellationRequested();
             using var scope = torch.NewDisposeScope();
             int[] batchClasses = wanted[start..Math.Min(start + batchSize, wanted.Length)];
-            var tokens_BN = GptSampler.Generate(generator, batchClasses, options, random);
+            var tokens_BN = generator.Generate(batchClasses, options, random);
             var images_BCHW = tokenizer.Decode(tokens_BN);
             batches.Add(ImageTensors.ToImageBatch(images_BCHW, batchClasses));
         }

@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using Tessera.Trainers.Generators;
 using static TorchSharp.torch;
 
 namespace Tessera.Trainers.Tokenizers;
@@ -72,6 +73,23 @@ public sealed class MsVqTokenizer : TokenizerModel
         using var _ = no_grad();
         SplitScales(tokens_BL);
         return quantizer.TeacherForcingInputs(tokens_BL, LatentSide);
+    }
+
+    public override IScaleInputs ScaleInputs => new MsVqScaleInputs(this);
+
+    /// <summary>
+    /// Generation: tokens of the first k scales (B, sum of side^2 up to k) -> the input of scale k+1,
+    /// (B, side_{k+1}^2, D): f_hat so far, area-downsampled to that scale and flattened row-major.
+    /// </summary>
+    public Tensor NextScaleInput(Tensor tokensSoFar_BLk)
+    {
+        using var _ = no_grad();
+        int k = Enumerable.Range(1, Scales.Count - 1).FirstOrDefault(n => Scales.Take(n).Sum(s => (long)s * s) == tokensSoFar_BLk.shape[1]);
+        if (tokensSoFar_BLk.dim() != 2 || k == 0)
+            throw new ArgumentException($"{tokensSoFar_BLk.shape[^1]} tokens are not the tokens of the first scales of {string.Join(",", Scales)} (without the last)");
+        var fHats = quantizer.CumulativeFHat(tokensSoFar_BLk, LatentSide);
+        var down_BDss = MultiScaleQuantizer.Resize(fHats[^1], Scales[k], InterpolationMode.Area);
+        return down_BDss.reshape(down_BDss.shape[0], Config.CodeDim, -1).transpose(1, 2);
     }
 
     private Tensor DecodeLatent(Tensor fHat_BDhw) => decoder.forward(post_quant_conv.forward(fHat_BDhw)).clamp_(0, 1);

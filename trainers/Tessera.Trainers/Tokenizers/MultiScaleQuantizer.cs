@@ -95,15 +95,20 @@ public sealed class MultiScaleQuantizer : nn.Module
 
     private static Tensor CatIndices(List<Tensor> idx) => cat(idx.Select(t => t.reshape(-1)).ToList(), 0);
 
-    /// <summary>f_hat after each scale, from tokens (B, L): element k is the sum of the first k+1 contributions.</summary>
+    /// <summary>
+    /// f_hat after each scale, from tokens (B, L): element k is the sum of the first k+1 contributions. Tokens of
+    /// only the first scales (a prefix, as during generation) give only those scales' f_hat.
+    /// </summary>
     public Tensor[] CumulativeFHat(Tensor tokens_BL, long latentSide)
     {
         var b = tokens_BL.shape[0];
         var codes_KD = quantizer.Codes();
         var f_hat = zeros(b, quantizer.CodeDim, latentSide, latentSide, dtype: codes_KD.dtype, device: codes_KD.device);
-        var result = new Tensor[_scales.Length];
+        int count = 0;
+        for (long covered = 0; count < _scales.Length && covered < tokens_BL.shape[1]; count++) covered += (long)_scales[count] * _scales[count];
+        var result = new Tensor[count];
         long offset = 0;
-        for (int si = 0; si < _scales.Length; si++)
+        for (int si = 0; si < count; si++)
         {
             long n = (long)_scales[si] * _scales[si];
             var idx_N = tokens_BL[.., (int)offset..(int)(offset + n)].reshape(-1);

@@ -37,6 +37,9 @@ public abstract class TokenizerModel : nn.Module, IImageTokenizer
     public abstract Tensor Encode(Tensor images_BCHW);
     public abstract Tensor Decode(Tensor tokens_BL);
 
+    /// <summary>The inputs a next-scale (VAR) generator reads between scales; null for a single-scale tokenizer.</summary>
+    public virtual Generators.IScaleInputs? ScaleInputs => null;
+
     /// <summary>Splits tokens (B, L) into per-scale grids (B, s, s), coarse to fine.</summary>
     protected Tensor[] SplitScales(Tensor tokens_BL)
     {

@@ -1,13 +1,21 @@
 namespace Tessera.Trainers.Generators;
 
 /// <summary>
-/// Every hyperparameter of the raster next-token GPT and its training loop, declared once. Defaults target
-/// 49 tokens of a 256-code 7x7 VQ tokenizer over 10 MNIST classes. Measured so far (loaded 2-core CPU): 96 wide,
-/// 3 layers, 400 steps of 64 reached held-out loss 2.77 and 79% class accuracy at CFG 2, still improving; these
-/// larger, longer defaults are not yet measured end to end.
+/// Every hyperparameter of a class-conditional token generator and its training loop, declared once, for both
+/// kinds: the raster next-token GPT (<see cref="ModelGpt"/>) and the next-scale VAR (<see cref="ModelVar"/>),
+/// which share their transformer sizes and optimisation. Defaults target 49 tokens of a 256-code 7x7 VQ
+/// tokenizer over 10 MNIST classes; the stage fills in the tokenizer-given values (length, vocabulary, scales).
 /// </summary>
-public sealed record GptConfig
+public sealed record GeneratorConfig
 {
+    public const string ModelGpt = "gpt";
+    public const string ModelVar = "var";
+    // One shared array, so two default configs compare equal (record equality compares arrays by reference).
+    private static readonly int[] DefaultScales = [1, 2, 3, 4, 5, 7];
+
+    /// <summary><see cref="ModelGpt"/> (one token per forward pass, raster order) or <see cref="ModelVar"/> (one scale per pass).</summary>
+    public string Model { get; init; } = ModelGpt;
+
     // ---- data ----
     /// <summary>Token ids per image (7x7 latent); the model sees a class token plus the first Length-1 tokens.</summary>
     public int SequenceLength { get; init; } = 49;
@@ -15,6 +23,13 @@ public sealed record GptConfig
     public int CodebookSize { get; init; } = 256;
     /// <summary>Real classes; the class embedding has one more row, the null class used for guidance.</summary>
     public int Classes { get; init; } = 10;
+    /// <summary>VAR only: side of each scale's token grid, coarse to fine; SequenceLength is the sum of their squares.</summary>
+    public int[] Scales { get; init; } = DefaultScales;
+    /// <summary>VAR only: width of the tokenizer's scale inputs (its code dimension).</summary>
+    public int InputDim { get; init; } = 8;
+
+    /// <summary>Forward passes to generate one image: one per token for the GPT, one per scale for VAR.</summary>
+    public int ForwardPassesPerImage => Model == ModelVar ? Scales.Length : SequenceLength;
 
     // ---- model ----
     /// <summary>Residual width; 128 is ample for 49-token digits and keeps a step cheap on CPU.</summary>
@@ -59,7 +74,19 @@ public sealed record GptConfig
         {
             if (value <= 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive");
         }
+        if (Model is not (ModelGpt or ModelVar))
+            throw new ArgumentException($"model '{Model}' is not one of '{ModelGpt}', '{ModelVar}'");
         Positive(SequenceLength, nameof(SequenceLength));
+        if (Model == ModelVar)
+        {
+            if (Scales.Length == 0 || Scales.Any(s => s <= 0)) throw new ArgumentException("scales must be positive and non-empty");
+            // The class start token predicts the first scale in one position, so that scale must be 1x1.
+            if (Scales[0] != 1) throw new ArgumentException($"the first scale must be 1 (a single token), not {Scales[0]}");
+            Positive(InputDim, nameof(InputDim));
+            int tokens = Scales.Sum(s => s * s);
+            if (tokens != SequenceLength)
+                throw new ArgumentException($"scales {string.Join(",", Scales)} make {tokens} tokens, but SequenceLength is {SequenceLength}");
+        }
         Positive(CodebookSize, nameof(CodebookSize));
         Positive(Classes, nameof(Classes));
         Positive(ModelDim, nameof(ModelDim));
