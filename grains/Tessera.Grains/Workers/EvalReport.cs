@@ -3,33 +3,67 @@ using System.Text;
 
 namespace Tessera.Grains.Workers;
 
-/// <summary>report.md of an eval stage: the numbers side by side, and the sample grids they describe.</summary>
+/// <summary>What one eval stage measured, kept beside the report so later eval stages can put it side by side with theirs.</summary>
+public sealed record EvalSection(string Stage, string Generator, string Model, string Classifier, int SamplesPerClass,
+    IReadOnlyDictionary<string, double> Metrics);
+
+/// <summary>
+/// report.md of an experiment: every eval stage run so far (in spec order), one table comparing them, and the
+/// sample grids they describe. Each eval stage rewrites it, so the last one shows all.
+/// </summary>
 public static class EvalReport
 {
-    public static string Markdown(StageContext context, string generator, IReadOnlyDictionary<string, double> m, int perClass)
+    public static string SectionPath(string experimentId, string stage) => $"{experimentId}/{stage}.eval.json";
+    public static string Grid(string experimentId, string stage, string mode) => $"{experimentId}/{stage}-{mode}.png";
+
+    /// <summary>The sections of the experiment's eval stages that have run, in the spec's order.</summary>
+    public static IReadOnlyList<EvalSection> Sections(StageContext context) =>
+        context.Spec.Stages
+            .Where(s => s.Kind == "eval")
+            .Select(s => SectionPath(context.ExperimentId, s.Name))
+            .Where(path => context.Services.Store.ExistsAsync(path, context.Cancellation).GetAwaiter().GetResult())
+            .Select(path => StageData.ReadJson<EvalSection>(context, path))
+            .ToList();
+
+    public static string Markdown(string experimentId, IReadOnlyList<EvalSection> sections)
     {
-        string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
+        static string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
         var text = new StringBuilder();
-        text.AppendLine($"# Evaluation of `{generator}` ({context.ExperimentId})");
+        text.AppendLine($"# Evaluation ({experimentId})");
         text.AppendLine();
-        text.AppendLine($"{perClass} samples per class for each mode, judged by the reference classifier `{context.Stage.String("classifier")}`.");
-        text.AppendLine($"Fréchet distance is between classifier features of the samples and of the held-out digits; the floor is the distance between two halves of the held-out set: **{F(m["fd_heldout_halves"], "0.00")}**.");
+        text.AppendLine("Each generator is sampled guided and guidance-free, and the samples are judged by the reference classifier: the share " +
+            "labelled as the requested class, the Fréchet distance between classifier features of the samples and of the held-out digits, " +
+            "and the inception-score analogue (10 is the ceiling for 10 balanced classes). Samples/s covers token generation and decoding.");
         text.AppendLine();
-        text.AppendLine("| mode | class accuracy | Fréchet distance | inception score | samples/s |");
-        text.AppendLine("| --- | ---: | ---: | ---: | ---: |");
-        foreach (string mode in new[] { "guided", "unguided" })
+        var floor = sections.Select(s => s.Metrics["fd_heldout_halves"]).Distinct().ToList();
+        text.AppendLine($"The floor of the Fréchet distance, between two halves of the held-out set: **{string.Join(" / ", floor.Select(f => F(f, "0.00")))}**.");
+        text.AppendLine();
+        text.AppendLine("| eval | generator | model | passes / image | mode | class accuracy | Fréchet distance | inception score | samples/s |");
+        text.AppendLine("| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: |");
+        foreach (var s in sections)
         {
-            string label = mode == "guided" ? $"guided (cfg {F(m["guided_cfg"], "0.##")})" : "guidance-free";
-            text.AppendLine($"| {label} | {F(m[$"{mode}_class_accuracy"], "P1")} | {F(m[$"{mode}_fd"], "0.00")} | {F(m[$"{mode}_inception_score"], "0.00")} | {F(m[$"{mode}_samples_per_second"], "0.0")} |");
+            var m = s.Metrics;
+            foreach (string mode in new[] { "guided", "unguided" })
+            {
+                string label = mode == "guided" ? $"guided (cfg {F(m["guided_cfg"], "0.##")})" : "guidance-free";
+                text.AppendLine($"| {s.Stage} | `{s.Generator}` | {s.Model} | {F(m["forward_passes_per_image"], "0")} | {label} | " +
+                    $"{F(m[$"{mode}_class_accuracy"], "P1")} | {F(m[$"{mode}_fd"], "0.00")} | {F(m[$"{mode}_inception_score"], "0.00")} | " +
+                    $"{F(m[$"{mode}_samples_per_second"], "0.0")} |");
+            }
         }
-        text.AppendLine();
-        text.AppendLine("## Guided samples (one row per class, 0 at the top)");
-        text.AppendLine();
-        text.AppendLine("![guided samples](eval-guided.png)");
-        text.AppendLine();
-        text.AppendLine("## Guidance-free samples");
-        text.AppendLine();
-        text.AppendLine("![guidance-free samples](eval-unguided.png)");
+        foreach (var s in sections)
+        {
+            text.AppendLine();
+            text.AppendLine($"## `{s.Generator}` ({s.Model}), stage `{s.Stage}`: {s.SamplesPerClass} samples per class, one row per class, 0 at the top");
+            text.AppendLine();
+            text.AppendLine($"Guided:");
+            text.AppendLine();
+            text.AppendLine($"![guided samples of {s.Generator}]({s.Stage}-guided.png)");
+            text.AppendLine();
+            text.AppendLine("Guidance-free:");
+            text.AppendLine();
+            text.AppendLine($"![guidance-free samples of {s.Generator}]({s.Stage}-unguided.png)");
+        }
         return text.ToString();
     }
 }

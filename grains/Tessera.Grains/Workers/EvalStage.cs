@@ -52,13 +52,16 @@ public static class EvalStage
                 metrics[$"{mode}_inception_score"] = SampleMetrics.InceptionScore(probabilities);
                 metrics[$"{mode}_fd"] = FrechetDistance.Compute(classifier.Features(images), heldOutFeatures);
                 metrics[$"{mode}_samples_per_second"] = samples.SamplesPerSecond;
-                artifacts.Add(StageData.Write(context, $"{context.ExperimentId}/eval-{mode}.png",
+                artifacts.Add(StageData.Write(context, EvalReport.Grid(context.ExperimentId, context.Stage.Name, mode),
                     ImageGrid.RenderPng(ImageSampler.RowsPerClass(samples.Images, perClass, columns: Math.Min(perClass, 16)))));
                 context.Progress.Report(new TrainingProgress(context.Stage.Name, mode == "guided" ? 1 : 2, 2, 0, samples.SamplesPerSecond, metrics));
             }
             metrics["guided_cfg"] = context.Stage.Double("cfg");
+            metrics["forward_passes_per_image"] = generator.Config.ForwardPassesPerImage;
+            var section = new EvalSection(context.Stage.Name, generatorRef, generator.Config.Model, context.Stage.String("classifier"), perClass, metrics);
+            artifacts.Add(StageData.WriteJson(context, EvalReport.SectionPath(context.ExperimentId, context.Stage.Name), section));
             artifacts.Add(StageData.Write(context, $"{context.ExperimentId}/report.md",
-                System.Text.Encoding.UTF8.GetBytes(EvalReport.Markdown(context, generatorRef, metrics, perClass))));
+                System.Text.Encoding.UTF8.GetBytes(EvalReport.Markdown(context.ExperimentId, EvalReport.Sections(context)))));
             return new StageOutcome(metrics, artifacts);
         }
     }

@@ -87,9 +87,26 @@ public static partial class SpecParser
                 if (setting.RefersTo is { } target)
                     settings[setting.Key] = ResolveReference(reader, stage, setting, (string)settings[setting.Key], target, name, stages);
             }
+            CheckGeneratorFitsTokenizer(reader, stage, name, settings, stages);
             stages.Add(new StageSpec(name, kind, settings));
         }
         return stages;
+    }
+
+    /// <summary>
+    /// A next-scale generator reads the multi-scale tokenizer's inputs between scales, so `model: var` over a
+    /// single-scale tokenizer of this spec is refused here, before anything trains. (A tokenizer of another
+    /// experiment is checked when the stage loads it.)
+    /// </summary>
+    static void CheckGeneratorFitsTokenizer(NodeReader reader, YamlMappingNode stage, string name, Dictionary<string, object> settings,
+        List<StageSpec> earlier)
+    {
+        if (!settings.TryGetValue("model", out var model) || !settings.TryGetValue("tokenizer", out var reference) || (string)model != "var") return;
+        if (earlier.FirstOrDefault(s => s.Name == (string)reference && s.Kind == "tokenizer") is not { } tokenizer) return;
+        if ((string)tokenizer.Settings["model"] == "msvq") return;
+        YamlNode where = stage.Children.TryGetValue(new YamlScalarNode("model"), out var node) ? node : stage;
+        throw reader.Error(where, $"stage '{name}' has model: var, which predicts scale by scale and needs a multi-scale tokenizer; " +
+            $"tokenizer stage '{tokenizer.Name}' has model: {tokenizer.Settings["model"]} (give it model: msvq)");
     }
 
     /// <summary>

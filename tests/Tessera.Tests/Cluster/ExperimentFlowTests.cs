@@ -135,8 +135,9 @@ public sealed class ExperimentFlowTests : IAsyncLifetime
         Assert.Contains(listed, l => l.Id == "tiny-1" && l.Name == "tiny");
     }
 
+    /// <summary>The VAR path end to end: multi-scale tokens, a next-scale generator, its evaluation and `tessera sample`.</summary>
     [Fact]
-    public async Task MultiScaleTokenizerTokenizesIntoItsOwnTokenSet()
+    public async Task MultiScaleTokenizerFeedsANextScaleGenerator()
     {
         const string spec = """
             experiment: tiny-msvq
@@ -157,6 +158,26 @@ public sealed class ExperimentFlowTests : IAsyncLifetime
                 latent_channels: 16
                 codebook_size: 32
               - kind: tokenize
+              - kind: generator
+                name: var
+                model: var
+                steps: 6
+                batch_size: 16
+                log_every: 3
+                warmup_steps: 1
+                model_dim: 16
+                layers: 1
+                heads: 2
+              - kind: classifier
+                steps: 4
+                batch_size: 32
+                log_every: 2
+                warmup_steps: 1
+                channels: 4
+                feature_dim: 8
+              - kind: eval
+                samples_per_class: 2
+                cfg: 1.5
             """;
         var experiment = _cluster.Client.GetGrain<IExperimentGrain>("msvq-1");
         await experiment.Submit(new ExperimentSubmission(spec, "msvq.yaml", DateTimeOffset.UtcNow));
@@ -167,6 +188,19 @@ public sealed class ExperimentFlowTests : IAsyncLifetime
         var manifest = await TokenDataset.ReadManifestAsync(new LocalArtifactStore(_runs), "mnist", checkpointSha, [1, 2, 3, 4, 5, 7]);
         Assert.Equal(104, manifest.Length);
         Assert.True(File.Exists(Path.Combine(_runs, "msvq-1", "recon.png")));
+
+        Assert.Equal(6, status.Completed[2].Metrics["forward_passes_per_image"]);     // one per scale, not one per token
+        var eval = status.Completed[4].Metrics;
+        Assert.Equal(6, eval["forward_passes_per_image"]);
+        Assert.InRange(eval["guided_class_accuracy"], 0, 1);
+        Assert.True(eval["unguided_samples_per_second"] > 0);
+        string report = await File.ReadAllTextAsync(Path.Combine(_runs, "msvq-1", "report.md"));
+        Assert.Contains("| eval | `var` | var | 6 |", report);
+        Assert.Contains("(eval-guided.png)", report);
+
+        string grid = Path.Combine(_runs, "var-grid.png");
+        Assert.Equal(0, await Tessera.Cli.TesseraApp.RunAsync(["sample", "msvq-1", "--stage", "var", "--runs", _runs, "--n", "2", "--cfg", "2", "--out", grid]));
+        Assert.True(new FileInfo(grid).Length > 0);
     }
 
     [Fact]

@@ -97,6 +97,17 @@ public class SpecParserTests
     }
 
     [Fact]
+    public void NextScaleGeneratorOverASingleScaleTokenizerIsRejectedAtItsModelLine()
+    {
+        const string yaml = "experiment: v\ndataset:\n  name: mnist\nstages:\n  - kind: tokenizer\n  - kind: tokenize\n  - kind: generator\n    model: var\n";
+        var error = Assert.Throws<SpecException>(() => SpecParser.Parse(yaml, "var.yaml"));
+        Assert.Equal(8, error.Line);
+        Assert.Contains("tokenizer stage 'tokenizer' has model: vq (give it model: msvq)", error.Message);
+        var fine = SpecParser.Parse(yaml.Replace("  - kind: tokenizer\n", "  - kind: tokenizer\n    model: msvq\n"), "var.yaml");
+        Assert.Equal("var", fine.Stages[2].String("model"));
+    }
+
+    [Fact]
     public void TokenizeStageResolvesItsTokenizer()
     {
         var spec = SpecParser.Parse(Valid + "\n  - kind: tokenize\n", "t.yaml");
