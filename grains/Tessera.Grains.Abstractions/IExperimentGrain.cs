@@ -22,4 +22,12 @@ public interface IExperimentGrain : IGrainWithStringKey
     [OneWay] Task ReportProgress(int stageIndex, StageProgress progress);
     Task ReportStageCompleted(int stageIndex, StageResult result);
     Task ReportStageFailed(int stageIndex, string error);
+
+    /// <summary>
+    /// Rendezvous of a data-parallel stage: rank <paramref name="rank"/> of generation <paramref name="generation"/>
+    /// registers its collective endpoint (idempotent) and gets the ring so far; it is complete (with the secret)
+    /// once every rank has registered. Ranks poll, since a call waiting for the others would block the grain.
+    /// A stale generation or stage is refused.
+    /// </summary>
+    Task<RingMembership> JoinRing(int stageIndex, long generation, int rank, string endpoint);
 }

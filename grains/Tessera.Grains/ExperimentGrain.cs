@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Tessera.Grains.Workers;
 using Tessera.Infra.Specs;
@@ -19,6 +20,8 @@ public sealed class ExperimentGrain(
     StageProgress? _progress;
     readonly List<MetricsRow> _history = [];
     IGrainTimer? _stageStarter;
+    // The ranks of the running stage and their rendezvous; memory only, a new generation starts them afresh.
+    RingRendezvous? _ring;
 
     string Id => this.GetPrimaryKeyString();
     ExperimentGrainState S => state.State;
@@ -62,7 +65,6 @@ public sealed class ExperimentGrain(
     public async Task Cancel()
     {
         if (S.Submission is null || IsFinished) return;
-        await Trainer(S.StageIndex).Stop();
         await Finish(ExperimentState.Cancelled, "cancelled by request");
     }
 
@@ -97,10 +99,33 @@ public sealed class ExperimentGrain(
             ? Task.CompletedTask
             : Finish(ExperimentState.Failed, $"stage '{S.StageNames[stageIndex]}' failed: {error}");
 
+    public Task<RingMembership> JoinRing(int stageIndex, long generation, int rank, string endpoint)
+    {
+        if (_ring is null || stageIndex != S.StageIndex || generation != _ring.Generation || IsFinished)
+            throw new InvalidOperationException($"rank {rank} of generation {generation} (stage index {stageIndex}) is stale: experiment '{Id}' " +
+                (IsFinished ? $"is {S.State.ToString().ToLowerInvariant()}" : $"runs generation {S.Generation} of stage '{S.StageNames[S.StageIndex]}'"));
+        if (rank < 0 || rank >= _ring.Endpoints.Length)
+            throw new ArgumentOutOfRangeException(nameof(rank), rank, $"stage '{S.StageNames[stageIndex]}' has ranks 0..{_ring.Endpoints.Length - 1}");
+        if (!Uri.TryCreate(endpoint, UriKind.Absolute, out _))
+            throw new ArgumentException($"rank {rank} registered '{endpoint}', which is not an absolute URI", nameof(endpoint));
+        _ring.Endpoints[rank] = endpoint;
+        bool complete = _ring.Endpoints.All(e => e.Length > 0);
+        return Task.FromResult(new RingMembership(_ring.Endpoints.ToArray(), complete ? _ring.Secret : "", generation));
+    }
+
     bool IsFinished => S.State is ExperimentState.Succeeded or ExperimentState.Failed or ExperimentState.Cancelled;
 
-    ITrainerGrain Trainer(int stageIndex) =>
-        GrainFactory.GetGrain<ITrainerGrain>($"{Id}/{S.StageNames[stageIndex]}/0");
+    ITrainerGrain Trainer(int stageIndex, int rank) =>
+        GrainFactory.GetGrain<ITrainerGrain>($"{Id}/{S.StageNames[stageIndex]}/{rank}");
+
+    /// <summary>Asks every rank of the running stage to stop (a failed or cancelled experiment leaves none training).</summary>
+    async Task StopRanks()
+    {
+        if (_ring is null) return;
+        int stage = _ring.StageIndex, ranks = _ring.Endpoints.Length;
+        _ring = null;
+        await Task.WhenAll(Enumerable.Range(0, ranks).Select(rank => Trainer(stage, rank).Stop()));
+    }
 
     /// <summary>Starts the current stage in a turn of its own, so Submit and stage reports return at once.</summary>
     void ScheduleStageStart()
@@ -119,7 +144,13 @@ public sealed class ExperimentGrain(
             S.State = ExperimentState.Running;
             S.StartedAt ??= DateTimeOffset.UtcNow;
             await state.WriteStateAsync();
-            await Trainer(S.StageIndex).Start(new TrainerAssignment(Id, S.StageIndex, S.ResolvedSpecYaml, Rank: 0, WorldSize: 1));
+            int workers = spec.Stages[S.StageIndex].Workers;
+            S.Generation++;
+            await state.WriteStateAsync();
+            _ring = new RingRendezvous(S.StageIndex, S.Generation, Enumerable.Repeat("", workers).ToArray(),
+                Convert.ToHexString(RandomNumberGenerator.GetBytes(32)));
+            for (int rank = 0; rank < workers; rank++)
+                await Trainer(S.StageIndex, rank).Start(new TrainerAssignment(Id, S.StageIndex, S.ResolvedSpecYaml, rank, workers, S.Generation));
         }
         catch (Exception e)
         {
@@ -130,6 +161,8 @@ public sealed class ExperimentGrain(
 
     async Task Finish(ExperimentState final, string? error)
     {
+        if (final != ExperimentState.Succeeded) await StopRanks();
+        _ring = null;
         S.State = final;
         S.Error = error;
         S.FinishedAt = DateTimeOffset.UtcNow;
@@ -143,3 +176,6 @@ public sealed class ExperimentGrain(
         S.State is ExperimentState.Pending or ExperimentState.Running ? S.StageNames[S.StageIndex] : null,
         _progress, S.Completed.ToList(), S.Error, S.Submission!.SubmittedAt, S.StartedAt, S.FinishedAt, S.TotalStages);
 }
+
+/// <summary>The ranks of one start of a stage: who has registered where, and the ring's secret.</summary>
+sealed record RingRendezvous(int StageIndex, long Generation, string[] Endpoints, string Secret);

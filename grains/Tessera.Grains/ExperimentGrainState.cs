@@ -15,4 +15,6 @@ public sealed class ExperimentGrainState
     [Id(8)] public DateTimeOffset? StartedAt { get; set; }
     [Id(9)] public DateTimeOffset? FinishedAt { get; set; }
     [Id(10)] public List<string> StageNames { get; set; } = [];
+    /// <summary>Bumped at every start of a stage's ranks: a rank of an older generation can never join a newer ring.</summary>
+    [Id(11)] public long Generation { get; set; }
 }

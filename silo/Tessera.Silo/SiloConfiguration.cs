@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Tessera.Collective;
 using Tessera.Grains;
 using Tessera.Grains.Workers;
 using Tessera.Infra.Storage;
@@ -31,10 +33,12 @@ public static class SiloConfiguration
         silo.Services.AddSingleton<ShardCache>();
         silo.Services.AddSingleton<DatasetPreparer>();
         silo.Services.AddSingleton<WorkerServices>();
+        silo.Services.TryAddSingleton<CollectiveHub>();
+        silo.Services.AddSingleton<DataPlane>();
         return silo;
     }
 
-    static int FreeTcpPort()
+    internal static int FreeTcpPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

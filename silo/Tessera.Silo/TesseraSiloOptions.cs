@@ -27,6 +27,15 @@ public sealed class TesseraSiloOptions
     /// </summary>
     public bool HttpPortFallback { get; set; }
 
+    /// <summary>
+    /// Address of the data plane: the gRPC endpoint (HTTP/2 without TLS) where ranks of data-parallel stages
+    /// exchange gradients. Loopback by default: embedded mode runs every rank in this process.
+    /// </summary>
+    public string CollectiveAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Port of the data plane; 0 picks a free port.</summary>
+    public int CollectivePort { get; set; }
+
     /// <summary>Mount the Orleans Dashboard under <c>/orleans</c> (it adds a profiling filter to every grain call).</summary>
     public bool OrleansDashboard { get; set; } = true;
 

@@ -4,17 +4,20 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Dashboard;
+using Tessera.Collective;
+using Tessera.Grains.Workers;
 using Tessera.Silo.Api;
 
 namespace Tessera.Silo;
 
 /// <summary>
 /// The one place a Tessera silo process is assembled: Orleans and Kestrel in one ASP.NET Core host, with the
-/// HTTP API, the web dashboard and the Orleans Dashboard mapped on it. Data-plane gRPC services are mapped in
-/// <see cref="MapEndpoints"/> too, so every program that hosts a silo serves the same endpoints.
+/// HTTP API, the web dashboard and the Orleans Dashboard mapped on it, and the data plane's gRPC collective on a
+/// listener of its own, so every program that hosts a silo serves the same endpoints.
 /// </summary>
 public static class TesseraWebHost
 {
@@ -25,7 +28,16 @@ public static class TesseraWebHost
         // appsettings.json happens to sit in the directory `tessera` was started from.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         int port = ResolveHttpPort(options);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Parse(options.HttpAddress), port));
+        int collectivePort = options.CollectivePort == 0 ? SiloConfiguration.FreeTcpPort() : options.CollectivePort;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Parse(options.HttpAddress), port);
+            // The data plane gets its own HTTP/2-only listener: gRPC without TLS needs prior-knowledge HTTP/2,
+            // which a listener shared with browsers (HTTP/1.1) cannot offer.
+            kestrel.Listen(IPAddress.Parse(options.CollectiveAddress), collectivePort, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.TuneForCollective();
+        });
+        builder.Services.AddTesseraCollective();
         builder.UseOrleans(silo =>
         {
             silo.UseTessera(options);
@@ -34,6 +46,7 @@ public static class TesseraWebHost
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        app.Services.GetRequiredService<DataPlane>().Endpoint = new Uri($"http://{options.CollectiveAddress}:{collectivePort}");
         MapEndpoints(app, options);
         return app;
     }
@@ -43,14 +56,16 @@ public static class TesseraWebHost
         app.MapTesseraApi();
         app.MapTesseraDashboard();
         if (options.OrleansDashboard) app.MapOrleansDashboard(routePrefix: "/orleans");
-        // Data plane (gRPC collective) services get mapped here, e.g. app.MapGrpcService<...>().
+        app.MapTesseraCollective();
     }
 
     /// <summary>The dashboard's address once the host has started, e.g. <c>http://127.0.0.1:5080/</c>.</summary>
     public static string DashboardUrl(IHost host)
     {
         var addresses = host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
-        string address = addresses?.FirstOrDefault() ?? throw new InvalidOperationException("the web host has not started");
+        int dataPlanePort = host.Services.GetRequiredService<DataPlane>().Endpoint?.Port ?? -1;
+        string address = addresses?.FirstOrDefault(a => new Uri(a.Replace("*", "localhost", StringComparison.Ordinal)).Port != dataPlanePort)
+            ?? throw new InvalidOperationException("the web host has not started");
         return address.TrimEnd('/') + "/";
     }
 

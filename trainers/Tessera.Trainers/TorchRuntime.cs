@@ -31,6 +31,18 @@ public static class TorchRuntime
         }
     }
 
+    /// <summary>
+    /// Caps the intra-op threads of work started from the calling thread, for several ranks sharing one process:
+    /// libtorch's CPU build parallelises with OpenMP, whose team size is a per-thread setting, so each rank's worker
+    /// thread gets its own budget instead of every rank fanning out over every core. Call after <see cref="Initialize"/>.
+    /// </summary>
+    public static void LimitCallingThread(int threads)
+    {
+        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "need at least one thread");
+        if (Threads is null) throw new InvalidOperationException("TorchRuntime.Initialize must run first");
+        torch.set_num_threads(threads);
+    }
+
     /// <summary>Maps "auto", "cpu" or "cuda" (optionally "cuda:N") to a device; asking for CUDA without it is an error.</summary>
     public static torch.Device ResolveDevice(string requested)
     {

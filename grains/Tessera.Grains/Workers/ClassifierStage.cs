@@ -16,7 +16,8 @@ public static class ClassifierStage
 
         var device = TorchRuntime.ResolveDevice(context.Spec.Device);
         using var trainer = new DigitClassifierTrainer(FromStage(context.Stage, manifest), device, context.Spec.Seed);
-        double finalLoss = trainer.Train(train, context.Progress, context.Cancellation);
+        double finalLoss = trainer.Train(train, context.Progress, context.Cancellation, context.Parallel);
+        if (!context.IsLeader) return StageOutcome.FollowerDone;
         double accuracy = trainer.Accuracy(heldOut);
         return new StageOutcome(new Dictionary<string, double>
         {

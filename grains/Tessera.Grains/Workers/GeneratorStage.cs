@@ -40,7 +40,9 @@ public static class GeneratorStage
             throw new InvalidOperationException($"stage '{context.Stage.Name}' has model: var, which predicts scale by scale and needs a " +
                 $"multi-scale tokenizer (kind: msvq); tokenizer '{context.Stage.String("tokenizer")}' is kind '{tokenizer.Kind}'");
         using var trainer = new GeneratorTrainer(config, device, context.Spec.Seed, tokenizer.ScaleInputs);
-        double finalLoss = trainer.Train(new TokenBatchSource(train, (ulong)context.Spec.Seed), context.Progress, context.Cancellation);
+        double finalLoss = trainer.Train(new TokenBatchSource(train, (ulong)context.Spec.Seed, context.Parallel), context.Progress,
+            context.Cancellation, context.Parallel);
+        if (!context.IsLeader) return StageOutcome.FollowerDone;
         double heldOutLoss = trainer.Evaluate(Concatenate(heldOut));
 
         const int perClass = 10;

@@ -1,12 +1,13 @@
 using Tessera.Infra.Data;
 using Tessera.Trainers.Data;
+using Tessera.Trainers.Distributed;
 
 namespace Tessera.Grains.Workers;
 
 /// <summary>Deterministic training batches of images over a set of cached shards.</summary>
-public sealed class ShardBatchSource(IReadOnlyList<ImageShard> shards, ulong seed) : IBatchSource
+public sealed class ShardBatchSource(IReadOnlyList<ImageShard> shards, ulong seed, DataParallel? parallel = null) : IBatchSource
 {
-    readonly ShardIndex _index = new(shards.Select(s => s.Count).ToList(), seed);
+    readonly ShardIndex _index = new(shards.Select(s => s.Count).ToList(), seed, parallel);
 
     public ImageBatch Next(int batchSize)
     {

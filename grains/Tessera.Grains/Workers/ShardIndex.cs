@@ -1,10 +1,12 @@
 using Tessera.Infra.Data;
+using Tessera.Trainers.Distributed;
 
 namespace Tessera.Grains.Workers;
 
 /// <summary>
 /// Several shards seen as one index space (shard 0's items first), with the deterministic sampler that orders
-/// it: what both image and token batch sources draw from.
+/// it: what both image and token batch sources draw from. With data parallelism every rank draws the same
+/// global batch and keeps its own slice, so the ranks together see exactly what one rank would.
 /// </summary>
 public sealed class ShardIndex
 {
@@ -12,8 +14,11 @@ public sealed class ShardIndex
     readonly DeterministicSampler _sampler;
     long _position;
 
-    public ShardIndex(IReadOnlyList<int> shardCounts, ulong seed)
+    readonly DataParallel? _parallel;
+
+    public ShardIndex(IReadOnlyList<int> shardCounts, ulong seed, DataParallel? parallel = null)
     {
+        _parallel = parallel;
         if (shardCounts.Count == 0) throw new ArgumentException("a batch source needs at least one shard");
         _offsets = new int[shardCounts.Count];
         int total = 0;
@@ -21,11 +26,29 @@ public sealed class ShardIndex
         _sampler = new DeterministicSampler(total, seed);
     }
 
-    /// <summary>The next <paramref name="batchSize"/> items in sampler order, each as (shard, index within the shard).</summary>
+    /// <summary>
+    /// Samples consumed so far, all ranks together: a pure function of the step (step x global batch), which is
+    /// why a checkpoint's step is enough to resume at the same data position.
+    /// </summary>
+    public long Position
+    {
+        get => _position;
+        set => _position = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "position must be >= 0");
+    }
+
+    /// <summary>
+    /// The next global batch of <paramref name="batchSize"/> items in sampler order, each as (shard, index within the
+    /// shard): all of it, or this rank's slice.
+    /// </summary>
     public (int Shard, int Local)[] NextBatch(int batchSize)
     {
         int[] indices = _sampler.Indices(_position, batchSize);
         _position += batchSize;
+        if (_parallel is not null)
+        {
+            var (start, count) = _parallel.Slice(batchSize);
+            indices = indices[start..(start + count)];
+        }
         return indices.Select(index =>
         {
             int shard = Array.BinarySearch(_offsets, index);

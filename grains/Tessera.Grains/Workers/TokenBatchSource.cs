@@ -1,12 +1,13 @@
 using Tessera.Infra.Data;
 using Tessera.Trainers.Data;
+using Tessera.Trainers.Distributed;
 
 namespace Tessera.Grains.Workers;
 
 /// <summary>Deterministic token batches over cached token shards, ordered by the same sampler as images.</summary>
-public sealed class TokenBatchSource(IReadOnlyList<TokenShard> shards, ulong seed) : ITokenBatchSource
+public sealed class TokenBatchSource(IReadOnlyList<TokenShard> shards, ulong seed, DataParallel? parallel = null) : ITokenBatchSource
 {
-    readonly ShardIndex _index = new(shards.Select(s => s.Count).ToList(), seed);
+    readonly ShardIndex _index = new(shards.Select(s => s.Count).ToList(), seed, parallel);
 
     public TokenBatch Next(int batchSize)
     {

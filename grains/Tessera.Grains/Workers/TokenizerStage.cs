@@ -18,8 +18,9 @@ public static class TokenizerStage
         VqTokenizerConfig config = FromStage(context.Stage);
         var device = TorchRuntime.ResolveDevice(context.Spec.Device);
         using var trainer = new VqTokenizerTrainer(config, device, context.Spec.Seed);
-        var source = new ShardBatchSource(train, (ulong)context.Spec.Seed);
-        TokenizerReport report = trainer.Train(source, ImageShard.Concatenate(heldOut), context.Progress, context.Cancellation);
+        var source = new ShardBatchSource(train, (ulong)context.Spec.Seed, context.Parallel);
+        TokenizerReport report = trainer.Train(source, ImageShard.Concatenate(heldOut), context.Progress, context.Cancellation, context.Parallel);
+        if (!context.IsLeader) return StageOutcome.FollowerDone;
 
         var artifacts = new List<ArtifactInfo>
         {

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Tessera.Collective;
 using Tessera.Infra.Specs;
 using Tessera.Trainers;
+using Tessera.Trainers.Distributed;
 
 namespace Tessera.Grains.Workers;
 
@@ -29,13 +31,27 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
         var experiment = services.Grains.GetGrain<IExperimentGrain>(assignment.ExperimentId);
         ExperimentSpec spec = SpecParser.Parse(assignment.ResolvedSpecYaml, $"{assignment.ExperimentId}/spec.yaml");
         StageSpec stage = spec.Stages[assignment.StageIndex];
+        bool leader = assignment.Rank == 0;
         var relay = new ProgressRelay(experiment, assignment.StageIndex, stage.Name, logger);
         var clock = Stopwatch.StartNew();
+        RingCommunicator? ring = null;
         try
         {
             TorchRuntime.Initialize(services.Settings.TorchThreads);
-            logger.LogInformation("Worker {Experiment}/{Stage} rank {Rank} starting", assignment.ExperimentId, stage.Name, assignment.Rank);
-            var context = new StageContext(assignment.ExperimentId, spec, stage, assignment.ResolvedSpecYaml, services, relay, _cancel.Token);
+            logger.LogInformation("Worker {Experiment}/{Stage} rank {Rank}/{WorldSize} starting", assignment.ExperimentId, stage.Name,
+                assignment.Rank, assignment.WorldSize);
+            DataParallel? parallel = null;
+            if (assignment.WorldSize > 1)
+            {
+                // Ranks of one silo share its cores (placement of one rank per slot comes with cluster mode).
+                TorchRuntime.LimitCallingThread(Math.Max(1, services.Settings.TorchThreads / assignment.WorldSize));
+                ring = RingRendezvousClient.Join(experiment, assignment, stage.Name, services.DataPlane,
+                    TimeSpan.FromSeconds(stage.Double("peer_timeout_seconds")), _cancel.Token);
+                parallel = new DataParallel(assignment.Rank, assignment.WorldSize, new RingGradientReducer(ring, _cancel.Token));
+            }
+            // Only rank 0 reports progress and writes artifacts; the other ranks train in step with it.
+            var context = new StageContext(assignment.ExperimentId, spec, stage, assignment.ResolvedSpecYaml, services,
+                leader ? relay : NoProgress.Instance, _cancel.Token, parallel);
             StageOutcome outcome = stage.Kind switch
             {
                 "tokenizer" => TokenizerStage.Run(context),
@@ -45,19 +61,24 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
                 "eval" => EvalStage.Run(context),
                 _ => throw new NotSupportedException($"stage kind '{stage.Kind}' has no worker"),
             };
+            if (!leader) return;
             relay.DrainAsync().GetAwaiter().GetResult();
             var result = new StageResult(stage.Name, outcome.Metrics, outcome.Artifacts, clock.Elapsed.TotalSeconds);
             experiment.ReportStageCompleted(assignment.StageIndex, result).GetAwaiter().GetResult();
         }
         catch (OperationCanceledException) when (_cancel.IsCancellationRequested)
         {
-            logger.LogInformation("Worker {Experiment}/{Stage} stopped on request", assignment.ExperimentId, stage.Name);
+            logger.LogInformation("Worker {Experiment}/{Stage} rank {Rank} stopped on request", assignment.ExperimentId, stage.Name, assignment.Rank);
             ReportFailure(experiment, relay, "cancelled");
         }
         catch (Exception e)
         {
-            logger.LogError(e, "Worker {Experiment}/{Stage} failed", assignment.ExperimentId, stage.Name);
-            ReportFailure(experiment, relay, e.Message);
+            logger.LogError(e, "Worker {Experiment}/{Stage} rank {Rank} failed", assignment.ExperimentId, stage.Name, assignment.Rank);
+            ReportFailure(experiment, relay, assignment.WorldSize > 1 ? $"rank {assignment.Rank}: {e.Message}" : e.Message);
+        }
+        finally
+        {
+            ring?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
     }
 
@@ -75,9 +96,27 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
     }
 }
 
-/// <summary>What a stage runner gets: the spec, its stage, the silo's services, progress and cancellation.</summary>
+/// <summary>
+/// What a stage runner gets: the spec, its stage, the silo's services, progress and cancellation, and for a
+/// data-parallel stage this rank's place in the ring (null with one worker).
+/// </summary>
 public sealed record StageContext(string ExperimentId, ExperimentSpec Spec, StageSpec Stage, string ResolvedSpecYaml,
-    WorkerServices Services, IProgress<TrainingProgress> Progress, CancellationToken Cancellation);
+    WorkerServices Services, IProgress<TrainingProgress> Progress, CancellationToken Cancellation, DataParallel? Parallel = null)
+{
+    /// <summary>Rank 0 (or the only rank): the one that evaluates, writes artifacts and reports.</summary>
+    public bool IsLeader => Parallel is null || Parallel.Rank == 0;
+}
+
+/// <summary>A rank other than 0 trains in step with rank 0 but reports nothing.</summary>
+sealed class NoProgress : IProgress<TrainingProgress>
+{
+    public static NoProgress Instance { get; } = new();
+    public void Report(TrainingProgress value) { }
+}
 
 /// <summary>A finished stage's headline metrics and the artifacts it wrote.</summary>
-public sealed record StageOutcome(IReadOnlyDictionary<string, double> Metrics, IReadOnlyList<ArtifactInfo> Artifacts);
+public sealed record StageOutcome(IReadOnlyDictionary<string, double> Metrics, IReadOnlyList<ArtifactInfo> Artifacts)
+{
+    /// <summary>What a rank other than 0 returns: it trained in step, rank 0 reports and writes.</summary>
+    public static StageOutcome FollowerDone { get; } = new(new Dictionary<string, double>(), []);
+}

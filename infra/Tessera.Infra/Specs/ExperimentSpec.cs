@@ -23,4 +23,7 @@ public sealed record StageSpec(string Name, string Kind, IReadOnlyDictionary<str
     public int Int(string key) => Convert.ToInt32(Settings[key], System.Globalization.CultureInfo.InvariantCulture);
     public double Double(string key) => Convert.ToDouble(Settings[key], System.Globalization.CultureInfo.InvariantCulture);
     public string String(string key) => (string)Settings[key];
+
+    /// <summary>Data-parallel ranks: the `workers` setting of training stages; other kinds always run one.</summary>
+    public int Workers => Settings.ContainsKey("workers") ? Int("workers") : 1;
 }

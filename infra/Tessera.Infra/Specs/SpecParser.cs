@@ -88,9 +88,25 @@ public static partial class SpecParser
                     settings[setting.Key] = ResolveReference(reader, stage, setting, (string)settings[setting.Key], target, name, stages);
             }
             CheckGeneratorFitsTokenizer(reader, stage, name, settings, stages);
+            CheckWorkers(reader, stage, name, kind, settings);
             stages.Add(new StageSpec(name, kind, settings));
         }
         return stages;
+    }
+
+    /// <summary>
+    /// Several workers split each global batch evenly (or the average would weight rows unequally), and an EMA
+    /// codebook moves by each rank's own batch statistics outside the averaged gradients, so it cannot be shared.
+    /// </summary>
+    static void CheckWorkers(NodeReader reader, YamlMappingNode stage, string name, string kind, Dictionary<string, object> settings)
+    {
+        if (!settings.TryGetValue("workers", out var value) || (int)value <= 1) return;
+        int workers = (int)value, batch = (int)settings["batch_size"];
+        YamlNode where = stage.Children.TryGetValue(new YamlScalarNode("workers"), out var node) ? node : stage;
+        if (batch % workers != 0)
+            throw reader.Error(where, $"stage '{name}' has batch_size {batch}, which does not split evenly over {workers} workers");
+        if (kind == "tokenizer" && (string)settings["quantizer"] != "simvq")
+            throw reader.Error(where, $"stage '{name}' has {workers} workers, but quantizer: {settings["quantizer"]} keeps per-rank codebook statistics; use quantizer: simvq or workers: 1");
     }
 
     /// <summary>

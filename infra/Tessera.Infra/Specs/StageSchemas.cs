@@ -22,13 +22,14 @@ public static class StageSchemas
         double minLrFraction = 0.05) =>
     [
         new("steps", SettingType.Integer, steps, "optimizer steps in this stage", Min: 1),
-        new("batch_size", SettingType.Integer, batchSize, "examples per step (per rank)", Min: 1, Max: 65536),
+        new("batch_size", SettingType.Integer, batchSize, "examples per step, all workers together (each takes an equal slice)", Min: 1, Max: 65536),
         new("lr", SettingType.Number, lr, "peak learning rate", Min: 0, Max: 10),
         new("warmup_steps", SettingType.Integer, warmup, "linear learning-rate warm-up before the cosine decay", Min: 0),
         new("min_lr_fraction", SettingType.Number, minLrFraction, "the cosine decay ends at this fraction of the peak rate", Min: 0, Max: 1),
         new("weight_decay", SettingType.Number, weightDecay, "AdamW weight decay", Min: 0, Max: 1),
         new("log_every", SettingType.Integer, logEvery, "steps between progress reports (rows of metrics.jsonl)", Min: 1),
-        new("workers", SettingType.Integer, 1, "data-parallel ranks; more than 1 needs the gRPC ring, not available yet", Min: 1, Max: 1),
+        new("workers", SettingType.Integer, 1, "data-parallel ranks averaging gradients over the gRPC ring; must divide batch_size", Min: 1, Max: 16),
+        new("peer_timeout_seconds", SettingType.Number, 30.0, "with workers > 1: how long a rank waits for a missing peer before the stage fails", Min: 1, Max: 3600),
     ];
 
     static readonly SettingSchema[] Tokenizer =

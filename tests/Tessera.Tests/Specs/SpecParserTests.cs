@@ -90,10 +90,14 @@ public class SpecParserTests
     }
 
     [Fact]
-    public void MoreThanOneWorkerIsRejectedUntilTheRingExists()
+    public void WorkersMustSplitTheBatchAndAnEmaTokenizerCannotBeShared()
     {
-        var error = Assert.Throws<SpecException>(() => SpecParser.Parse(Valid + "\n    workers: 2\n", "w.yaml"));
-        Assert.Contains("'workers' in stage 'tokenizer' must be at most 1", error.Message);
+        var uneven = Assert.Throws<SpecException>(() => SpecParser.Parse(Valid + "\n    workers: 3\n", "w.yaml"));
+        Assert.Contains("does not split evenly over 3 workers", uneven.Message);
+        var ema = Assert.Throws<SpecException>(() => SpecParser.Parse(Valid + "\n    workers: 2\n", "w.yaml"));
+        Assert.Contains("use quantizer: simvq or workers: 1", ema.Message);
+        var fine = SpecParser.Parse(Valid + "\n    workers: 2\n    quantizer: simvq\n", "w.yaml");
+        Assert.Equal(2, fine.Stages[0].Int("workers"));
     }
 
     [Fact]

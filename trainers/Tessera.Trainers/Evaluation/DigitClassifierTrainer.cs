@@ -1,3 +1,4 @@
+using Tessera.Trainers.Distributed;
 using System.Diagnostics;
 using Tessera.Infra.Data;
 using Tessera.Trainers.Tokenizers;
@@ -46,12 +47,18 @@ public sealed partial class DigitClassifierTrainer : IDisposable
     public double LearningRateAt(int step) => LearningRateSchedule.WarmupCosine(step, Config.Steps, Config.WarmupSteps,
         Config.LearningRate, Config.MinLearningRateFraction);
 
-    /// <summary>Trains from <see cref="Step"/> to <c>Config.Steps</c> on <paramref name="train"/>; returns the last loss.</summary>
-    public double Train(ImageBatch train, IProgress<TrainingProgress>? progress, CancellationToken ct)
+    /// <summary>
+    /// Trains from <see cref="Step"/> to <c>Config.Steps</c> on <paramref name="train"/>; returns the last loss. With
+    /// <paramref name="parallel"/>, this rank takes its slice of each global batch and the ranks average gradients.
+    /// </summary>
+    public double Train(ImageBatch train, IProgress<TrainingProgress>? progress, CancellationToken ct, DataParallel? parallel = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckImages(train);
+        var (sliceStart, sliceCount) = parallel?.Slice(Config.BatchSize) ?? (0, Config.BatchSize);
+        using var sync = parallel is null ? null : new GradientSync(_model.parameters(), parallel.Reducer);
+        sync?.BroadcastParameters();
         var sampler = new DeterministicSampler(train.Count, (ulong)Seed);
         var clock = Stopwatch.StartNew();
         double lastReport = 0;
@@ -61,8 +68,9 @@ public sealed partial class DigitClassifierTrainer : IDisposable
         {
             ct.ThrowIfCancellationRequested();
             using var scope = torch.NewDisposeScope();
-            var batch = ImageTensors.Select(train, sampler.Indices((long)Step * Config.BatchSize, Config.BatchSize));
-            var x_BCHW = Shift(ImageTensors.ToTensor(batch, _device));
+            // The data position is a function of the step, so a resumed run sees exactly the batches it would have.
+            var batch = ImageTensors.Select(train, sampler.Indices((long)Step * Config.BatchSize, Config.BatchSize)[sliceStart..(sliceStart + sliceCount)]);
+            var x_BCHW = Shift(ImageTensors.ToTensor(batch, _device), sliceStart);
             var y_B = tensor(batch.Labels.Select(l => (long)l).ToArray()).to(_device);
             double lr = LearningRateAt(Step);
             foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
@@ -72,10 +80,11 @@ public sealed partial class DigitClassifierTrainer : IDisposable
             if (!double.IsFinite(lossValue))
                 throw new TrainingDivergedException(Stage, Step + 1, lossValue, $"Learning rate was {lr:G3}; lower it.");
             loss.backward();
+            sync?.AverageGradients();
             _optimizer.step();
             Step++;
             LastLoss = lossValue;
-            imagesSinceReport += batch.Count;
+            imagesSinceReport += Config.BatchSize; // the global batch: all ranks together
             if (progress is not null && (Step % Config.LogEvery == 0 || Step == Config.Steps))
             {
                 double now = clock.Elapsed.TotalSeconds;
@@ -130,17 +139,21 @@ public sealed partial class DigitClassifierTrainer : IDisposable
         }
     }
 
-    /// <summary>Moves each image by its own random offset of up to MaxShift pixels, filling with black.</summary>
-    private Tensor Shift(Tensor x_BCHW)
+    /// <summary>
+    /// Moves each image by its own random offset of up to MaxShift pixels, filling with black. The offsets are
+    /// drawn for the whole global batch and this rank's rows (from <paramref name="sliceStart"/>) used, so the
+    /// ranks together shift exactly as one rank would.
+    /// </summary>
+    private Tensor Shift(Tensor x_BCHW, int sliceStart)
     {
         int s = Config.MaxShift;
         if (s == 0) return x_BCHW;
         long b = x_BCHW.shape[0], h = x_BCHW.shape[2], w = x_BCHW.shape[3];
         var padded = nn.functional.pad(x_BCHW, new long[] { s, s, s, s });
-        var offsets = randint(0, 2 * s + 1, new long[] { b, 2 }, generator: _generator).data<long>().ToArray();
+        var offsets = randint(0, 2 * s + 1, new long[] { Config.BatchSize, 2 }, generator: _generator).data<long>().ToArray();
         var rows = new Tensor[b];
         for (int i = 0; i < b; i++)
-            rows[i] = padded[i].narrow(1, offsets[2 * i], h).narrow(2, offsets[2 * i + 1], w);
+            rows[i] = padded[i].narrow(1, offsets[2 * (sliceStart + i)], h).narrow(2, offsets[2 * (sliceStart + i) + 1], w);
         return stack(rows, 0);
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Tessera.Infra.Data;
 using Tessera.Trainers.Data;
+using Tessera.Trainers.Distributed;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -56,12 +57,16 @@ public sealed partial class GeneratorTrainer : IDisposable
     /// <summary>
     /// Trains from <see cref="Step"/> to <c>Config.Steps</c>. Reports every <c>LogEvery</c> steps and on the last;
     /// checks <paramref name="ct"/> every step; throws <see cref="TrainingDivergedException"/> on a non-finite loss.
-    /// Returns the last step's loss.
+    /// Returns the last step's loss. With <paramref name="parallel"/>, <paramref name="source"/> yields this rank's
+    /// slice of each global batch, the ranks start from rank 0's weights and average gradients every step.
     /// </summary>
-    public double Train(ITokenBatchSource source, IProgress<TrainingProgress>? progress, CancellationToken ct)
+    public double Train(ITokenBatchSource source, IProgress<TrainingProgress>? progress, CancellationToken ct, DataParallel? parallel = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        var (sliceStart, sliceCount) = parallel?.Slice(Config.BatchSize) ?? (0, Config.BatchSize);
+        using var sync = parallel is null ? null : new GradientSync(_model.parameters(), parallel.Reducer);
+        sync?.BroadcastParameters();
         var clock = Stopwatch.StartNew();
         double lastReport = 0;
         int sequencesSinceReport = 0;
@@ -71,8 +76,12 @@ public sealed partial class GeneratorTrainer : IDisposable
             ct.ThrowIfCancellationRequested();
             using var scope = torch.NewDisposeScope();
             var batch = source.Next(Config.BatchSize);
+            if (batch.Count != sliceCount) throw new InvalidOperationException($"the batch source gave {batch.Count} sequences, this rank trains on {sliceCount}");
             var (classes_B, tokens_BN) = ToTensors(batch);
-            var dropped_B = bernoulli(full(new[] { classes_B.shape[0] }, Config.ClassDropout, device: _device), _generator).to(@bool);
+            // Drawn for the whole global batch and sliced, so every rank consumes the generator alike and the
+            // ranks together drop exactly the labels a single rank would.
+            var dropped_B = bernoulli(full(new[] { (long)Config.BatchSize }, Config.ClassDropout, device: _device), _generator)
+                .narrow(0, sliceStart, sliceCount).to(@bool);
             var trainClasses_B = classes_B.masked_fill(dropped_B, _model.NullClass);
 
             double lr = LearningRateAt(Step);
@@ -84,11 +93,12 @@ public sealed partial class GeneratorTrainer : IDisposable
                 throw new TrainingDivergedException(Stage, Step + 1, lossValue,
                     $"Learning rate was {lr:G3}; lower it (config learning_rate {Config.LearningRate:G3}) or the grad clip.");
             loss.backward();
+            sync?.AverageGradients();
             double gradNorm = nn.utils.clip_grad_norm_(_model.parameters(), Config.GradClip);
             _optimizer.step();
             Step++;
             LastLoss = lossValue;
-            sequencesSinceReport += batch.Count;
+            sequencesSinceReport += Config.BatchSize; // the global batch: all ranks together
 
             if (progress is not null && (Step % Config.LogEvery == 0 || Step == Config.Steps))
             {

@@ -1,3 +1,4 @@
+using Tessera.Trainers.Distributed;
 using System.Diagnostics;
 using Tessera.Infra.Data;
 using Tessera.Trainers.Data;
@@ -56,12 +57,19 @@ public sealed partial class VqTokenizerTrainer : IDisposable
     /// Reports progress every <c>LogEvery</c> steps and on the last step; checks <paramref name="ct"/> every step;
     /// throws <see cref="TrainingDivergedException"/> naming the step if the loss stops being finite.
     /// </summary>
-    public TokenizerReport Train(IBatchSource train, ImageBatch heldOut, IProgress<TrainingProgress>? progress, CancellationToken ct)
+    public TokenizerReport Train(IBatchSource train, ImageBatch heldOut, IProgress<TrainingProgress>? progress, CancellationToken ct,
+        DataParallel? parallel = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(heldOut);
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckImages(heldOut, nameof(heldOut));
+        // An EMA codebook moves by each rank's own batch statistics, outside the gradients the ranks average,
+        // so the replicas would drift apart; SimVQ's codebook is learnt by gradient and stays in step.
+        if (parallel is not null && Config.Quantizer != VqTokenizerConfig.QuantizerSimVq)
+            throw new NotSupportedException($"a tokenizer with quantizer '{Config.Quantizer}' cannot train on several workers; use quantizer: simvq or workers: 1");
+        using var sync = parallel is null ? null : new GradientSync(_model.parameters(), parallel.Reducer);
+        sync?.BroadcastParameters();
 
         var clock = Stopwatch.StartNew();
         double lastReportSeconds = 0;
@@ -87,10 +95,11 @@ public sealed partial class VqTokenizerTrainer : IDisposable
                 throw new TrainingDivergedException(Stage, Step + 1, lossValue,
                     $"Learning rate was {lr:G3}; lower it (config learning_rate {Config.LearningRate:G3}) or check the input images.");
             loss.backward();
+            sync?.AverageGradients();
             _optimizer.step();
             Step++;
             LastLoss = lossValue;
-            imagesSinceReport += batch.Count;
+            imagesSinceReport += batch.Count * (parallel?.WorldSize ?? 1); // all ranks together
             restartedSinceReport += fwd.RestartedCodes;
 
             if (progress is not null && (Step % Config.LogEvery == 0 || Step == Config.Steps))
