@@ -143,10 +143,9 @@ public sealed class ExperimentGrain(
             await datasets.PrepareAsync(spec.Dataset, GrainFactory, cancellationToken);
             S.State = ExperimentState.Running;
             S.StartedAt ??= DateTimeOffset.UtcNow;
-            await state.WriteStateAsync();
-            int workers = spec.Stages[S.StageIndex].Workers;
             S.Generation++;
             await state.WriteStateAsync();
+            int workers = spec.Stages[S.StageIndex].Workers;
             _ring = new RingRendezvous(S.StageIndex, S.Generation, Enumerable.Repeat("", workers).ToArray(),
                 Convert.ToHexString(RandomNumberGenerator.GetBytes(32)));
             for (int rank = 0; rank < workers; rank++)
