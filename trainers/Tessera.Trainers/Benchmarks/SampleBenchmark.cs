@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using Tessera.Trainers.Generators;
+using Tessera.Trainers.Tokenizers;
+using static TorchSharp.torch;
+
+namespace Tessera.Trainers.Benchmarks;
+
+/// <summary>One sampling measurement: images (token maps) per second, median over the timed repeats.</summary>
+/// <param name="Mode">"kv-cache", "uncached" (GPT) or "next-scale" (VAR).</param>
+/// <param name="Cfg">Guidance scale, or null for guidance-free sampling (half the forward rows).</param>
+/// <param name="ForwardPasses">Model calls per batch: one per token for the GPT, one per scale for VAR.</param>
+/// <param name="InputsShare">VAR only: share of the time spent building the next scale's inputs in the tokenizer.</param>
+public sealed record SampleResult(string Generator, string Mode, double? Cfg, int Batch, int Repeats, double MedianSeconds,
+    double ImagesPerSecond, int ForwardPasses, double? InputsShare, double[] Seconds);
+
+/// <summary>
+/// Times generation of whole token maps with the project's samplers (<see cref="GptSampler"/>, <see cref="VarSampler"/>):
+/// one untimed warm-up batch, then <c>repeats</c> timed batches. Decoding tokens to pixels is left out: it is the
+/// tokenizer's cost, not the generator's, and differs between the two tokenizer kinds.
+/// </summary>
+public static class SampleBenchmark
+{
+    public static SampleResult Gpt(GptGenerator model, bool kvCache, double? cfg, int batch, int repeats, long seed)
+    {
+        var classes = Classes(batch, model.Config.Classes);
+        var options = new SamplingOptions(CfgScale: cfg);
+        using var generator = new Generator((ulong)seed);
+        var seconds = Time(repeats, () => GptSampler.Generate(model, classes, options, generator, kvCache));
+        return Result("gpt", kvCache ? "kv-cache" : "uncached", cfg, batch, seconds, model.SequenceLength, null);
+    }
+
+    public static SampleResult Var(VarGenerator model, MsVqTokenizer tokenizer, double? cfg, int batch, int repeats, long seed)
+    {
+        var classes = Classes(batch, model.Config.Classes);
+        var options = new SamplingOptions(CfgScale: cfg);
+        using var generator = new Generator((ulong)seed);
+        var inputs = new TokenizerScaleInputs(tokenizer);
+        var seconds = Time(repeats, () => VarSampler.Generate(model, inputs, classes, options, generator), inputs.Reset);
+        double share = inputs.Elapsed.TotalSeconds / seconds.Sum();
+        return Result("var", "next-scale", cfg, batch, seconds, model.Config.Scales.Length, share);
+    }
+
+    private static int[] Classes(int batch, int classes) => Enumerable.Range(0, batch).Select(i => i % classes).ToArray();
+
+    private static double[] Time(int repeats, Func<Tensor> generate, Action? afterWarmup = null)
+    {
+        if (repeats < 1) throw new ArgumentOutOfRangeException(nameof(repeats), repeats, "need at least one timed batch");
+        generate().Dispose();
+        afterWarmup?.Invoke();
+        var seconds = new double[repeats];
+        for (int i = 0; i < repeats; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            generate().Dispose();
+            seconds[i] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+        return seconds;
+    }
+
+    private static SampleResult Result(string generator, string mode, double? cfg, int batch, double[] seconds, int passes, double? share)
+    {
+        double median = StepBenchmark.Percentile(seconds.Order().ToArray(), 0.5);
+        return new SampleResult(generator, mode, cfg, batch, seconds.Length, median, batch / median, passes, share, seconds);
+    }
+
+    /// <summary>
+    /// The next scale's input from a multi-scale tokenizer, through its own teacher-forcing code: the tokens so far
+    /// are padded to a full sequence (padding only reaches scales after the one asked for) and that scale's rows are
+    /// cut out. This computes every scale's input each call, more than generation needs, so VAR's figures here are
+    /// if anything low; <see cref="Elapsed"/> says how much time it took.
+    /// </summary>
+    private sealed class TokenizerScaleInputs(MsVqTokenizer tokenizer) : IScaleInputs
+    {
+        private readonly int[] _scales = tokenizer.Scales.ToArray();
+        private long _ticks;
+
+        public IReadOnlyList<int> Scales => _scales;
+        public int InputDim => tokenizer.Config.CodeDim;
+        public TimeSpan Elapsed => Stopwatch.GetElapsedTime(0, _ticks);
+
+        public void Reset() => _ticks = 0;
+
+        public Tensor TeacherForcingInputs(Tensor tokens_BL) => tokenizer.TeacherForcingInputs(tokens_BL);
+
+        public Tensor NextScaleInput(Tensor tokensSoFar_BLk)
+        {
+            long start = Stopwatch.GetTimestamp();
+            long done = tokensSoFar_BLk.shape[1], first = (long)_scales[0] * _scales[0];
+            int next = _scales.Select((s, k) => (s, k)).First(p => _scales.Take(p.k).Sum(x => (long)x * x) == done).s;
+            var padded_BL = nn.functional.pad(tokensSoFar_BLk, [0, tokenizer.TokenCount - done]);
+            var input = tokenizer.TeacherForcingInputs(padded_BL).narrow(1, done - first, (long)next * next);
+            _ticks += Stopwatch.GetTimestamp() - start;
+            return input;
+        }
+    }
+}
