@@ -36,7 +36,7 @@ public sealed class BenchSampleCommand : Command<BenchSampleCommand.Settings>
         public double Cfg { get; set; } = 2.0;
 
         [CommandOption("--repeats <N>")]
-        [Description("Timed batches per case after one warm-up batch (default 5).")]
+        [Description("Timed batches per case, after a second of warm-up batches (default 5).")]
         [DefaultValue(5)]
         public int Repeats { get; set; } = 5;
 
@@ -113,7 +113,7 @@ public sealed class BenchSampleCommand : Command<BenchSampleCommand.Settings>
             {
                 spec = settings.Spec, batches = settings.BatchSizes(), cfg = settings.Cfg, repeats = settings.Repeats, threads, device = device.ToString(),
                 seed = settings.Seed, gpt = gptConfig, var = varConfig, tokenizer = msvqConfig,
-                sampling = "temperature 1, no top-k/top-p; token maps only (decoding excluded); one warm-up batch per case",
+                sampling = "temperature 1, no top-k/top-p; token maps only (decoding excluded); warm-up batches for a second per case",
             };
             BenchEnvironment.WriteReportAsync(settings.Json, "sample", BenchEnvironment.Machine(loadBefore, BenchEnvironment.TorchLibraries()),
                 benchSettings, new { results, ratios = Ratios(results) }, cancellationToken).GetAwaiter().GetResult();
@@ -133,10 +133,10 @@ public sealed class BenchSampleCommand : Command<BenchSampleCommand.Settings>
 
     private static void Print(IReadOnlyList<SampleResult> results, GptConfig gpt, VarConfig var, int threads)
     {
-        var table = new Table().AddColumns("generator", "mode", "guidance", "batch", "passes", "median batch", "images/s");
+        var table = new Table().AddColumns("generator", "mode", "guidance", "batch", "passes", "batch ms", "cpu ms", "images/s");
         foreach (var r in results)
             table.AddRow(r.Generator, r.Mode, r.Cfg is null ? "free" : $"cfg {r.Cfg}", $"{r.Batch}", $"{r.ForwardPasses}",
-                $"{r.MedianSeconds * 1e3:0.0} ms", $"{r.ImagesPerSecond:0.0}");
+                $"{r.MedianSeconds * 1e3:0.0}", $"{r.CpuSeconds * 1e3:0.0}", $"{r.ImagesPerSecond:0.0}");
         AnsiConsole.Write(table);
         var ratios = new Table().AddColumns("batch", "guidance", "KV cache / uncached", "VAR / cached GPT", "VAR time in tokenizer inputs");
         foreach (var r in Ratios(results))
@@ -146,6 +146,6 @@ public sealed class BenchSampleCommand : Command<BenchSampleCommand.Settings>
         }
         AnsiConsole.Write(ratios);
         AnsiConsole.MarkupLine($"[grey]GPT: {gpt.SequenceLength} tokens, width {gpt.ModelDim}, {gpt.Layers} layers; VAR: scales {string.Join(",", var.Scales)} " +
-            $"({var.SequenceLength} tokens), same width and depth; random weights; {threads} libtorch thread(s); median of the timed batches[/]");
+            $"({var.SequenceLength} tokens), same width and depth; random weights; {threads} libtorch thread(s); median wall and process CPU time per batch[/]");
     }
 }

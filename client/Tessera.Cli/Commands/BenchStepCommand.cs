@@ -162,12 +162,12 @@ public sealed class BenchStepCommand : AsyncCommand<BenchStepCommand.Settings>
 
     private static void Print(IReadOnlyList<StepResult> results)
     {
-        var table = new Table().AddColumns("workload", "threads", "params", "batch", "median ms", "p10-p90 ms", "examples/s", "peak RSS", "managed/step");
+        var table = new Table().AddColumns("workload", "threads", "params", "batch", "median ms", "p10-p90 ms", "cpu ms", "examples/s", "peak RSS", "managed/step");
         foreach (var r in results)
             table.AddRow(Markup.Escape(r.Workload), $"{r.Threads}", $"{r.Parameters / 1e6:0.000}M", $"{r.BatchSize}", $"{r.MedianMs:0.0}",
-                $"{r.P10Ms:0}-{r.P90Ms:0}", $"{r.ExamplesPerSecond:0}", $"{r.PeakRssBytes / 1048576.0:0} MB", $"{r.ManagedBytesPerStep / 1024:0.0} KB");
+                $"{r.P10Ms:0}-{r.P90Ms:0}", $"{r.CpuMsPerStep:0.0}", $"{r.ExamplesPerSecond:0}", $"{r.PeakRssBytes / 1048576.0:0} MB", $"{r.ManagedBytesPerStep / 1024:0.0} KB");
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine($"[grey]median, p10 and p90 of {results[0].TimedSteps} steps after {results[0].WarmupSteps} warm-up steps; managed: .NET bytes allocated per step[/]");
+        AnsiConsole.MarkupLine($"[grey]median, p10 and p90 of {results[0].TimedSteps} steps after {results[0].WarmupSteps} warm-up steps; cpu: process CPU time per step (all threads); managed: .NET bytes allocated per step[/]");
 
         var leaks = results.Where(r => r.Leak is not null).ToList();
         if (leaks.Count == 0) return;

@@ -10,12 +10,14 @@ namespace Tessera.Trainers.Benchmarks;
 /// <param name="Cfg">Guidance scale, or null for guidance-free sampling (half the forward rows).</param>
 /// <param name="ForwardPasses">Model calls per batch: one per token for the GPT, one per scale for VAR.</param>
 /// <param name="InputsShare">VAR only: share of the time spent building the next scale's inputs in the tokenizer.</param>
+/// <param name="CpuSeconds">Median process CPU time per batch: what survives other processes competing for the cores.</param>
+/// <param name="Window">The timed batches on the monotonic clock, for cutting a profile to them.</param>
 public sealed record SampleResult(string Generator, string Mode, double? Cfg, int Batch, int Repeats, double MedianSeconds,
-    double ImagesPerSecond, int ForwardPasses, double? InputsShare, double[] Seconds);
+    double ImagesPerSecond, double CpuSeconds, int ForwardPasses, double? InputsShare, double[] Seconds, TimedWindow Window);
 
 /// <summary>
 /// Times generation of whole token maps with the project's samplers (<see cref="GptSampler"/>, <see cref="VarSampler"/>):
-/// one untimed warm-up batch, then <c>repeats</c> timed batches. Decoding tokens to pixels is left out: it is the
+/// untimed warm-up batches for a second, then <c>repeats</c> timed batches. Decoding tokens to pixels is left out: it is the
 /// tokenizer's cost, not the generator's, and differs between the two tokenizer kinds.
 /// </summary>
 public static class SampleBenchmark
@@ -25,8 +27,8 @@ public static class SampleBenchmark
         var classes = Classes(batch, model.Config.Classes);
         var options = new SamplingOptions(CfgScale: cfg);
         using var generator = new Generator((ulong)seed);
-        var seconds = Time(repeats, () => GptSampler.Generate(model, classes, options, generator, kvCache));
-        return Result("gpt", kvCache ? "kv-cache" : "uncached", cfg, batch, seconds, model.SequenceLength, null);
+        var timing = Time(repeats, () => GptSampler.Generate(model, classes, options, generator, kvCache));
+        return Result("gpt", kvCache ? "kv-cache" : "uncached", cfg, batch, timing, model.SequenceLength, null);
     }
 
     public static SampleResult Var(VarGenerator model, MsVqTokenizer tokenizer, double? cfg, int batch, int repeats, long seed)
@@ -35,32 +37,43 @@ public static class SampleBenchmark
         var options = new SamplingOptions(CfgScale: cfg);
         using var generator = new Generator((ulong)seed);
         var inputs = new TokenizerScaleInputs(tokenizer);
-        var seconds = Time(repeats, () => VarSampler.Generate(model, inputs, classes, options, generator), inputs.Reset);
-        double share = inputs.Elapsed.TotalSeconds / seconds.Sum();
-        return Result("var", "next-scale", cfg, batch, seconds, model.Config.Scales.Length, share);
+        var timing = Time(repeats, () => VarSampler.Generate(model, inputs, classes, options, generator), inputs.Reset);
+        double share = inputs.Elapsed.TotalSeconds / timing.Seconds.Sum();
+        return Result("var", "next-scale", cfg, batch, timing, model.Config.Scales.Length, share);
     }
 
     private static int[] Classes(int batch, int classes) => Enumerable.Range(0, batch).Select(i => i % classes).ToArray();
 
-    private static double[] Time(int repeats, Func<Tensor> generate, Action? afterWarmup = null)
+    private sealed record Timing(double[] Seconds, double[] CpuSeconds, TimedWindow Window);
+
+    private static Timing Time(int repeats, Func<Tensor> generate, Action? afterWarmup = null)
     {
         if (repeats < 1) throw new ArgumentOutOfRangeException(nameof(repeats), repeats, "need at least one timed batch");
-        generate().Dispose();
+        // Warm up for a second (at least one batch): .NET re-compiles hot methods in tiers over the first ~100 ms of calls
+        // and libtorch sizes its caches, neither of which a steady sampler pays.
+        long warmup = Stopwatch.GetTimestamp();
+        do generate().Dispose(); while (Stopwatch.GetElapsedTime(warmup).TotalSeconds < 1);
         afterWarmup?.Invoke();
         var seconds = new double[repeats];
+        var cpuSeconds = new double[repeats];
+        long first = Stopwatch.GetTimestamp(), last = first;
         for (int i = 0; i < repeats; i++)
         {
             long start = Stopwatch.GetTimestamp();
+            var cpu = Environment.CpuUsage.TotalTime;
             generate().Dispose();
-            seconds[i] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            cpuSeconds[i] = (Environment.CpuUsage.TotalTime - cpu).TotalSeconds;
+            last = Stopwatch.GetTimestamp();
+            seconds[i] = Stopwatch.GetElapsedTime(start, last).TotalSeconds;
         }
-        return seconds;
+        return new Timing(seconds, cpuSeconds, new TimedWindow(TimedWindow.Nanoseconds(first), TimedWindow.Nanoseconds(last)));
     }
 
-    private static SampleResult Result(string generator, string mode, double? cfg, int batch, double[] seconds, int passes, double? share)
+    private static SampleResult Result(string generator, string mode, double? cfg, int batch, Timing timing, int passes, double? share)
     {
-        double median = StepBenchmark.Percentile(seconds.Order().ToArray(), 0.5);
-        return new SampleResult(generator, mode, cfg, batch, seconds.Length, median, batch / median, passes, share, seconds);
+        double median = StepBenchmark.Percentile(timing.Seconds.Order().ToArray(), 0.5);
+        double cpu = StepBenchmark.Percentile(timing.CpuSeconds.Order().ToArray(), 0.5);
+        return new SampleResult(generator, mode, cfg, batch, timing.Seconds.Length, median, batch / median, cpu, passes, share, timing.Seconds, timing.Window);
     }
 
     /// <summary>

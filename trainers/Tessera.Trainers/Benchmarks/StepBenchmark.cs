@@ -33,13 +33,23 @@ public sealed record LeakCheck(int FromStep, int ToStep, long LiveTensorsFrom, l
 /// <summary>What `bench step` measured for one workload at one libtorch thread count.</summary>
 public sealed record StepResult(
     string Workload, int Threads, int BatchSize, long Parameters, int WarmupSteps, int TimedSteps,
-    double MedianMs, double P10Ms, double P90Ms, double MeanMs, double ExamplesPerSecond,
+    double MedianMs, double P10Ms, double P90Ms, double MeanMs, double ExamplesPerSecond, double CpuMsPerStep,
     long PeakRssBytes, double ManagedBytesPerStep, int Gen0Collections, int Gen2Collections, double FinalLoss,
-    LeakCheck? Leak, IReadOnlyDictionary<string, object> Settings, double[] StepMs);
+    LeakCheck? Leak, IReadOnlyDictionary<string, object> Settings, double[] StepMs, TimedWindow Window);
+
+/// <summary>
+/// Where the timed steps lie on the monotonic clock (Stopwatch's clock: CLOCK_MONOTONIC on Linux), in nanoseconds, so
+/// a profile taken with `perf record -k CLOCK_MONOTONIC` can be cut to exactly those steps.
+/// </summary>
+public sealed record TimedWindow(long StartNs, long EndNs)
+{
+    public static long Nanoseconds(long timestamp) => (long)(timestamp * (1e9 / Stopwatch.Frequency));
+}
 
 /// <summary>
 /// Times a <see cref="IStepWorkload"/> step by step on the calling thread: wall time between step starts, managed
-/// allocation and collections over the timed steps, peak RSS, and (optionally) the leak check. Live tensors are
+/// allocation, collections and process CPU time over the timed steps (CPU time barely moves when other processes
+/// compete for the cores, wall time does), peak RSS, and (optionally) the leak check. Live tensors are
 /// TorchSharp's count of tensor handles not yet disposed (<see cref="Tensor.TotalCount"/>), read at a step's start
 /// after a full collection: the count is process-wide, so without one it moves with whenever the finalizer happens
 /// to release tensors that earlier code dropped. The leak samples' own time is left out of the step times.
@@ -56,6 +66,7 @@ public static class StepBenchmark
         int timedEnd = options.Warmup + options.Steps;
         long allocated = 0;
         int gen0 = 0, gen2 = 0;
+        TimeSpan cpu = TimeSpan.Zero;
         (long Tensors, long Rss, long Heap) from = default, to = default;
         double loss = workload.Run(k =>
         {
@@ -64,11 +75,13 @@ public static class StepBenchmark
             {
                 allocated = GC.GetAllocatedBytesForCurrentThread();
                 (gen0, gen2) = (GC.CollectionCount(0), GC.CollectionCount(2));
+                cpu = Environment.CpuUsage.TotalTime;
             }
             else if (k == timedEnd)
             {
                 allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
                 (gen0, gen2) = (GC.CollectionCount(0) - gen0, GC.CollectionCount(2) - gen2);
+                cpu = Environment.CpuUsage.TotalTime - cpu;
             }
             if (options.LeakSteps > 0 && k == StepBenchmarkOptions.LeakFromStep) from = Sample();
             if (options.LeakSteps > 0 && k == options.LeakSteps) to = Sample();
@@ -83,8 +96,9 @@ public static class StepBenchmark
             ? new LeakCheck(StepBenchmarkOptions.LeakFromStep, options.LeakSteps, from.Tensors, to.Tensors, from.Rss, to.Rss, from.Heap, to.Heap)
             : null;
         return new StepResult(workload.Name, get_num_threads(), workload.BatchSize, workload.Parameters, options.Warmup, options.Steps,
-            median, Percentile(sorted, 0.1), Percentile(sorted, 0.9), stepMs.Average(), workload.BatchSize / (median / 1000),
-            Process.GetCurrentProcess().PeakWorkingSet64, (double)allocated / options.Steps, gen0, gen2, loss, leak, workload.Settings, stepMs);
+            median, Percentile(sorted, 0.1), Percentile(sorted, 0.9), stepMs.Average(), workload.BatchSize / (median / 1000), cpu.TotalMilliseconds / options.Steps,
+            Process.GetCurrentProcess().PeakWorkingSet64, (double)allocated / options.Steps, gen0, gen2, loss, leak, workload.Settings, stepMs,
+            new TimedWindow(TimedWindow.Nanoseconds(starts[options.Warmup]), TimedWindow.Nanoseconds(ends[timedEnd - 1])));
     }
 
     private static (long, long, long) Sample() => (LiveTensors(), Environment.WorkingSet, GC.GetTotalMemory(false));
