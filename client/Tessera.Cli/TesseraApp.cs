@@ -49,6 +49,12 @@ public static class TesseraApp
                 bench.AddCommand<BenchAllReduceCommand>("allreduce")
                     .WithDescription("Ring all-reduce over loopback gRPC vs raw loopback TCP.")
                     .WithExample("bench", "allreduce", "--workers", "2,4", "--sizes", "1MB,16MB,64MB", "--json", "allreduce.json");
+                bench.AddCommand<BenchStepCommand>("step")
+                    .WithDescription("Milliseconds per training step of a reference workload or a spec's stage, per libtorch thread count.")
+                    .WithExample("bench", "step", "--workload", "ref-gpt", "--threads", "1,2", "--json", "step.json");
+                bench.AddCommand<BenchSampleCommand>("sample")
+                    .WithDescription("Images/s of the GPT (KV cache on and off) and VAR generators, guided and guidance-free.")
+                    .WithExample("bench", "sample", "--batches", "1,64", "--json", "sample.json");
             });
         });
         return app;

@@ -85,8 +85,9 @@ public sealed class GptGenerator : TokenGenerator
 
     private Tensor Run(Tensor x_BTD, KvCache? cache, int pos)
     {
-        long t = x_BTD.shape[1];
-        x_BTD = drop.forward(x_BTD + pos_emb.narrow(1, pos, t));
+        long t = x_BTD.size(1);
+        x_BTD = x_BTD + pos_emb.narrow(1, pos, t);
+        if (Config.Dropout > 0) x_BTD = drop.forward(x_BTD); // skipped at p = 0: two native calls per pass for nothing
         for (int i = 0; i < blocks.Count; i++) x_BTD = blocks[i].Forward(x_BTD, cache, i);
         cache?.Advance((int)t);
         return head.forward(ln_f.forward(x_BTD)); // (B, T, V)
