@@ -36,6 +36,9 @@ public static class TesseraApp
             config.AddCommand<SampleCommand>("sample")
                 .WithDescription("Sample a trained generator into a grid or a folder of PNGs.")
                 .WithExample("sample", "quickstart-20261128-181502-3fa2", "--class", "3", "--n", "64", "--cfg", "1.5", "--out", "grid.png");
+            config.AddCommand<LogsCommand>("logs")
+                .WithDescription("Print an experiment's log events; --follow keeps printing until it ends.")
+                .WithExample("logs", "quickstart-20261128-181502-3fa2", "--follow");
             config.AddCommand<ListCommand>("list").WithDescription("List the experiments a silo knows.");
             config.AddBranch("data", data =>
             {

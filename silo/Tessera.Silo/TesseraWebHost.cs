@@ -6,19 +6,26 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using OpenTelemetry.Metrics;
 using Orleans.Dashboard;
+using Tessera.Infra.Telemetry;
 using Tessera.Silo.Api;
+using Tessera.Silo.Logging;
 
 namespace Tessera.Silo;
 
 /// <summary>
 /// The one place a Tessera silo process is assembled: Orleans and Kestrel in one ASP.NET Core host, with the
-/// HTTP API, the web dashboard and the Orleans Dashboard mapped on it. Data-plane gRPC services are mapped in
+/// HTTP API, the web dashboard, the Orleans Dashboard and the Prometheus scrape endpoint mapped on it, and
+/// Serilog as its logger (<see cref="SiloLogging"/>). Data-plane gRPC services are mapped in
 /// <see cref="MapEndpoints"/> too, so every program that hosts a silo serves the same endpoints.
 /// </summary>
 public static class TesseraWebHost
 {
-    /// <summary>Builds (does not start) a silo host. <paramref name="configure"/> adds the caller's own services (logging).</summary>
+    /// <summary>
+    /// Builds (does not start) a silo host. <paramref name="configure"/> adds the caller's own services, e.g. a
+    /// Serilog <c>ILogEventSink</c> that then receives every event of this host.
+    /// </summary>
     public static WebApplication Build(TesseraSiloOptions options, Action<WebApplicationBuilder>? configure = null)
     {
         // Content root at the program's own folder: a silo is configured by TesseraSiloOptions, not by whatever
@@ -31,6 +38,10 @@ public static class TesseraWebHost
             silo.UseTessera(options);
             if (options.OrleansDashboard) silo.AddDashboard();
         });
+        builder.Services.AddTesseraLogging(options);
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(TesseraMetrics.MeterName)
+            .AddPrometheusExporter());
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -41,6 +52,7 @@ public static class TesseraWebHost
     static void MapEndpoints(WebApplication app, TesseraSiloOptions options)
     {
         app.MapTesseraApi();
+        app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapTesseraDashboard();
         if (options.OrleansDashboard) app.MapOrleansDashboard(routePrefix: "/orleans");
         // Data plane (gRPC collective) services get mapped here, e.g. app.MapGrpcService<...>().

@@ -29,6 +29,7 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
         var experiment = services.Grains.GetGrain<IExperimentGrain>(assignment.ExperimentId);
         ExperimentSpec spec = SpecParser.Parse(assignment.ResolvedSpecYaml, $"{assignment.ExperimentId}/spec.yaml");
         StageSpec stage = spec.Stages[assignment.StageIndex];
+        using var logScope = ExperimentLogScope.Begin(logger, assignment.ExperimentId, stage.Name);
         var relay = new ProgressRelay(experiment, assignment.StageIndex, stage.Name, logger);
         var clock = Stopwatch.StartNew();
         try
