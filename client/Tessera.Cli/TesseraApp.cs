@@ -52,6 +52,9 @@ public static class TesseraApp
                 bench.AddCommand<BenchAllReduceCommand>("allreduce")
                     .WithDescription("Ring all-reduce over loopback gRPC vs raw loopback TCP.")
                     .WithExample("bench", "allreduce", "--workers", "2,4", "--sizes", "1MB,16MB,64MB", "--json", "allreduce.json");
+                bench.AddCommand<BenchApiCommand>("api")
+                    .WithDescription("The status endpoint under load while an experiment trains: req/s, latency, training images/s with and without load.")
+                    .WithExample("bench", "api", "--rate", "2000", "--duration", "15", "--json", "api.json");
             });
         });
         return app;
