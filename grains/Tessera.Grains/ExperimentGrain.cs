@@ -154,6 +154,12 @@ public sealed class ExperimentGrain(
     /// <summary>Every call to this grain logs inside the experiment's scope, with the stage it is on when the call arrives.</summary>
     async Task IIncomingGrainCallFilter.Invoke(IIncomingGrainCallContext context)
     {
+        // Status polls (dashboards, `bench api`) never log: they skip the scope's allocations.
+        if (context.InterfaceMethod?.Name is nameof(GetStatus) or nameof(GetMetrics))
+        {
+            await context.Invoke();
+            return;
+        }
         using var logScope = ExperimentLogScope.Begin(logger, Id, S.Submission is null ? null : S.StageNames[S.StageIndex]);
         await context.Invoke();
     }

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Builder;
@@ -114,24 +115,31 @@ public sealed class BenchApiCommand : AsyncCommand<BenchApiCommand.Settings>
                 await load.RunAsync(path, settings.Rate, TimeSpan.FromSeconds(settings.Warmup), interrupt.Token);
             }
             AnsiConsole.MarkupLineInterpolated($"[grey]quiet window: {settings.Duration} s[/]");
+            var cpu = new CpuClock();
             var quiet1 = await QuietAsync(window, interrupt.Token);
+            double quietCpu1 = cpu.Lap();
             AnsiConsole.MarkupLineInterpolated($"[grey]load window: {settings.Rate} req/s on {settings.Connections} connections for {settings.Duration} s[/]");
             var loadStart = DateTimeOffset.UtcNow;
             LoadResult result = await load.RunAsync(path, settings.Rate, window, interrupt.Token);
             var loaded = (loadStart, DateTimeOffset.UtcNow);
+            double loadCpu = cpu.Lap();
             AnsiConsole.MarkupLineInterpolated($"[grey]quiet window: {settings.Duration} s[/]");
             var quiet2 = await QuietAsync(window, interrupt.Token);
+            double quietCpu2 = cpu.Lap();
+            // What the load added to this process (client, and the silo when embedded), per request: a figure that
+            // holds on a busy machine, where wall-clock rates mostly measure the neighbours.
+            result = result with { ExtraCpuMsPerRequest = result.Requests == 0 ? double.NaN : (loadCpu - (quietCpu1 + quietCpu2) / 2) * 1e3 / result.Requests };
 
             var points = (await api.GetAsync<MetricsPage>($"{path}/metrics?since=0", interrupt.Token)).Points;
             var detail = await api.GetAsync<ExperimentDetail>(path, interrupt.Token);
             var rates = Rates(points, quiet1, loaded, quiet2);
+            Print(settings, result, rates, loadBefore);
             if (rates is null || detail.State != ExperimentState.Running && points[^1].Time < quiet2.Item2)
             {
                 AnsiConsole.MarkupLineInterpolated(
-                    $"[red]the training did not report in every window[/] (state {detail.State.ToString().ToLowerInvariant()}, {points.Count} reports): give a spec with more steps or a smaller log_every, or a longer --duration.");
+                    $"[red]no training figures: the training did not report within every window[/] (state {detail.State.ToString().ToLowerInvariant()}, {points.Count} reports): give a spec with more steps or a smaller log_every, or a longer --duration.");
                 return ExitCodes.Failed;
             }
-            Print(settings, result, rates, loadBefore);
             if (settings.Json is not null) await WriteJsonAsync(settings, id, result, rates, loadBefore, interrupt.Token);
             return ExitCodes.Success;
         }
@@ -148,6 +156,19 @@ public sealed class BenchApiCommand : AsyncCommand<BenchApiCommand.Settings>
                 await host.DisposeAsync();
                 await Log.CloseAndFlushAsync();
             }
+        }
+    }
+
+    /// <summary>This process's CPU seconds (all threads) since the previous lap.</summary>
+    sealed class CpuClock
+    {
+        TimeSpan _last = Process.GetCurrentProcess().TotalProcessorTime;
+
+        public double Lap()
+        {
+            var now = Process.GetCurrentProcess().TotalProcessorTime;
+            (double seconds, _last) = ((now - _last).TotalSeconds, now);
+            return seconds;
         }
     }
 
@@ -199,15 +220,18 @@ public sealed class BenchApiCommand : AsyncCommand<BenchApiCommand.Settings>
             100 * (1 - under.ImagesPerSecond / baseline), before.Intervals + under.Intervals + after.Intervals);
     }
 
-    static void Print(Settings settings, LoadResult load, TrainingRates rates, string loadBefore)
+    static void Print(Settings settings, LoadResult load, TrainingRates? rates, string loadBefore)
     {
-        var table = new Table().AddColumns("target req/s", "achieved req/s", "requests", "errors", "p50", "p99", "max", "mean");
+        var table = new Table().AddColumns("target req/s", "achieved req/s", "requests", "errors", "p50", "p99", "max", "mean", "cpu/request");
         table.AddRow($"{settings.Rate}", $"{load.AchievedPerSecond:0}", $"{load.Requests}", $"{load.Errors}",
-            $"{load.P50Ms:0.00} ms", $"{load.P99Ms:0.00} ms", $"{load.MaxMs:0.0} ms", $"{load.MeanMs:0.00} ms");
+            $"{load.P50Ms:0.00} ms", $"{load.P99Ms:0.00} ms", $"{load.MaxMs:0.0} ms", $"{load.MeanMs:0.00} ms", $"{load.ExtraCpuMsPerRequest * 1e3:0} µs");
         AnsiConsole.Write(table);
-        var training = new Table().AddColumns("training images/s", "before", "under load", "after", "drop vs mean of quiet");
-        training.AddRow("", $"{rates.Before:0}", $"{rates.UnderLoad:0}", $"{rates.After:0}", $"{rates.DropPercent:0.0}%");
-        AnsiConsole.Write(training);
+        if (rates is not null)
+        {
+            var training = new Table().AddColumns("training images/s", "before", "under load", "after", "drop vs mean of quiet");
+            training.AddRow("", $"{rates.Before:0}", $"{rates.UnderLoad:0}", $"{rates.After:0}", $"{rates.DropPercent:0.0}%");
+            AnsiConsole.Write(training);
+        }
         AnsiConsole.MarkupLineInterpolated(
             $"{BenchMachine.Cores} cores, load average before: {loadBefore}, after: {BenchMachine.LoadAverage()}; {settings.Connections} connections, {settings.Duration} s windows");
     }
