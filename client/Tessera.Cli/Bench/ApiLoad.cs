@@ -5,10 +5,10 @@ namespace Tessera.Cli.Bench;
 
 /// <summary>
 /// What one load window achieved: requests completed, failures, latencies in milliseconds, and (when the caller
-/// measures it) the CPU time the load added per request.
+/// measures it) this process's CPU time per request.
 /// </summary>
 public sealed record LoadResult(double Seconds, int Requests, int Errors, double AchievedPerSecond,
-    double P50Ms, double P99Ms, double MaxMs, double MeanMs, double ExtraCpuMsPerRequest = double.NaN);
+    double P50Ms, double P99Ms, double MaxMs, double MeanMs, double CpuMsPerRequest = double.NaN);
 
 /// <summary>
 /// Open-loop HTTP/1.1 load on one path: <c>connections</c> keep-alive connections, each sending on its own fixed

@@ -17,7 +17,8 @@ namespace Tessera.Cli.Commands;
 /// `tessera bench api`: the status endpoint under load while an experiment trains, in one run. Phases: a short
 /// warm-up of the load, then quiet → load → quiet windows of equal length; the training throughput of the load
 /// window is compared with the mean of the two quiet ones around it, so a drift of the training rate over time
-/// does not pass for an effect of the load.
+/// does not pass for an effect of the load. With an embedded silo a last window repeats the load with the
+/// training stopped, for the API's own CPU cost per request.
 /// </summary>
 public sealed class BenchApiCommand : AsyncCommand<BenchApiCommand.Settings>
 {
@@ -75,7 +76,12 @@ public sealed class BenchApiCommand : AsyncCommand<BenchApiCommand.Settings>
         }
     }
 
-    public sealed record TrainingRates(double Before, double UnderLoad, double After, double DropPercent, int Intervals);
+    /// <summary>Training images/s per window and how many whole progress intervals each rests on (0: no figure).</summary>
+    public sealed record TrainingRates(double Before, double UnderLoad, double After, double DropPercent,
+        int BeforeIntervals, int UnderLoadIntervals, int AfterIntervals)
+    {
+        public bool IsComplete => BeforeIntervals > 0 && UnderLoadIntervals > 0 && AfterIntervals > 0;
+    }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
@@ -115,32 +121,36 @@ public sealed class BenchApiCommand : AsyncCommand<BenchApiCommand.Settings>
                 await load.RunAsync(path, settings.Rate, TimeSpan.FromSeconds(settings.Warmup), interrupt.Token);
             }
             AnsiConsole.MarkupLineInterpolated($"[grey]quiet window: {settings.Duration} s[/]");
-            var cpu = new CpuClock();
             var quiet1 = await QuietAsync(window, interrupt.Token);
-            double quietCpu1 = cpu.Lap();
             AnsiConsole.MarkupLineInterpolated($"[grey]load window: {settings.Rate} req/s on {settings.Connections} connections for {settings.Duration} s[/]");
             var loadStart = DateTimeOffset.UtcNow;
             LoadResult result = await load.RunAsync(path, settings.Rate, window, interrupt.Token);
             var loaded = (loadStart, DateTimeOffset.UtcNow);
-            double loadCpu = cpu.Lap();
             AnsiConsole.MarkupLineInterpolated($"[grey]quiet window: {settings.Duration} s[/]");
             var quiet2 = await QuietAsync(window, interrupt.Token);
-            double quietCpu2 = cpu.Lap();
-            // What the load added to this process (client, and the silo when embedded), per request: a figure that
-            // holds on a busy machine, where wall-clock rates mostly measure the neighbours.
-            result = result with { ExtraCpuMsPerRequest = result.Requests == 0 ? double.NaN : (loadCpu - (quietCpu1 + quietCpu2) / 2) * 1e3 / result.Requests };
 
             var points = (await api.GetAsync<MetricsPage>($"{path}/metrics?since=0", interrupt.Token)).Points;
             var detail = await api.GetAsync<ExperimentDetail>(path, interrupt.Token);
             var rates = Rates(points, quiet1, loaded, quiet2);
-            Print(settings, result, rates, loadBefore);
-            if (rates is null || detail.State != ExperimentState.Running && points[^1].Time < quiet2.Item2)
+            LoadResult? alone = null;
+            if (host is not null)
+            {
+                // The same load with the training stopped: its CPU per request (client and silo, this process) is the
+                // API's own cost, a figure that holds on a busy machine where wall-clock rates measure the neighbours.
+                AnsiConsole.MarkupLineInterpolated($"[grey]training stopped; load alone for {settings.Duration} s[/]");
+                await CancelAndWaitAsync(host.Services.GetRequiredService<IClusterClient>(), id);
+                var cpu = new CpuClock();
+                alone = await load.RunAsync(path, settings.Rate, window, interrupt.Token);
+                alone = alone with { CpuMsPerRequest = alone.Requests == 0 ? double.NaN : cpu.Lap() * 1e3 / alone.Requests };
+            }
+            Print(settings, result, alone, rates, loadBefore);
+            if (settings.Json is not null) await WriteJsonAsync(settings, id, result, alone, rates, loadBefore, interrupt.Token);
+            if (!rates.IsComplete || detail.State != ExperimentState.Running && points[^1].Time < quiet2.Item2)
             {
                 AnsiConsole.MarkupLineInterpolated(
-                    $"[red]no training figures: the training did not report within every window[/] (state {detail.State.ToString().ToLowerInvariant()}, {points.Count} reports): give a spec with more steps or a smaller log_every, or a longer --duration.");
+                    $"[red]incomplete training figures: a window holds no whole progress interval[/] (state {detail.State.ToString().ToLowerInvariant()}, {points.Count} reports): give a spec with more steps or a smaller log_every, or a longer --duration.");
                 return ExitCodes.Failed;
             }
-            if (settings.Json is not null) await WriteJsonAsync(settings, id, result, rates, loadBefore, interrupt.Token);
             return ExitCodes.Success;
         }
         catch (OperationCanceledException) when (interrupt.Token.IsCancellationRequested)
@@ -208,35 +218,35 @@ public sealed class BenchApiCommand : AsyncCommand<BenchApiCommand.Settings>
         return (start, DateTimeOffset.UtcNow);
     }
 
-    static TrainingRates? Rates(IReadOnlyList<MetricsPointDto> points, (DateTimeOffset, DateTimeOffset) quiet1,
+    static TrainingRates Rates(IReadOnlyList<MetricsPointDto> points, (DateTimeOffset, DateTimeOffset) quiet1,
         (DateTimeOffset, DateTimeOffset) loaded, (DateTimeOffset, DateTimeOffset) quiet2)
     {
         var before = TrainingThroughput.Over(points, quiet1.Item1, quiet1.Item2);
         var under = TrainingThroughput.Over(points, loaded.Item1, loaded.Item2);
         var after = TrainingThroughput.Over(points, quiet2.Item1, quiet2.Item2);
-        if (before.Intervals == 0 || under.Intervals == 0 || after.Intervals == 0) return null;
         double baseline = (before.ImagesPerSecond + after.ImagesPerSecond) / 2;
         return new TrainingRates(before.ImagesPerSecond, under.ImagesPerSecond, after.ImagesPerSecond,
-            100 * (1 - under.ImagesPerSecond / baseline), before.Intervals + under.Intervals + after.Intervals);
+            100 * (1 - under.ImagesPerSecond / baseline), before.Intervals, under.Intervals, after.Intervals);
     }
 
-    static void Print(Settings settings, LoadResult load, TrainingRates? rates, string loadBefore)
+    static void Print(Settings settings, LoadResult load, LoadResult? alone, TrainingRates rates, string loadBefore)
     {
-        var table = new Table().AddColumns("target req/s", "achieved req/s", "requests", "errors", "p50", "p99", "max", "mean", "cpu/request");
-        table.AddRow($"{settings.Rate}", $"{load.AchievedPerSecond:0}", $"{load.Requests}", $"{load.Errors}",
-            $"{load.P50Ms:0.00} ms", $"{load.P99Ms:0.00} ms", $"{load.MaxMs:0.0} ms", $"{load.MeanMs:0.00} ms", $"{load.ExtraCpuMsPerRequest * 1e3:0} µs");
+        var table = new Table().AddColumns("load", "req/s (target)", "errors", "p50", "p99", "max", "cpu/request");
+        foreach (var (name, row) in new[] { ("while training", load), ("alone", alone) })
+            if (row is not null)
+                table.AddRow(name, $"{row.AchievedPerSecond:0} ({settings.Rate})", $"{row.Errors}", $"{row.P50Ms:0.00} ms", $"{row.P99Ms:0.00} ms",
+                    $"{row.MaxMs:0.0} ms", double.IsNaN(row.CpuMsPerRequest) ? "–" : $"{row.CpuMsPerRequest * 1e3:0} µs");
         AnsiConsole.Write(table);
-        if (rates is not null)
-        {
-            var training = new Table().AddColumns("training images/s", "before", "under load", "after", "drop vs mean of quiet");
-            training.AddRow("", $"{rates.Before:0}", $"{rates.UnderLoad:0}", $"{rates.After:0}", $"{rates.DropPercent:0.0}%");
-            AnsiConsole.Write(training);
-        }
+        var training = new Table().AddColumns("training images/s (reports): before", "under load", "after", "drop");
+        training.AddRow($"{rates.Before:0} ({rates.BeforeIntervals})", $"{rates.UnderLoad:0} ({rates.UnderLoadIntervals})",
+            $"{rates.After:0} ({rates.AfterIntervals})", $"{rates.DropPercent:0.0}%");
+        AnsiConsole.Write(training);
         AnsiConsole.MarkupLineInterpolated(
             $"{BenchMachine.Cores} cores, load average before: {loadBefore}, after: {BenchMachine.LoadAverage()}; {settings.Connections} connections, {settings.Duration} s windows");
     }
 
-    static async Task WriteJsonAsync(Settings settings, string id, LoadResult load, TrainingRates rates, string loadBefore, CancellationToken cancellationToken)
+    static async Task WriteJsonAsync(Settings settings, string id, LoadResult load, LoadResult? alone, TrainingRates rates, string loadBefore,
+        CancellationToken cancellationToken)
     {
         var report = new
         {
@@ -251,7 +261,8 @@ public sealed class BenchApiCommand : AsyncCommand<BenchApiCommand.Settings>
                 Endpoint = "GET /api/experiments/{id}", TargetPerSecond = settings.Rate, settings.Connections,
                 WindowSeconds = settings.Duration, WarmupSeconds = settings.Warmup, Protocol = "HTTP/1.1 keep-alive",
             },
-            Load = load,
+            LoadWhileTraining = load,
+            LoadAlone = alone,
             TrainingImagesPerSecond = rates,
             Utc = DateTime.UtcNow,
         };
