@@ -64,7 +64,7 @@ public sealed class BenchSampleCommand : Command<BenchSampleCommand.Settings>
     {
         string loadBefore = BenchEnvironment.LoadAverage();
         int threads = TorchRuntime.Initialize(settings.Threads ?? Environment.ProcessorCount);
-        GptConfig gptConfig;
+        GeneratorConfig gptConfig;
         VqTokenizerConfig tokenizerConfig;
         Device device;
         try
@@ -79,8 +79,9 @@ public sealed class BenchSampleCommand : Command<BenchSampleCommand.Settings>
         }
         // VAR at the same sizes, over the multi-scale tokenizer's default schedule with the spec tokenizer's codebook.
         var msvqConfig = tokenizerConfig with { Kind = VqTokenizerConfig.KindMsVq, ScaleSchedule = new VqTokenizerConfig().ScaleSchedule };
-        var varConfig = new VarConfig
+        var varConfig = new GeneratorConfig
         {
+            Model = GeneratorConfig.ModelVar, SequenceLength = msvqConfig.ScaleList().Sum(s => s * s),
             Scales = msvqConfig.ScaleList().ToArray(), CodebookSize = msvqConfig.CodebookSize, InputDim = msvqConfig.CodeDim, Classes = gptConfig.Classes,
             ModelDim = gptConfig.ModelDim, Layers = gptConfig.Layers, Heads = gptConfig.Heads, MlpRatio = gptConfig.MlpRatio, Dropout = gptConfig.Dropout,
         };
@@ -131,7 +132,7 @@ public sealed class BenchSampleCommand : Command<BenchSampleCommand.Settings>
 
     private sealed record SampleRatio(int Batch, double? Cfg, double KvCacheOverUncached, double VarOverCachedGpt);
 
-    private static void Print(IReadOnlyList<SampleResult> results, GptConfig gpt, VarConfig var, int threads)
+    private static void Print(IReadOnlyList<SampleResult> results, GeneratorConfig gpt, GeneratorConfig var, int threads)
     {
         var table = new Table().AddColumns("generator", "mode", "guidance", "batch", "passes", "batch ms", "cpu ms", "images/s");
         foreach (var r in results)

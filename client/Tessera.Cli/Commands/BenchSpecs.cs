@@ -41,14 +41,14 @@ public static class BenchSpecs
     }
 
     /// <summary>The generator stage <paramref name="reference"/> names (<c>spec.yaml[:stage]</c>) as a GPT config, and its tokenizer's config.</summary>
-    public static (GptConfig Gpt, VqTokenizerConfig Tokenizer) Generator(string reference)
+    public static (GeneratorConfig Gpt, VqTokenizerConfig Tokenizer) Generator(string reference)
     {
         var (spec, stage) = Stage(reference, ["generator"]);
         return (GeneratorConfig(spec, stage), TokenizerOf(spec, stage));
     }
 
     /// <summary>As the generator stage does: the GPT's sequence length and vocabulary come from its tokenizer.</summary>
-    private static GptConfig GeneratorConfig(ExperimentSpec spec, StageSpec stage)
+    private static GeneratorConfig GeneratorConfig(ExperimentSpec spec, StageSpec stage)
     {
         var tokenizer = TokenizerOf(spec, stage);
         return GeneratorStage.FromStage(stage) with

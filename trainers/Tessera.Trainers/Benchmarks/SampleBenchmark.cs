@@ -82,26 +82,24 @@ public static class SampleBenchmark
     /// cut out. This computes every scale's input each call, more than generation needs, so VAR's figures here are
     /// if anything low; <see cref="Elapsed"/> says how much time it took.
     /// </summary>
+    /// <summary>The tokenizer's own scale inputs, timed, so the bench can say what share of VAR sampling they take.</summary>
     private sealed class TokenizerScaleInputs(MsVqTokenizer tokenizer) : IScaleInputs
     {
-        private readonly int[] _scales = tokenizer.Scales.ToArray();
+        private readonly IScaleInputs _inner = tokenizer.ScaleInputs;
         private long _ticks;
 
-        public IReadOnlyList<int> Scales => _scales;
-        public int InputDim => tokenizer.Config.CodeDim;
+        public IReadOnlyList<int> Scales => _inner.Scales;
+        public int InputDim => _inner.InputDim;
         public TimeSpan Elapsed => Stopwatch.GetElapsedTime(0, _ticks);
 
         public void Reset() => _ticks = 0;
 
-        public Tensor TeacherForcingInputs(Tensor tokens_BL) => tokenizer.TeacherForcingInputs(tokens_BL);
+        public Tensor TeacherForcingInputs(Tensor tokens_BL) => _inner.TeacherForcingInputs(tokens_BL);
 
         public Tensor NextScaleInput(Tensor tokensSoFar_BLk)
         {
             long start = Stopwatch.GetTimestamp();
-            long done = tokensSoFar_BLk.shape[1], first = (long)_scales[0] * _scales[0];
-            int next = _scales.Select((s, k) => (s, k)).First(p => _scales.Take(p.k).Sum(x => (long)x * x) == done).s;
-            var padded_BL = nn.functional.pad(tokensSoFar_BLk, [0, tokenizer.TokenCount - done]);
-            var input = tokenizer.TeacherForcingInputs(padded_BL).narrow(1, done - first, (long)next * next);
+            var input = _inner.NextScaleInput(tokensSoFar_BLk);
             _ticks += Stopwatch.GetTimestamp() - start;
             return input;
         }

@@ -62,7 +62,7 @@ public abstract class TrainerWorkload : IStepWorkload
 }
 
 /// <summary>A `generator` stage's <see cref="GeneratorTrainer"/> on random tokens and labels.</summary>
-public sealed class GeneratorWorkload(string name, GptConfig config, Device device, long seed, int steps)
+public sealed class GeneratorWorkload(string name, GeneratorConfig config, Device device, long seed, int steps)
     : TrainerWorkload(name, config.BatchSize, steps, seed, config with { Steps = steps })
 {
     public override double Run(Action<int> boundary)

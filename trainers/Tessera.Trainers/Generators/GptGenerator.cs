@@ -103,9 +103,7 @@ public sealed class GptGenerator : TokenGenerator
             if (name.StartsWith("ln_", StringComparison.Ordinal) || name.Contains(".ln_", StringComparison.Ordinal)) continue; // LayerNorm keeps 1/0
             if (name.EndsWith(".bias", StringComparison.Ordinal)) { p.zero_(); continue; }
             bool residual = name.EndsWith("attn.proj.weight", StringComparison.Ordinal) || name.EndsWith("mlp.proj.weight", StringComparison.Ordinal);
-            // Drawn with randn from the explicit generator: nn.init.normal_ here ignored its generator argument and
-            // used the global RNG, so two models built on two threads could differ for the same seed.
-            p.copy_(randn(p.shape, generator: generator, dtype: p.dtype, device: p.device) * (residual ? residualStd : 0.02));
+            SeededInit.Normal(p, residual ? residualStd : 0.02, generator);
         }
     }
 }

@@ -112,8 +112,7 @@ public sealed class VarGenerator : TokenGenerator
         {
             if (name.EndsWith(".bias", StringComparison.Ordinal)) { p.zero_(); continue; }
             if (name.Contains("ada", StringComparison.Ordinal)) { p.zero_(); continue; }
-            // randn from the explicit generator: nn.init.normal_ ignores its generator argument (see GptGenerator).
-            p.copy_(randn(p.shape, generator: generator, dtype: p.dtype, device: p.device) * 0.02);
+            SeededInit.Normal(p, 0.02, generator);
         }
         // Gates at zero would make every block an identity with no gradient into attention or MLP.
         foreach (var (name, p) in named_parameters())
