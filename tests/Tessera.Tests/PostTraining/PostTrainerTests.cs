@@ -125,6 +125,24 @@ public class PostTrainerTests
         double last = reports.TakeLast(5).Average(r => r.Metrics["reward"]);
         Assert.True(first < 0.2, $"first rewards {first}");
         Assert.True(last > first + 0.15, $"reward went from {first} to {last}");
+        Assert.True(reports[^1].Metrics["kl"] > 0, "the KL to the reference is reported even with the KL term off");
+    }
+
+    [Fact]
+    public void CancellationStopsBeforeAStepAndBadConfigsAreRefusedByName()
+    {
+        using var start = NewStart();
+        using var trainer = new PostTrainer(start, Config(PostTrainingConfig.ObjectiveCca), seed: 1);
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        using var g = new Generator(1);
+        var objective = new CcaObjective(new GptGeneratorTests.RepeatSource(Batch(Consistent)), trainer.Config, g);
+        Assert.Throws<OperationCanceledException>(() => trainer.Train(objective, null, cts.Token));
+        Assert.Equal(0, trainer.Step);
+
+        Assert.Contains("'ppo'", Assert.Throws<ArgumentException>(() => PostTrainingConfig.For("ppo")).Message);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new PostTrainer(start, Config("rl") with { GroupSize = 1 }, seed: 1));
+        Assert.Contains(nameof(PostTrainingConfig.GroupSize), error.Message);
     }
 
     private sealed class RepeatPairs(PreferencePairs pairs) : IPreferenceSource

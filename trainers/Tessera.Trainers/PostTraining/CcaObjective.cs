@@ -12,6 +12,8 @@ public sealed class CcaObjective(ITokenBatchSource source, PostTrainingConfig co
 {
     public string Name => PostTrainingConfig.ObjectiveCca;
 
+    public int ImagesPerStep(int batchSize) => batchSize;
+
     public ObjectiveResult NextLoss(TokenGenerator policy, FrozenReference reference, int batchSize)
     {
         var (classes_B, tokens_BL) = TokenBatchTensors.From(source.Next(batchSize), policy.Config, policy.Device);

@@ -15,6 +15,9 @@ public sealed class DdoObjective(ITokenBatchSource source, PostTrainingConfig co
 {
     public string Name => PostTrainingConfig.ObjectiveDdo;
 
+    /// <summary>The real sequences and as many fakes.</summary>
+    public int ImagesPerStep(int batchSize) => 2 * batchSize;
+
     public ObjectiveResult NextLoss(TokenGenerator policy, FrozenReference reference, int batchSize)
     {
         var batch = source.Next(batchSize);

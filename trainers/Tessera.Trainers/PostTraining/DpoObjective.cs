@@ -7,6 +7,9 @@ public sealed class DpoObjective(IPreferenceSource source, double beta) : IPostT
 {
     public string Name => PostTrainingConfig.ObjectiveDpo;
 
+    /// <summary>Both sequences of every pair.</summary>
+    public int ImagesPerStep(int batchSize) => 2 * batchSize;
+
     public ObjectiveResult NextLoss(TokenGenerator policy, FrozenReference reference, int batchSize)
     {
         var pairs = source.Next(batchSize);

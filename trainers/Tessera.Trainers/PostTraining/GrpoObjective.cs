@@ -10,11 +10,15 @@ namespace Tessera.Trainers.PostTraining;
 /// ((R) classes, (R, L) tokens -> (R) rewards, e.g. the reference classifier's probability of the class), and
 /// normalises the rewards per class group. One update per sample, as trl does by default, so the sampling policy's
 /// log-probabilities are the current ones detached and the ratio is 1 with the gradient of the clipped objective.
+/// VA-Pi's extra 0.1 x cross-entropy on real tokens is left out: it needs a data source beside the reward.
 /// </summary>
 public sealed class GrpoObjective(Func<Tensor, Tensor, Tensor> reward, PostTrainingConfig config, SamplingOptions sampling, Generator generator)
     : IPostTrainingObjective
 {
     public string Name => PostTrainingConfig.ObjectiveRl;
+
+    /// <summary>A group of samples per class.</summary>
+    public int ImagesPerStep(int batchSize) => batchSize * config.GroupSize;
 
     public ObjectiveResult NextLoss(TokenGenerator policy, FrozenReference reference, int batchSize)
     {
@@ -26,7 +30,8 @@ public sealed class GrpoObjective(Func<Tensor, Tensor, Tensor> reward, PostTrain
         using (no_grad()) rewards_R = reward(classes_R, tokens_RL);
         var advantages_R = Grpo.GroupAdvantages(rewards_R, groups, config.AdvantageClip);
         var lpNew_RL = policy.TokenLogProbs(classes_R, tokens_RL);
-        var lpRef_RL = config.KlCoefficient > 0 ? reference.TokenLogProbs(classes_R, tokens_RL) : null;
+        // Scored even when the KL term is off (coefficient 0): the KL to the reference is always reported.
+        var lpRef_RL = reference.TokenLogProbs(classes_R, tokens_RL);
         var result = Grpo.Loss(lpNew_RL, lpNew_RL.detach(), advantages_R, config.ClipEpsilon, lpRef_RL, config.KlCoefficient);
         return result with { Metrics = new Dictionary<string, double>(result.Metrics) { ["reward"] = ObjectiveResult.Mean(rewards_R) } };
     }

@@ -11,6 +11,9 @@ public interface IPostTrainingObjective
     /// <summary>The stage name progress reports carry, e.g. "dpo".</summary>
     string Name { get; }
 
+    /// <summary>Images (sequences) one step of <paramref name="batchSize"/> examples trains on, for the throughput report.</summary>
+    int ImagesPerStep(int batchSize);
+
     /// <summary>The loss of the next <paramref name="batchSize"/> examples; <paramref name="policy"/> carries the gradient.</summary>
     ObjectiveResult NextLoss(TokenGenerator policy, FrozenReference reference, int batchSize);
 }

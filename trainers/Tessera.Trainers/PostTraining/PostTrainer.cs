@@ -69,7 +69,7 @@ public sealed class PostTrainer : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         var clock = Stopwatch.StartNew();
         double lastReport = 0;
-        int sinceReport = 0;
+        int sinceReport = 0; // images since the last report
         while (Step < Config.Steps)
         {
             ct.ThrowIfCancellationRequested();
@@ -85,7 +85,7 @@ public sealed class PostTrainer : IDisposable
             double gradNorm = nn.utils.clip_grad_norm_(_policy.parameters(), Config.GradClip);
             _optimizer.step();
             Step++;
-            sinceReport += Config.BatchSize;
+            sinceReport += objective.ImagesPerStep(Config.BatchSize);
 
             double now = clock.Elapsed.TotalSeconds;
             var metrics = new Dictionary<string, double>(result.Metrics) { ["learning_rate"] = lr, ["grad_norm"] = gradNorm };
