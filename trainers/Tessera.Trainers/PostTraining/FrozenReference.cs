@@ -6,9 +6,10 @@ namespace Tessera.Trainers.PostTraining;
 /// <summary>
 /// A frozen copy of a generator, the reference every post-training objective measures the policy against. Its own
 /// weights (training the source leaves it unchanged), no gradients (<c>requires_grad = false</c>, log-probabilities
-/// computed under <c>no_grad</c>), never in an optimizer, and dropout off (eval mode): the CCA source builds its
-/// models with dropout 0 (thu-ml/CCA <c>VAR_finetune.py</c>) and trl's DPO disables dropout in model and reference
-/// (<c>disable_dropout=True</c>), so the reference's log-probability of a sequence is one number, not a draw.
+/// computed under <c>no_grad</c>), never in an optimizer, and dropout off (eval mode), as ../shared/algorithms.md has
+/// it: the CCA source builds its models with dropout 0 (thu-ml/CCA <c>VAR_finetune.py</c>; it keeps VAR's drop-path,
+/// which these models do not have) and trl's DPO disables dropout in model and reference (<c>disable_dropout=True</c>),
+/// so the reference's log-probability of a sequence is one number, not a draw.
 /// </summary>
 public sealed class FrozenReference : IDisposable
 {
