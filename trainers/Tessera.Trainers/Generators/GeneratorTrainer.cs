@@ -146,18 +146,7 @@ public sealed partial class GeneratorTrainer : IDisposable
         }
     }
 
-    private (Tensor Classes_B, Tensor Tokens_BN) ToTensors(TokenBatch batch)
-    {
-        if (batch.Length != Config.SequenceLength)
-            throw new ArgumentException($"token batch has sequences of {batch.Length}, the generator expects {Config.SequenceLength}");
-        if (batch.Tokens.Length != (long)batch.Count * batch.Length || batch.Labels.Length != batch.Count)
-            throw new ArgumentException("token batch arrays do not match its count and length");
-        foreach (var label in batch.Labels)
-            if (label < 0 || label >= Config.Classes) throw new ArgumentException($"label {label} is not a class index (0..{Config.Classes - 1})");
-        var tokens_BN = tensor(batch.Tokens.Select(t => (long)t).ToArray(), new long[] { batch.Count, batch.Length }).to(_device);
-        var classes_B = tensor(batch.Labels.Select(l => (long)l).ToArray()).to(_device);
-        return (classes_B, tokens_BN);
-    }
+    private (Tensor Classes_B, Tensor Tokens_BN) ToTensors(TokenBatch batch) => TokenBatchTensors.From(batch, Config, _device);
 
     public void Dispose()
     {

@@ -45,6 +45,15 @@ public sealed class GptGenerator : TokenGenerator
         return nn.functional.cross_entropy(logits_BNV.reshape(-1, Config.CodebookSize), tokens_BN.reshape(-1));
     }
 
+    /// <summary>Same teacher-forced pass as <see cref="TrainingLoss"/>, each target's log-probability kept: (B, N).</summary>
+    public override Tensor TokenLogProbs(Tensor classes_B, Tensor tokens_BN)
+    {
+        long n = tokens_BN.shape[1];
+        return GatherLogProbs(Forward(classes_B, tokens_BN.narrow(1, 0, n - 1)), tokens_BN);
+    }
+
+    protected override TokenGenerator CreateSibling(GeneratorConfig config, Generator generator) => new GptGenerator(config, generator);
+
     /// <summary>KV-cached raster sampling, see <see cref="GptSampler"/>.</summary>
     public override Tensor Generate(IReadOnlyList<int> classes, SamplingOptions options, Generator generator) =>
         GptSampler.Generate(this, classes, options, generator);

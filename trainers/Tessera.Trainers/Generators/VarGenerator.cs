@@ -70,6 +70,16 @@ public sealed class VarGenerator : TokenGenerator
         return nn.functional.cross_entropy(logits_BLV.reshape(-1, Config.CodebookSize), tokens_BL.reshape(-1));
     }
 
+    /// <summary>Same teacher-forced pass as <see cref="TrainingLoss"/>, each target's log-probability kept: (B, L).</summary>
+    public override Tensor TokenLogProbs(Tensor classes_B, Tensor tokens_BL)
+    {
+        var inputs_BPC = ScaleInputs.TeacherForcingInputs(tokens_BL).to(tokens_BL.device);
+        return GatherLogProbs(Forward(classes_B, inputs_BPC), tokens_BL);
+    }
+
+    /// <summary>Shares this model's scale inputs: they belong to the tokenizer, not to either model.</summary>
+    protected override TokenGenerator CreateSibling(GeneratorConfig config, Generator generator) => new VarGenerator(config, generator, _scaleInputs);
+
     /// <summary>One forward pass per scale, see <see cref="VarSampler"/>.</summary>
     public override Tensor Generate(IReadOnlyList<int> classes, SamplingOptions options, Generator generator) =>
         VarSampler.Generate(this, ScaleInputs, classes, options, generator);
