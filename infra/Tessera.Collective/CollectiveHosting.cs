@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,7 +9,10 @@ namespace Tessera.Collective;
 /// <summary>How a host (a silo, the bench, a test) serves the data plane.</summary>
 public static class CollectiveHosting
 {
-    /// <summary>Registers gRPC, the <see cref="CollectiveHub"/> singleton and the service's message limits.</summary>
+    /// <summary>
+    /// Registers gRPC, the <see cref="CollectiveHub"/> singleton, the service's message limits and Kestrel's large
+    /// memory blocks (<see cref="KestrelBlockPool"/>; it replaces the host's default pool, so call it on the host that serves the collective).
+    /// </summary>
     public static IServiceCollection AddTesseraCollective(this IServiceCollection services)
     {
         services.AddGrpc().AddServiceOptions<CollectiveService>(o =>
@@ -19,6 +23,8 @@ public static class CollectiveHosting
             o.EnableDetailedErrors = true;
         });
         services.AddSingleton<CollectiveHub>();
+        // Not TryAdd: Kestrel registers its 4 KB pool first, and the last registration is the one resolved.
+        services.AddSingleton<IMemoryPoolFactory<byte>, KestrelBlockPoolFactory>();
         return services;
     }
 
