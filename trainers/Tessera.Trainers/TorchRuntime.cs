@@ -43,23 +43,6 @@ public static class TorchRuntime
         torch.set_num_threads(threads);
     }
 
-    private static readonly object SeedGate = new();
-
-    /// <summary>
-    /// Seeds libtorch's global RNG and runs <paramref name="build"/> under one process-wide lock. Some initialisers
-    /// (module constructors' default init, and apparently <c>nn.init</c> calls given a generator) draw from the global
-    /// RNG, and data-parallel ranks of one process build their models at the same moment: without the lock their draws
-    /// interleave and a rank's initial weights depend on timing (seen as 2-worker runs ending far from 1-worker ones).
-    /// </summary>
-    public static T BuildSeeded<T>(long seed, Func<T> build)
-    {
-        lock (SeedGate)
-        {
-            torch.manual_seed(seed);
-            return build();
-        }
-    }
-
     /// <summary>Maps "auto", "cpu" or "cuda" (optionally "cuda:N") to a device; asking for CUDA without it is an error.</summary>
     public static torch.Device ResolveDevice(string requested)
     {

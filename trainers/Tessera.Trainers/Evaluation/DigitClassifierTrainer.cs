@@ -29,9 +29,9 @@ public sealed partial class DigitClassifierTrainer : IDisposable
         Config = config;
         Seed = seed;
         _device = device;
+        torch.manual_seed(seed); // dropout draws from the global RNG; everything else uses _generator
         _generator = new Generator((ulong)seed);
-        // The global RNG is seeded too: dropout draws from it.
-        _model = TorchRuntime.BuildSeeded(seed, () => new DigitClassifier(config, _generator));
+        _model = new DigitClassifier(config, _generator);
         _model.to(device);
         _optimizer = optim.AdamW(_model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
     }

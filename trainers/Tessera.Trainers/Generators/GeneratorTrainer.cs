@@ -32,9 +32,9 @@ public sealed partial class GeneratorTrainer : IDisposable
         Config = config;
         Seed = seed;
         _device = device;
+        torch.manual_seed(seed); // dropout draws from the global RNG; everything else uses _generator
         _generator = new Generator((ulong)seed);
-        // The global RNG is seeded too: dropout draws from it.
-        _model = TorchRuntime.BuildSeeded(seed, () => TokenGenerator.Create(config, _generator, scaleInputs));
+        _model = TokenGenerator.Create(config, _generator, scaleInputs);
         _model.to(device);
         // Created after the move: to(device) replaces parameters.
         _optimizer = optim.AdamW(_model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);

@@ -30,8 +30,9 @@ public sealed partial class VqTokenizerTrainer : IDisposable
         Config = config;
         Seed = seed;
         _device = device;
+        torch.manual_seed(seed); // nothing here draws from the global RNG; seeded anyway for any op that might
         _generator = new Generator((ulong)seed);
-        _model = TorchRuntime.BuildSeeded(seed, () => CreateModel(config, _generator));
+        _model = CreateModel(config, _generator);
         _model.to(device);
         // Created after the move: to(device) replaces parameters.
         _optimizer = optim.AdamW(_model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
