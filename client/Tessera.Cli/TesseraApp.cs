@@ -36,6 +36,9 @@ public static class TesseraApp
             config.AddCommand<SampleCommand>("sample")
                 .WithDescription("Sample a trained generator into a grid or a folder of PNGs.")
                 .WithExample("sample", "quickstart-20261128-181502-3fa2", "--class", "3", "--n", "64", "--cfg", "1.5", "--out", "grid.png");
+            config.AddCommand<LogsCommand>("logs")
+                .WithDescription("Print an experiment's log events; --follow keeps printing until it ends.")
+                .WithExample("logs", "quickstart-20261128-181502-3fa2", "--follow");
             config.AddCommand<ListCommand>("list").WithDescription("List the experiments a silo knows.");
             config.AddBranch("data", data =>
             {
@@ -49,6 +52,15 @@ public static class TesseraApp
                 bench.AddCommand<BenchAllReduceCommand>("allreduce")
                     .WithDescription("Ring all-reduce over loopback gRPC vs raw loopback TCP.")
                     .WithExample("bench", "allreduce", "--workers", "2,4", "--sizes", "1MB,16MB,64MB", "--json", "allreduce.json");
+                bench.AddCommand<BenchStepCommand>("step")
+                    .WithDescription("Milliseconds per training step of a reference workload or a spec's stage, per libtorch thread count.")
+                    .WithExample("bench", "step", "--workload", "ref-gpt", "--threads", "1,2", "--json", "step.json");
+                bench.AddCommand<BenchSampleCommand>("sample")
+                    .WithDescription("Images/s of the GPT (KV cache on and off) and VAR generators, guided and guidance-free.")
+                    .WithExample("bench", "sample", "--batches", "1,64", "--json", "sample.json");
+                bench.AddCommand<BenchApiCommand>("api")
+                    .WithDescription("The status endpoint under load while an experiment trains: req/s, latency, training images/s with and without load.")
+                    .WithExample("bench", "api", "--rate", "2000", "--duration", "15", "--json", "api.json");
             });
         });
         return app;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Tessera.Grains.Workers;
 using Tessera.Infra.Specs;
 using Tessera.Infra.Storage;
+using Tessera.Infra.Telemetry;
 
 namespace Tessera.Grains;
 
@@ -14,7 +15,7 @@ public sealed class ExperimentGrain(
     [PersistentState("experiment", GrainStorage.Experiments)] IPersistentState<ExperimentGrainState> state,
     IArtifactStore store,
     DatasetPreparer datasets,
-    ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain
+    ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain, IIncomingGrainCallFilter
 {
     // Live state is memory-only: it is rebuilt by the next report and not worth a storage write per step.
     StageProgress? _progress;
@@ -42,6 +43,7 @@ public sealed class ExperimentGrain(
         S.TotalStages = spec.Stages.Count;
         S.StageNames = spec.Stages.Select(s => s.Name).ToList();
         await state.WriteStateAsync();
+        TesseraMetrics.ExperimentMoved(null, StateName(S.State), finished: false);
 
         await store.WriteTextAsync(ExperimentPaths.Spec(Id), S.ResolvedSpecYaml);
         await GrainFactory.GetGrain<ISchedulerGrain>(0).Register(new ExperimentListing(Id, S.Name, submission.SubmittedAt));
@@ -74,6 +76,8 @@ public sealed class ExperimentGrain(
         _progress = progress;
         _history.Add(new MetricsRow(progress.Stage, progress.Step, progress.Loss, progress.ImagesPerSecond,
             progress.Metrics, DateTimeOffset.UtcNow));
+        logger.LogInformation("Step {Step}/{TotalSteps}: loss {Loss:F4}, {ImagesPerSecond:F0} images/s",
+            progress.Step, progress.TotalSteps, progress.Loss, progress.ImagesPerSecond);
         return Task.CompletedTask;
     }
 
@@ -137,16 +141,16 @@ public sealed class ExperimentGrain(
 
     async Task StartCurrentStage(CancellationToken cancellationToken)
     {
+        using var logScope = ExperimentLogScope.Begin(logger, Id, S.StageNames[S.StageIndex]);
         try
         {
             ExperimentSpec spec = SpecParser.Parse(S.ResolvedSpecYaml, ExperimentPaths.Spec(Id));
             await datasets.PrepareAsync(spec.Dataset, GrainFactory, cancellationToken);
-            S.State = ExperimentState.Running;
+            MoveTo(ExperimentState.Running);
             S.StartedAt ??= DateTimeOffset.UtcNow;
-            await state.WriteStateAsync();
-            int workers = spec.Stages[S.StageIndex].Workers;
             S.Generation++;
             await state.WriteStateAsync();
+            int workers = spec.Stages[S.StageIndex].Workers;
             _ring = new RingRendezvous(S.StageIndex, S.Generation, Enumerable.Repeat("", workers).ToArray(),
                 Convert.ToHexString(RandomNumberGenerator.GetBytes(32)));
             for (int rank = 0; rank < workers; rank++)
@@ -163,12 +167,33 @@ public sealed class ExperimentGrain(
     {
         if (final != ExperimentState.Succeeded) await StopRanks();
         _ring = null;
-        S.State = final;
+        MoveTo(final);
         S.Error = error;
         S.FinishedAt = DateTimeOffset.UtcNow;
         await state.WriteStateAsync();
         await store.WriteTextAsync(ExperimentPaths.Summary(Id), ExperimentSummary.ToJson(Status()));
-        logger.LogInformation("Experiment {Id} finished: {State}{Error}", Id, final, error is null ? "" : $" ({error})");
+        logger.LogInformation("Experiment {Id} finished: {State}{Error}", Id, StateName(final), error is null ? "" : $" ({error})");
+    }
+
+    void MoveTo(ExperimentState next)
+    {
+        TesseraMetrics.ExperimentMoved(StateName(S.State), StateName(next), finished: next is not (ExperimentState.Pending or ExperimentState.Running));
+        S.State = next;
+    }
+
+    static string StateName(ExperimentState s) => s.ToString().ToLowerInvariant();
+
+    /// <summary>Every call to this grain logs inside the experiment's scope, with the stage it is on when the call arrives.</summary>
+    async Task IIncomingGrainCallFilter.Invoke(IIncomingGrainCallContext context)
+    {
+        // Status polls (dashboards, `bench api`) never log: they skip the scope's allocations.
+        if (context.InterfaceMethod?.Name is nameof(GetStatus) or nameof(GetMetrics))
+        {
+            await context.Invoke();
+            return;
+        }
+        using var logScope = ExperimentLogScope.Begin(logger, Id, S.Submission is null ? null : S.StageNames[S.StageIndex]);
+        await context.Invoke();
     }
 
     ExperimentStatus Status() => new(

@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Diagnostics;
 using Google.Protobuf;
+using Tessera.Infra.Telemetry;
 
 namespace Tessera.Collective;
 
@@ -23,6 +25,7 @@ public sealed partial class RingCommunicator
             int n = Group.WorldSize, rank = Group.Rank;
             long length = buffer.Length;
             if (n == 1 || length == 0) return;
+            long started = Stopwatch.GetTimestamp();
             int chunk = Options.ChunkElements;
             int maxSegment = (int)((length + n - 1) / n);
             int chunks = (maxSegment + chunk - 1) / chunk;
@@ -56,6 +59,7 @@ public sealed partial class RingCommunicator
                     WireCodec.Quantize(destination, compression);
                 },
                 cancellationToken);
+            TesseraMetrics.RecordAllReduce(Group.ExperimentId, length * sizeof(float), Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
         finally { _opLock.Release(); }
     }

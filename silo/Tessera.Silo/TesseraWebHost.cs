@@ -7,21 +7,28 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using OpenTelemetry.Metrics;
 using Orleans.Dashboard;
 using Tessera.Collective;
 using Tessera.Grains.Workers;
+using Tessera.Infra.Telemetry;
 using Tessera.Silo.Api;
+using Tessera.Silo.Logging;
 
 namespace Tessera.Silo;
 
 /// <summary>
 /// The one place a Tessera silo process is assembled: Orleans and Kestrel in one ASP.NET Core host, with the
-/// HTTP API, the web dashboard and the Orleans Dashboard mapped on it, and the data plane's gRPC collective on a
-/// listener of its own, so every program that hosts a silo serves the same endpoints.
+/// HTTP API, the web dashboard, the Orleans Dashboard and the Prometheus scrape endpoint mapped on it, the data
+/// plane's gRPC collective on a listener of its own, and Serilog as its logger (<see cref="SiloLogging"/>), so
+/// every program that hosts a silo serves the same endpoints.
 /// </summary>
 public static class TesseraWebHost
 {
-    /// <summary>Builds (does not start) a silo host. <paramref name="configure"/> adds the caller's own services (logging).</summary>
+    /// <summary>
+    /// Builds (does not start) a silo host. <paramref name="configure"/> adds the caller's own services, e.g. a
+    /// Serilog <c>ILogEventSink</c> that then receives every event of this host.
+    /// </summary>
     public static WebApplication Build(TesseraSiloOptions options, Action<WebApplicationBuilder>? configure = null)
     {
         // Content root at the program's own folder: a silo is configured by TesseraSiloOptions, not by whatever
@@ -43,6 +50,10 @@ public static class TesseraWebHost
             silo.UseTessera(options);
             if (options.OrleansDashboard) silo.AddDashboard();
         });
+        builder.Services.AddTesseraLogging(options);
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(TesseraMetrics.MeterName)
+            .AddPrometheusExporter());
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -54,6 +65,7 @@ public static class TesseraWebHost
     static void MapEndpoints(WebApplication app, TesseraSiloOptions options)
     {
         app.MapTesseraApi();
+        app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapTesseraDashboard();
         if (options.OrleansDashboard) app.MapOrleansDashboard(routePrefix: "/orleans");
         app.MapTesseraCollective();

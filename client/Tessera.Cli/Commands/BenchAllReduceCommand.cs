@@ -3,9 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Reflection;
-using System.Runtime.InteropServices;
-using System.Text.Json;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Tessera.Collective;
@@ -63,8 +60,8 @@ public sealed class BenchAllReduceCommand : AsyncCommand<BenchAllReduceCommand.S
         {
             try
             {
-                if (ParseList(Workers, s => int.Parse(s, CultureInfo.InvariantCulture)).Any(n => n < 1)) return ValidationResult.Error("--workers must be >= 1");
-                if (ParseList(Sizes, ParseBytes).Any(b => b < 4)) return ValidationResult.Error("--sizes must be at least 4 bytes");
+                if (BenchEnvironment.ParseList(Workers, s => int.Parse(s, CultureInfo.InvariantCulture)).Any(n => n < 1)) return ValidationResult.Error("--workers must be >= 1");
+                if (BenchEnvironment.ParseList(Sizes, ParseBytes).Any(b => b < 4)) return ValidationResult.Error("--sizes must be at least 4 bytes");
                 ParseCompression(Compression);
                 ParseBytes(Window);
                 if (Chunk is not null) ParseBytes(Chunk);
@@ -79,12 +76,12 @@ public sealed class BenchAllReduceCommand : AsyncCommand<BenchAllReduceCommand.S
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        var workers = ParseList(settings.Workers, s => int.Parse(s, CultureInfo.InvariantCulture));
-        var sizes = ParseList(settings.Sizes, ParseBytes);
+        var workers = BenchEnvironment.ParseList(settings.Workers, s => int.Parse(s, CultureInfo.InvariantCulture));
+        var sizes = BenchEnvironment.ParseList(settings.Sizes, ParseBytes);
         int window = (int)ParseBytes(settings.Window);
         var options = new CollectiveOptions { Compression = ParseCompression(settings.Compression), Http2WindowBytes = window };
         if (settings.Chunk is not null) options = options with { ChunkBytes = (int)ParseBytes(settings.Chunk) };
-        string loadBefore = LoadAverage();
+        string loadBefore = BenchEnvironment.LoadAverage();
 
         AnsiConsole.MarkupLine("[grey]measuring raw loopback TCP...[/]");
         double rawGBps = await RawLoopbackGBpsAsync(cancellationToken);
@@ -132,40 +129,23 @@ public sealed class BenchAllReduceCommand : AsyncCommand<BenchAllReduceCommand.S
                 $"{row.AlgGBps:0.000}", $"{row.BusGBps:0.000}", $"{row.BusOfRawPercent:0}%", $"{row.CpuSecondsPerOp * 1e3:0}ms",
                 row.Gen2Collections.ToString(), $"{row.GcPauseMsPerOp:0.0}ms");
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine($"raw loopback TCP (one socket, 1 MB writes): [bold]{rawGBps:0.000} GB/s[/]; load average before: {loadBefore}, after: {LoadAverage()}");
+        AnsiConsole.MarkupLine($"raw loopback TCP (one socket, 1 MB writes): [bold]{rawGBps:0.000} GB/s[/]; load average before: {loadBefore}, after: {BenchEnvironment.LoadAverage()}");
 
         if (settings.Json is not null)
         {
-            var report = new
+            var machine = BenchEnvironment.Machine(loadBefore, new Dictionary<string, string>
             {
-                machine = new
-                {
-                    cores = Environment.ProcessorCount,
-                    memoryBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
-                    os = RuntimeInformation.OSDescription,
-                    architecture = RuntimeInformation.OSArchitecture.ToString(),
-                    dotnet = RuntimeInformation.FrameworkDescription,
-                    loadAverageBefore = loadBefore,
-                    loadAverageAfter = LoadAverage(),
-                    libraries = new Dictionary<string, string>
-                    {
-                        ["Grpc.Net.Client"] = VersionOf(typeof(Grpc.Net.Client.GrpcChannel).Assembly),
-                        ["Grpc.AspNetCore.Server"] = VersionOf(typeof(Grpc.AspNetCore.Server.GrpcServiceOptions).Assembly),
-                        ["Google.Protobuf"] = VersionOf(typeof(Google.Protobuf.ByteString).Assembly),
-                        ["Tessera.Collective"] = VersionOf(typeof(RingCommunicator).Assembly),
-                    },
-                },
-                settings = new
-                {
-                    settings.Workers, settings.Sizes, settings.Iterations, settings.Warmup, chunkBytes = options.ChunkBytes,
-                    compression = options.Compression.ToString(), http2WindowBytes = window, reduce = "average", transport = "gRPC over 127.0.0.1, one Kestrel host per rank",
-                },
-                rawLoopbackGBps = rawGBps,
-                results = rows,
-                utc = DateTime.UtcNow,
+                ["Grpc.Net.Client"] = BenchEnvironment.VersionOf(typeof(Grpc.Net.Client.GrpcChannel).Assembly),
+                ["Grpc.AspNetCore.Server"] = BenchEnvironment.VersionOf(typeof(Grpc.AspNetCore.Server.GrpcServiceOptions).Assembly),
+                ["Google.Protobuf"] = BenchEnvironment.VersionOf(typeof(Google.Protobuf.ByteString).Assembly),
+                ["Tessera.Collective"] = BenchEnvironment.VersionOf(typeof(RingCommunicator).Assembly),
+            });
+            var benchSettings = new
+            {
+                settings.Workers, settings.Sizes, settings.Iterations, settings.Warmup, chunkBytes = options.ChunkBytes,
+                compression = options.Compression.ToString(), http2WindowBytes = window, reduce = "average", transport = "gRPC over 127.0.0.1, one Kestrel host per rank",
             };
-            await File.WriteAllTextAsync(settings.Json, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
-            AnsiConsole.MarkupLineInterpolated($"wrote {settings.Json}");
+            await BenchEnvironment.WriteReportAsync(settings.Json, "allreduce", machine, benchSettings, new { rawLoopbackGBps = rawGBps, rows }, cancellationToken);
         }
         return ExitCodes.Success;
     }
@@ -204,14 +184,6 @@ public sealed class BenchAllReduceCommand : AsyncCommand<BenchAllReduceCommand.S
         return best;
     }
 
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
-
-    private static string VersionOf(Assembly assembly) =>
-        assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? assembly.GetName().Version?.ToString() ?? "?";
-
-    private static List<T> ParseList<T>(string list, Func<string, T> parse) =>
-        list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(parse).ToList();
 
     private static WireCompression ParseCompression(string text) => text.ToLowerInvariant() switch
     {

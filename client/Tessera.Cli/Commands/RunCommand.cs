@@ -37,7 +37,7 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         using IHost host = TesseraWebHost.Build(new TesseraSiloOptions
         {
             ArtifactRoot = settings.Runs, SiloPort = 0, GatewayPort = 0, HttpPortFallback = true,
-        }, web => web.Services.AddSerilog());
+        });
         await host.StartAsync(interrupt.Token);
         AnsiConsole.MarkupLineInterpolated($"dashboard: [link]{TesseraWebHost.DashboardUrl(host)}[/]");
         try

@@ -41,7 +41,7 @@ public sealed class SiloCommand : AsyncCommand<SiloCommand.Settings>
         using IHost host = TesseraWebHost.Build(new TesseraSiloOptions
         {
             ArtifactRoot = settings.Runs, SiloPort = settings.Port, GatewayPort = settings.Gateway, HttpPort = settings.Http,
-        }, web => web.Services.AddSerilog());
+        });
         try
         {
             await host.StartAsync(interrupt.Token);

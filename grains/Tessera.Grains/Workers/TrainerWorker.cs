@@ -32,6 +32,7 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
         ExperimentSpec spec = SpecParser.Parse(assignment.ResolvedSpecYaml, $"{assignment.ExperimentId}/spec.yaml");
         StageSpec stage = spec.Stages[assignment.StageIndex];
         bool leader = assignment.Rank == 0;
+        using var logScope = ExperimentLogScope.Begin(logger, assignment.ExperimentId, stage.Name);
         var relay = new ProgressRelay(experiment, assignment.StageIndex, stage.Name, logger);
         var clock = Stopwatch.StartNew();
         RingCommunicator? ring = null;

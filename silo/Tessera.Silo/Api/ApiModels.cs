@@ -2,6 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Tessera.Grains;
+using Tessera.Silo.Logging;
 
 namespace Tessera.Silo.Api;
 
@@ -34,6 +35,9 @@ public sealed record MetricsPage(int Since, int Next, IReadOnlyList<MetricsPoint
 public sealed record MetricsPointDto(
     int Index, string Stage, int Step, double Loss, double ImagesPerSecond, IReadOnlyDictionary<string, double> Metrics,
     DateTimeOffset Time);
+
+/// <summary>A page of log events; <c>finished</c> tells a follower it can stop after this page.</summary>
+public sealed record LogPage(int Since, int Next, ExperimentState State, bool Finished, IReadOnlyList<ExperimentLogEvent> Events);
 
 public sealed record ClusterDto(IReadOnlyList<SiloDto> Silos, IReadOnlyList<QueueEntryDto> Queue);
 

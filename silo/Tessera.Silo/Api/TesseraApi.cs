@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Orleans.Runtime;
 using Tessera.Grains;
 using Tessera.Infra.Storage;
+using Tessera.Silo.Logging;
 
 namespace Tessera.Silo.Api;
 
@@ -19,6 +20,7 @@ public static class TesseraApi
         api.MapGet("/experiments", ListExperiments);
         api.MapGet("/experiments/{id}", GetExperiment);
         api.MapGet("/experiments/{id}/metrics", GetMetrics);
+        api.MapGet("/experiments/{id}/logs", GetLogs);
         api.MapGet("/experiments/{id}/artifacts/{*name}", GetArtifact);
         api.MapGet("/cluster", GetCluster);
         // Unknown /api paths answer in JSON too, not with the dashboard's HTML.
@@ -40,7 +42,7 @@ public static class TesseraApi
 
     static async Task<IResult> GetMetrics(string id, int? since, IClusterClient client)
     {
-        if (since is < 0) return Results.Json(new ApiError("'since' must be 0 or more"), ApiJson.Options, statusCode: 400);
+        if (since is < 0) return BadRequest("'since' must be 0 or more");
         if (await Status(client, id) is null) return UnknownExperiment(id);
         int from = since ?? 0;
         var points = await client.GetGrain<IExperimentGrain>(id).GetMetrics(from);
@@ -48,6 +50,23 @@ public static class TesseraApi
         int next = points.Count == 0 ? from : points[^1].Index + 1;
         return Json(new MetricsPage(from, next, points.Select(ExperimentViews.Point).ToList()));
     }
+
+    /// <summary>
+    /// Log events from index "since" on, from this silo's memory. The experiment's state is read first, so once a
+    /// page says it has finished, that page (or the next) holds every event it logged here.
+    /// </summary>
+    static async Task<IResult> GetLogs(string id, int? since, int? max, IClusterClient client, ExperimentLogs logs)
+    {
+        if (since is < 0) return BadRequest("'since' must be 0 or more");
+        if (max is < 1) return BadRequest("'max' must be 1 or more");
+        if (await Status(client, id) is not { } status) return UnknownExperiment(id);
+        int from = since ?? 0;
+        var events = logs.Read(id, from, max ?? MaxLogEvents);
+        int next = events.Count == 0 ? from : events[^1].Index + 1;
+        return Json(new LogPage(from, next, status.State, status.IsFinished, events));
+    }
+
+    const int MaxLogEvents = 500;
 
     static async Task<IResult> GetArtifact(string id, string name, IClusterClient client, IArtifactStore store, CancellationToken ct)
     {
@@ -97,6 +116,8 @@ public static class TesseraApi
     }
 
     static IResult Json<T>(T value) => Results.Json(value, ApiJson.Options);
+
+    static IResult BadRequest(string message) => Results.Json(new ApiError(message), ApiJson.Options, statusCode: 400);
 
     static IResult NotFound(string message) => Results.Json(new ApiError(message), ApiJson.Options, statusCode: 404);
 

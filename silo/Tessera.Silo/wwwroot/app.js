@@ -4,7 +4,9 @@
 
 const POLL_MS = 1000;
 const COLORS = ["#2f6fde", "#e8743b", "#1f9d55", "#9b59b6", "#c98a00", "#d23b3b"];
-const view = { id: null, next: 0, points: [], detail: null, stage: null, stagePinned: false, tick: 0 };
+const LOG_LINES = 20;
+const LEVELS = { verbose: "VRB", debug: "DBG", information: "INF", warning: "WRN", error: "ERR", fatal: "FTL" };
+const view = { id: null, next: 0, points: [], logNext: 0, logs: [], detail: null, stage: null, stagePinned: false, tick: 0 };
 
 const $ = (sel) => document.querySelector(sel);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
@@ -54,7 +56,7 @@ function renderList(experiments) {
 
 function select(id) {
   if (view.id === id) return;
-  Object.assign(view, { id, next: 0, points: [], detail: null, stage: null, stagePinned: false });
+  Object.assign(view, { id, next: 0, points: [], logNext: 0, logs: [], detail: null, stage: null, stagePinned: false });
   location.hash = "#/experiments/" + encodeURIComponent(id);
   $("#main").innerHTML = '<p class="muted empty">loading…</p>';
   poll();
@@ -106,6 +108,7 @@ function renderDetail(d) {
         <div class="legend"><span><i style="background:${COLORS[2]}"></i>images / second</span></div></div>
     </div>
     <div class="panel"><h2>Stages</h2>${stageTables(d)}</div>
+    <div class="panel"><h2>Log (latest ${LOG_LINES}; all: <code>tessera logs ${esc(d.id)}</code>)</h2>${logTail()}</div>
     <div class="panel"><h2>Images</h2>${images.length ? `<div class="images">${images.map((a) =>
       `<figure><img src="${esc(a.url)}?v=${esc(a.sha256.slice(0, 12))}" alt="${esc(a.name)}"><figcaption>${esc(a.name)} · ${esc(a.stage)}</figcaption></figure>`).join("")}</div>`
       : '<p class="muted">Reconstructions and sample grids appear here when a stage writes them.</p>'}
@@ -117,6 +120,13 @@ function renderDetail(d) {
     e.preventDefault(); view.stage = a.dataset.stage; view.stagePinned = true; renderDetail(view.detail);
   }));
   drawCharts();
+}
+
+function logTail() {
+  if (view.logs.length === 0) return '<p class="muted">no log events on this silo yet</p>';
+  const time = (t) => new Date(t).toLocaleTimeString();
+  return `<pre class="log" id="log-tail">${view.logs.map((e) =>
+    `<span class="lvl ${esc(e.level)}">${time(e.time)} ${LEVELS[e.level] ?? esc(e.level)}</span>${e.stage ? ` [${esc(e.stage)}]` : ""} ${esc(e.message)}${e.exception ? "\n" + esc(e.exception) : ""}`).join("\n")}</pre>`;
 }
 
 function bytes(n) {
@@ -229,13 +239,16 @@ async function poll() {
     renderList(list.experiments);
     if (view.id) {
       const id = view.id;
-      const [detail, page] = await Promise.all([
+      const [detail, page, logs] = await Promise.all([
         getJson(`api/experiments/${encodeURIComponent(id)}`),
         getJson(`api/experiments/${encodeURIComponent(id)}/metrics?since=${view.next}`),
+        getJson(`api/experiments/${encodeURIComponent(id)}/logs?since=${view.logNext}`),
       ]);
       if (id === view.id) {
         view.points.push(...page.points);
         view.next = page.next;
+        view.logs = [...view.logs, ...logs.events].slice(-LOG_LINES);
+        view.logNext = logs.next;
         view.detail = detail;
         renderDetail(detail);
       }

@@ -7,15 +7,11 @@ namespace Tessera.Tests.Dashboard;
 [Collection(DashboardCollection.Name)]
 public sealed class ApiContractTests(DashboardSilo silo)
 {
-    static readonly TimeSpan Finish = TimeSpan.FromSeconds(40);
-
-    static bool Finished(JsonElement e) => e.GetProperty("state").GetString() is "succeeded" or "failed" or "cancelled";
-
     [Fact]
     public async Task FinishedExperimentShowsInListDetailMetricsAndArtifacts()
     {
         string id = await silo.SubmitTokenizer("apitest", steps: 6, logEvery: 2);
-        var detail = await silo.WaitFor(id, Finished, Finish);
+        var detail = await silo.WaitUntilFinished(id);
         Assert.Equal("succeeded", detail.GetProperty("state").GetString());
 
         var list = await silo.GetJson("api/experiments");
@@ -82,7 +78,7 @@ public sealed class ApiContractTests(DashboardSilo silo)
     public async Task ArtifactsOutsideTheExperimentOrNotServableAre404()
     {
         string id = await silo.SubmitTokenizer("pathtest", steps: 2, logEvery: 1);
-        await silo.WaitFor(id, Finished, Finish);
+        await silo.WaitUntilFinished(id);
         foreach (string name in new[] { "..%2F..%2Fetc%2Fpasswd.txt", "checkpoints/tokenizer.ckpt", "missing.png", "a//b.png", "a\\..\\b.png" })
         {
             using var response = await silo.Http.GetAsync($"api/experiments/{id}/artifacts/{name}");

@@ -52,6 +52,8 @@ public sealed class BrowserTests(DashboardSilo silo, ITestOutputHelper output)
             Assert.Contains("running", await page.Locator(".title .badge").InnerTextAsync(), StringComparison.OrdinalIgnoreCase);
             Assert.Contains("browser", await page.Locator("#experiments").InnerTextAsync());
             Assert.Contains("active", await page.Locator("#cluster").InnerTextAsync());
+            // The log tail shows the experiment's progress events (polled from /logs), tagged with their stage.
+            await page.WaitForFunctionAsync("() => (document.querySelector('#log-tail')?.textContent ?? '').includes('[tokenizer] Step')", null, wait);
 
             string shot = Path.Combine(AppContext.BaseDirectory, "artifacts", "dashboard-running.png");
             Directory.CreateDirectory(Path.GetDirectoryName(shot)!);

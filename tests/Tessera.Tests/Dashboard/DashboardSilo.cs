@@ -1,8 +1,10 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using Serilog.Core;
+using Serilog.Events;
 using Tessera.Grains;
 using Tessera.Silo;
 
@@ -20,14 +22,19 @@ public sealed class DashboardSilo : IAsyncLifetime
     public HttpClient Http { get; private set; } = null!;
     public string BaseUrl { get; private set; } = "";
     public IClusterClient Client => _app!.Services.GetRequiredService<IClusterClient>();
+    public string RunsDirectory => Path.Combine(_root, "runs");
+    public int HttpPort => new Uri(BaseUrl).Port;
+
+    /// <summary>Every log event of the silo, as its Serilog pipeline saw it.</summary>
+    public RecordingSink Events { get; } = new();
 
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(_root);
         _app = TesseraWebHost.Build(new TesseraSiloOptions
         {
-            ArtifactRoot = Path.Combine(_root, "runs"), SiloPort = 0, GatewayPort = 0, HttpPort = 0, TorchThreads = 1,
-        }, web => web.Logging.SetMinimumLevel(LogLevel.Warning));
+            ArtifactRoot = RunsDirectory, SiloPort = 0, GatewayPort = 0, HttpPort = 0, TorchThreads = 1,
+        }, web => web.Services.AddSingleton<ILogEventSink>(Events));
         await _app.StartAsync();
         BaseUrl = TesseraWebHost.DashboardUrl(_app);
         Http = new HttpClient { BaseAddress = new Uri(BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
@@ -75,6 +82,11 @@ public sealed class DashboardSilo : IAsyncLifetime
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
+    public static bool IsFinished(JsonElement detail) => detail.GetProperty("state").GetString() is "succeeded" or "failed" or "cancelled";
+
+    /// <summary>Waits (40 s at most) until the experiment has finished, and returns its detail.</summary>
+    public Task<JsonElement> WaitUntilFinished(string id) => WaitFor(id, IsFinished, TimeSpan.FromSeconds(40));
+
     /// <summary>Polls the API until the experiment's state satisfies <paramref name="done"/> (or fails the test).</summary>
     public async Task<JsonElement> WaitFor(string id, Func<JsonElement, bool> done, TimeSpan timeout)
     {
@@ -87,6 +99,14 @@ public sealed class DashboardSilo : IAsyncLifetime
             await Task.Delay(200);
         }
     }
+}
+
+/// <summary>A Serilog sink that keeps every event, for tests that check what was logged and with which properties.</summary>
+public sealed class RecordingSink : ILogEventSink
+{
+    public ConcurrentQueue<LogEvent> Events { get; } = new();
+
+    public void Emit(LogEvent logEvent) => Events.Enqueue(logEvent);
 }
 
 [CollectionDefinition(Name, DisableParallelization = true)]

@@ -20,7 +20,13 @@ public sealed class DataParallelRunTests : IDisposable
 {
     readonly string _dir = Path.Combine(Path.GetTempPath(), $"tessera-dp-{Guid.NewGuid():N}");
 
-    public DataParallelRunTests() => Directory.CreateDirectory(_dir);
+    readonly Xunit.Abstractions.ITestOutputHelper _output;
+
+    public DataParallelRunTests(Xunit.Abstractions.ITestOutputHelper output)
+    {
+        _output = output;
+        Directory.CreateDirectory(_dir);
+    }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
@@ -79,17 +85,22 @@ public sealed class DataParallelRunTests : IDisposable
 
         // Compared on what training changed (weights minus the seeded initial weights both runs start from), so a
         // broken average cannot hide behind the small size of a few steps' updates.
+        var ratios = new Dictionary<string, double>();
         foreach (var (stage, bound) in new[] { ("tokenizer", 1e-5), ("generator", 1e-5), ("classifier", 0.3) })
         {
             var (init, a) = Weights(Path.Combine(one, "checkpoints", $"{stage}.ckpt"));
             var (_, b) = Weights(Path.Combine(two, "checkpoints", $"{stage}.ckpt"));
             double update = Norm(a.Zip(init, (x, y) => x - y)), difference = Norm(a.Zip(b, (x, y) => x - y));
             Assert.True(update > 0, $"{stage}: training changed nothing");
-            // Measured (2 cores): tokenizer 5.4e-7, generator 6.9e-7, classifier 0.14; with the gradient average switched
-            // off, 0.10, 0.089 and 0.77. The classifier's BatchNorm normalises each rank's slice with that slice's own
-            // statistics (as PyTorch DDP without SyncBatchNorm), so only its bound is loose.
-            Assert.True(difference / update < bound, $"{stage}: |two - one| / |one - init| = {difference / update}");
+            ratios[stage] = difference / update;
         }
+        // Measured (2 cores): tokenizer 2.2e-7, generator 3.2e-7, classifier 0.17; with the gradient average switched
+        // off, 0.11, 0.14 and 0.85. The classifier's BatchNorm normalises each rank's slice with that slice's own
+        // statistics (as PyTorch DDP without SyncBatchNorm), so only its bound is loose.
+        string all = string.Join(", ", ratios.Select(r => $"{r.Key} {r.Value:G3}"));
+        _output.WriteLine($"|two - one| / |one - init|: {all}");
+        Assert.True(ratios["tokenizer"] < 1e-5 && ratios["generator"] < 1e-5 && ratios["classifier"] < 0.3,
+            $"|two - one| / |one - init|: {all}");
         using var summary = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(two, "summary.json")));
         Assert.Equal("succeeded", summary.RootElement.GetProperty("state").GetString());
         // Progress counts all ranks' images, reported by rank 0 only: one row per log step per stage.

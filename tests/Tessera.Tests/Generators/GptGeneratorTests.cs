@@ -141,7 +141,7 @@ public class GptGeneratorTests
         // One random sequence per class, so the class token determines everything and the loss can reach 0.
         var tokens = Enumerable.Range(0, Tiny.Classes * Tiny.SequenceLength).Select(_ => rng.Next(Tiny.CodebookSize)).ToArray();
         var batch = new TokenBatch(tokens, Enumerable.Range(0, Tiny.Classes).ToArray(), Tiny.Classes, Tiny.SequenceLength);
-        using var trainer = new GeneratorTrainer(Tiny, CPU, seed: 1);
+        using var trainer = new GeneratorTrainer(Tiny with { BatchSize = Tiny.Classes }, CPU, seed: 1);
         var reports = new List<TrainingProgress>();
         double last = trainer.Train(new RepeatSource(batch), new Collect(reports), CancellationToken.None);
         Assert.True(reports[0].Loss > 2.0, $"first loss {reports[0].Loss}");

@@ -16,7 +16,7 @@ public class VarTrainingTests
         Kind = VqTokenizerConfig.KindMsVq, ScaleSchedule = "1,3,7", HiddenChannels = 8, LatentChannels = 8, CodebookSize = 16, CodeDim = 4,
     };
 
-    private static readonly GeneratorConfig Tiny = new()
+    internal static readonly GeneratorConfig Tiny = new()
     {
         Model = GeneratorConfig.ModelVar, Scales = [1, 3, 7], SequenceLength = 59, InputDim = 4, CodebookSize = 16, Classes = 3,
         ModelDim = 32, Layers = 2, Heads = 2, MlpRatio = 2, Dropout = 0.0, ClassDropout = 0.0,
@@ -25,7 +25,7 @@ public class VarTrainingTests
 
     public VarTrainingTests() => TorchRuntime.Initialize(2);
 
-    private static MsVqTokenizer NewTokenizer()
+    internal static MsVqTokenizer NewTokenizer()
     {
         using var g = new Generator(7);
         var tokenizer = new MsVqTokenizer(TokenizerConfig, g);

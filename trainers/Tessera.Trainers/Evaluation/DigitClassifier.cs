@@ -56,7 +56,7 @@ public sealed class DigitClassifier : nn.Module
             if (!name.EndsWith(".weight", StringComparison.Ordinal) || weight.dim() < 2) continue; // batch norm keeps 1/0
             long fanIn = weight.shape.Skip(1).Aggregate(1L, (a, s) => a * s);
             double bound = Math.Sqrt(6.0 / fanIn) / Math.Sqrt(2.0);
-            nn.init.uniform_(weight, -bound, bound, generator);
+            SeededInit.Uniform(weight, bound, generator);
             if (parameters.TryGetValue(name[..^".weight".Length] + ".bias", out var bias)) bias.zero_();
         }
     }

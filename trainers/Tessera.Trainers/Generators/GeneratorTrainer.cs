@@ -64,7 +64,7 @@ public sealed partial class GeneratorTrainer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(source);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var (sliceStart, sliceCount) = parallel?.Slice(Config.BatchSize) ?? (0, Config.BatchSize);
+        var (sliceStart, sliceCount) = parallel?.Slice(Config.BatchSize) ?? (0, Config.BatchSize);  // this rank's rows of each global batch
         using var sync = parallel is null ? null : new GradientSync(_model.parameters(), parallel.Reducer);
         sync?.BroadcastParameters();
         var clock = Stopwatch.StartNew();
@@ -76,12 +76,14 @@ public sealed partial class GeneratorTrainer : IDisposable
             ct.ThrowIfCancellationRequested();
             using var scope = torch.NewDisposeScope();
             var batch = source.Next(Config.BatchSize);
-            if (batch.Count != sliceCount) throw new InvalidOperationException($"the batch source gave {batch.Count} sequences, this rank trains on {sliceCount}");
+            if (parallel is not null && batch.Count != sliceCount)
+                throw new InvalidOperationException($"the batch source gave {batch.Count} sequences, rank {parallel.Rank} trains on {sliceCount}");
             var (classes_B, tokens_BN) = ToTensors(batch);
             // Drawn for the whole global batch and sliced, so every rank consumes the generator alike and the
             // ranks together drop exactly the labels a single rank would.
-            var dropped_B = bernoulli(full(new[] { (long)Config.BatchSize }, Config.ClassDropout, device: _device), _generator)
-                .narrow(0, sliceStart, sliceCount).to(@bool);
+            long drawn = parallel is null ? batch.Count : Config.BatchSize;
+            var dropped_B = bernoulli(full(new[] { drawn }, Config.ClassDropout, device: _device), _generator)
+                .narrow(0, sliceStart, batch.Count).to(@bool);
             var trainClasses_B = classes_B.masked_fill(dropped_B, _model.NullClass);
 
             double lr = LearningRateAt(Step);
@@ -98,7 +100,7 @@ public sealed partial class GeneratorTrainer : IDisposable
             _optimizer.step();
             Step++;
             LastLoss = lossValue;
-            sequencesSinceReport += Config.BatchSize; // the global batch: all ranks together
+            sequencesSinceReport += batch.Count * (parallel?.WorldSize ?? 1); // all ranks together
 
             if (progress is not null && (Step % Config.LogEvery == 0 || Step == Config.Steps))
             {
@@ -144,18 +146,7 @@ public sealed partial class GeneratorTrainer : IDisposable
         }
     }
 
-    private (Tensor Classes_B, Tensor Tokens_BN) ToTensors(TokenBatch batch)
-    {
-        if (batch.Length != Config.SequenceLength)
-            throw new ArgumentException($"token batch has sequences of {batch.Length}, the generator expects {Config.SequenceLength}");
-        if (batch.Tokens.Length != (long)batch.Count * batch.Length || batch.Labels.Length != batch.Count)
-            throw new ArgumentException("token batch arrays do not match its count and length");
-        foreach (var label in batch.Labels)
-            if (label < 0 || label >= Config.Classes) throw new ArgumentException($"label {label} is not a class index (0..{Config.Classes - 1})");
-        var tokens_BN = tensor(batch.Tokens.Select(t => (long)t).ToArray(), new long[] { batch.Count, batch.Length }).to(_device);
-        var classes_B = tensor(batch.Labels.Select(l => (long)l).ToArray()).to(_device);
-        return (classes_B, tokens_BN);
-    }
+    private (Tensor Classes_B, Tensor Tokens_BN) ToTensors(TokenBatch batch) => TokenBatchTensors.From(batch, Config, _device);
 
     public void Dispose()
     {

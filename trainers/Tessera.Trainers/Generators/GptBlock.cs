@@ -21,11 +21,16 @@ public sealed class GptBlock : nn.Module
         ln_1 = nn.LayerNorm(dim);
         attn = new CausalSelfAttention(dim, heads, dropout);
         ln_2 = nn.LayerNorm(dim);
-        mlp = nn.Sequential(
+        var layers = new List<(string, nn.Module<Tensor, Tensor>)>
+        {
             ("fc", nn.Linear(dim, mlpRatio * dim)),
             ("gelu", nn.GELU()),
             ("proj", nn.Linear(mlpRatio * dim, dim)),
-            ("drop", nn.Dropout(dropout)));
+        };
+        // Only when it drops anything: a Dropout module costs two native calls per pass even at p = 0 (it holds no
+        // parameters, so checkpoints are the same either way).
+        if (dropout > 0) layers.Add(("drop", nn.Dropout(dropout)));
+        mlp = nn.Sequential(layers);
         RegisterComponents();
     }
 

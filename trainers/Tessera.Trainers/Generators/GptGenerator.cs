@@ -45,6 +45,15 @@ public sealed class GptGenerator : TokenGenerator
         return nn.functional.cross_entropy(logits_BNV.reshape(-1, Config.CodebookSize), tokens_BN.reshape(-1));
     }
 
+    /// <summary>Same teacher-forced pass as <see cref="TrainingLoss"/>, each target's log-probability kept: (B, N).</summary>
+    public override Tensor TokenLogProbs(Tensor classes_B, Tensor tokens_BN)
+    {
+        long n = tokens_BN.shape[1];
+        return GatherLogProbs(Forward(classes_B, tokens_BN.narrow(1, 0, n - 1)), tokens_BN);
+    }
+
+    protected override TokenGenerator CreateSibling(GeneratorConfig config, Generator generator) => new GptGenerator(config, generator);
+
     /// <summary>KV-cached raster sampling, see <see cref="GptSampler"/>.</summary>
     public override Tensor Generate(IReadOnlyList<int> classes, SamplingOptions options, Generator generator) =>
         GptSampler.Generate(this, classes, options, generator);
@@ -85,8 +94,9 @@ public sealed class GptGenerator : TokenGenerator
 
     private Tensor Run(Tensor x_BTD, KvCache? cache, int pos)
     {
-        long t = x_BTD.shape[1];
-        x_BTD = drop.forward(x_BTD + pos_emb.narrow(1, pos, t));
+        long t = x_BTD.size(1);
+        x_BTD = x_BTD + pos_emb.narrow(1, pos, t);
+        if (Config.Dropout > 0) x_BTD = drop.forward(x_BTD); // skipped at p = 0: two native calls per pass for nothing
         for (int i = 0; i < blocks.Count; i++) x_BTD = blocks[i].Forward(x_BTD, cache, i);
         cache?.Advance((int)t);
         return head.forward(ln_f.forward(x_BTD)); // (B, T, V)
@@ -102,9 +112,7 @@ public sealed class GptGenerator : TokenGenerator
             if (name.StartsWith("ln_", StringComparison.Ordinal) || name.Contains(".ln_", StringComparison.Ordinal)) continue; // LayerNorm keeps 1/0
             if (name.EndsWith(".bias", StringComparison.Ordinal)) { p.zero_(); continue; }
             bool residual = name.EndsWith("attn.proj.weight", StringComparison.Ordinal) || name.EndsWith("mlp.proj.weight", StringComparison.Ordinal);
-            // Drawn with randn from the explicit generator: nn.init.normal_ here ignored its generator argument and
-            // used the global RNG, so two models built on two threads could differ for the same seed.
-            p.copy_(randn(p.shape, generator: generator, dtype: p.dtype, device: p.device) * (residual ? residualStd : 0.02));
+            SeededInit.Normal(p, residual ? residualStd : 0.02, generator);
         }
     }
 }

@@ -31,9 +31,11 @@ public sealed class KvCache : IDisposable
     /// <summary>Writes (B, H, T, d) keys/values for layer <paramref name="layer"/> at the current position; returns all keys/values up to it.</summary>
     internal (Tensor Keys_BHSd, Tensor Values_BHSd) Append(int layer, Tensor k_BHTd, Tensor v_BHTd)
     {
-        long t = k_BHTd.shape[2];
+        long t = k_BHTd.size(2);
         if (Length + t > Capacity) throw new InvalidOperationException($"KV cache full: {Length} + {t} > {Capacity}");
-        using (var _ = no_grad())
+        // The cache must not record autograd history. The samplers already run without grad; entering and leaving a
+        // no_grad scope per layer per step would cost more native calls than the check.
+        using (var _ = is_grad_enabled() ? no_grad() : null)
         {
             _keys_BHTd[layer].narrow(2, Length, t).copy_(k_BHTd);
             _values_BHTd[layer].narrow(2, Length, t).copy_(v_BHTd);

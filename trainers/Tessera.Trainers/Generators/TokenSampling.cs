@@ -12,7 +12,8 @@ public static class TokenSampling
     /// <summary>Temperature, then top-k, then top-p on logits (B, V); filtered-out entries become -inf.</summary>
     public static Tensor Filter(Tensor logits_BV, SamplingOptions options)
     {
-        var x_BV = logits_BV.to(float32) / options.Temperature;
+        var x_BV = logits_BV.to(float32);
+        if (options.Temperature != 1) x_BV = x_BV / options.Temperature; // one elementwise op per token saved at T = 1
         long vocab = x_BV.shape[^1];
         if (options.TopK > 0 && options.TopK < vocab)
         {

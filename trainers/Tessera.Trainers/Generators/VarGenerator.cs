@@ -70,6 +70,16 @@ public sealed class VarGenerator : TokenGenerator
         return nn.functional.cross_entropy(logits_BLV.reshape(-1, Config.CodebookSize), tokens_BL.reshape(-1));
     }
 
+    /// <summary>Same teacher-forced pass as <see cref="TrainingLoss"/>, each target's log-probability kept: (B, L).</summary>
+    public override Tensor TokenLogProbs(Tensor classes_B, Tensor tokens_BL)
+    {
+        var inputs_BPC = ScaleInputs.TeacherForcingInputs(tokens_BL).to(tokens_BL.device);
+        return GatherLogProbs(Forward(classes_B, inputs_BPC), tokens_BL);
+    }
+
+    /// <summary>Shares this model's scale inputs: they belong to the tokenizer, not to either model.</summary>
+    protected override TokenGenerator CreateSibling(GeneratorConfig config, Generator generator) => new VarGenerator(config, generator, _scaleInputs);
+
     /// <summary>One forward pass per scale, see <see cref="VarSampler"/>.</summary>
     public override Tensor Generate(IReadOnlyList<int> classes, SamplingOptions options, Generator generator) =>
         VarSampler.Generate(this, ScaleInputs, classes, options, generator);
@@ -112,8 +122,7 @@ public sealed class VarGenerator : TokenGenerator
         {
             if (name.EndsWith(".bias", StringComparison.Ordinal)) { p.zero_(); continue; }
             if (name.Contains("ada", StringComparison.Ordinal)) { p.zero_(); continue; }
-            // randn from the explicit generator: nn.init.normal_ ignores its generator argument (see GptGenerator).
-            p.copy_(randn(p.shape, generator: generator, dtype: p.dtype, device: p.device) * 0.02);
+            SeededInit.Normal(p, 0.02, generator);
         }
         // Gates at zero would make every block an identity with no gradient into attention or MLP.
         foreach (var (name, p) in named_parameters())

@@ -60,9 +60,9 @@ internal static class ConvStacks
             if (!name.EndsWith(".weight", StringComparison.Ordinal) || name.StartsWith(skipPrefix, StringComparison.Ordinal)) continue;
             long fanIn = weight.shape.Skip(1).Aggregate(1L, (a, s) => a * s);
             double bound = 1.0 / Math.Sqrt(fanIn);
-            nn.init.uniform_(weight, -bound, bound, generator);
+            SeededInit.Uniform(weight, bound, generator);
             if (parameters.TryGetValue(name[..^".weight".Length] + ".bias", out var bias))
-                nn.init.uniform_(bias, -bound, bound, generator);
+                SeededInit.Uniform(bias, bound, generator);
         }
     }
 }

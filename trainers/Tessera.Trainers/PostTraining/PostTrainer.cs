@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using Tessera.Trainers.Generators;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Tessera.Trainers.PostTraining;
+
+/// <summary>
+/// Post-trains a copy of a generator (the policy, dropout per <see cref="PostTrainingConfig.Dropout"/>) against a
+/// frozen copy of the same generator (the reference) with one <see cref="IPostTrainingObjective"/>: AdamW, warmup then
+/// cosine decay, gradient clipping, every step in its own dispose scope. The starting model is left untouched.
+/// Synchronous on the caller's thread; one instance per thread. Same start, config, seed and data => same weights.
+/// </summary>
+public sealed class PostTrainer : IDisposable
+{
+    private readonly TokenGenerator _policy;
+    private readonly TorchSharp.Modules.AdamW _optimizer;
+    private FrozenReference _reference;
+    private bool _disposed;
+
+    public PostTrainer(TokenGenerator start, PostTrainingConfig config, long seed)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        Config = config;
+        torch.manual_seed(seed); // dropout, if any, draws from the global RNG
+        _policy = start.Copy(start.Config with { Dropout = config.Dropout });
+        _policy.train();
+        _reference = new FrozenReference(start);
+        _optimizer = optim.AdamW(_policy.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
+    }
+
+    public PostTrainingConfig Config { get; }
+    /// <summary>The model being trained.</summary>
+    public TokenGenerator Policy => _policy;
+    /// <summary>The frozen model the objective compares against: the start, until <see cref="ResetReference"/>.</summary>
+    public FrozenReference Reference => _reference;
+    /// <summary>Optimizer steps completed; <see cref="Train"/> continues from here up to <c>Config.Steps</c>.</summary>
+    public int Step { get; private set; }
+    /// <summary>Loss and metrics of the latest step (null before any).</summary>
+    public TrainingProgress? Last { get; private set; }
+
+    /// <summary>Learning rate for 0-based step <paramref name="step"/>: linear warmup, then cosine to the floor.</summary>
+    public double LearningRateAt(int step) => LearningRateSchedule.WarmupCosine(step, Config.Steps, Config.WarmupSteps,
+        Config.LearningRate, Config.MinLearningRateFraction);
+
+    /// <summary>
+    /// Self-play (DDO's rounds): the policy as it is now becomes the frozen reference, and the step count restarts so
+    /// the next <see cref="Train"/> runs a full round with a fresh schedule. The optimizer keeps its moments.
+    /// </summary>
+    public void ResetReference()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var next = new FrozenReference(_policy);
+        _reference.Dispose();
+        _reference = next;
+        Step = 0;
+    }
+
+    /// <summary>
+    /// Trains from <see cref="Step"/> to <c>Config.Steps</c>, reporting every <c>LogEvery</c> steps and on the last (the
+    /// objective's metrics beside learning rate and gradient norm); checks <paramref name="ct"/> every step; throws
+    /// <see cref="TrainingDivergedException"/> on a non-finite loss. Returns the last step's report.
+    /// </summary>
+    public TrainingProgress Train(IPostTrainingObjective objective, IProgress<TrainingProgress>? progress, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(objective);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var clock = Stopwatch.StartNew();
+        double lastReport = 0;
+        int sinceReport = 0; // images since the last report
+        while (Step < Config.Steps)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var scope = torch.NewDisposeScope();
+            double lr = LearningRateAt(Step);
+            foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
+            _optimizer.zero_grad();
+            var result = objective.NextLoss(_policy, _reference, Config.BatchSize);
+            double loss = result.Loss.to(float64).item<double>();
+            if (!double.IsFinite(loss))
+                throw new TrainingDivergedException(objective.Name, Step + 1, loss, $"Learning rate was {lr:G3}; lower it or beta ({Config.Beta:G3}).");
+            result.Loss.backward();
+            double gradNorm = nn.utils.clip_grad_norm_(_policy.parameters(), Config.GradClip);
+            _optimizer.step();
+            Step++;
+            sinceReport += objective.ImagesPerStep(Config.BatchSize);
+
+            double now = clock.Elapsed.TotalSeconds;
+            var metrics = new Dictionary<string, double>(result.Metrics) { ["learning_rate"] = lr, ["grad_norm"] = gradNorm };
+            Last = new TrainingProgress(objective.Name, Step, Config.Steps, loss, sinceReport / Math.Max(1e-9, now - lastReport), metrics);
+            if (Step % Config.LogEvery == 0 || Step == Config.Steps)
+            {
+                progress?.Report(Last);
+                lastReport = now;
+                sinceReport = 0;
+            }
+        }
+        return Last ?? throw new InvalidOperationException($"no steps to run: step {Step} of {Config.Steps}");
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _optimizer.Dispose();
+        _policy.Dispose();
+        _reference.Dispose();
+    }
+}
