@@ -33,8 +33,9 @@ public static class CollectiveHosting
         endpoints.MapGrpcService<CollectiveService>();
 
     /// <summary>
-    /// HTTP/2 receive windows large enough that a neighbour is not stalled waiting for window updates
-    /// (Kestrel's defaults, 1 MB per connection and 768 KB per stream, cap one stream's throughput by round trips).
+    /// Kestrel limits for the data plane. Frames now travel as responses (see collective.proto), so the bulk data
+    /// is governed by the client's receive window (<see cref="CollectiveOptions.Http2WindowBytes"/>); these
+    /// receive-side settings keep the server from stalling a peer that sends it large requests.
     /// </summary>
     public static void TuneForCollective(this KestrelServerOptions kestrel, int windowBytes = 16 * 1024 * 1024)
     {

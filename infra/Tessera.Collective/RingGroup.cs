@@ -58,7 +58,7 @@ public sealed record CollectiveOptions
     /// </summary>
     public int SendAheadFrames { get; init; } = 2;
 
-    /// <summary>HTTP/2 stream and connection windows of the client side (the server side is tuned in Kestrel).</summary>
+    /// <summary>Initial HTTP/2 stream receive window of the client side, where the frames arrive (SocketsHttpHandler may grow it).</summary>
     public int Http2WindowBytes { get; init; } = 16 * 1024 * 1024;
 
     public static CollectiveOptions Default { get; } = new();
