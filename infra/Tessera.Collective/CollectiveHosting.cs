@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,7 +9,10 @@ namespace Tessera.Collective;
 /// <summary>How a host (a silo, the bench, a test) serves the data plane.</summary>
 public static class CollectiveHosting
 {
-    /// <summary>Registers gRPC, the <see cref="CollectiveHub"/> singleton and the service's message limits.</summary>
+    /// <summary>
+    /// Registers gRPC, the <see cref="CollectiveHub"/> singleton, the service's message limits and Kestrel's large
+    /// memory blocks (<see cref="KestrelBlockPool"/>; it replaces the host's default pool, so call it on the host that serves the collective).
+    /// </summary>
     public static IServiceCollection AddTesseraCollective(this IServiceCollection services)
     {
         services.AddGrpc().AddServiceOptions<CollectiveService>(o =>
@@ -19,6 +23,8 @@ public static class CollectiveHosting
             o.EnableDetailedErrors = true;
         });
         services.AddSingleton<CollectiveHub>();
+        // Not TryAdd: Kestrel registers its 4 KB pool first, and the last registration is the one resolved.
+        services.AddSingleton<IMemoryPoolFactory<byte>, KestrelBlockPoolFactory>();
         return services;
     }
 
@@ -27,8 +33,9 @@ public static class CollectiveHosting
         endpoints.MapGrpcService<CollectiveService>();
 
     /// <summary>
-    /// HTTP/2 receive windows large enough that a neighbour is not stalled waiting for window updates
-    /// (Kestrel's defaults, 1 MB per connection and 768 KB per stream, cap one stream's throughput by round trips).
+    /// Kestrel limits for the data plane. Frames now travel as responses (see collective.proto), so the bulk data
+    /// is governed by the client's receive window (<see cref="CollectiveOptions.Http2WindowBytes"/>); these
+    /// receive-side settings keep the server from stalling a peer that sends it large requests.
     /// </summary>
     public static void TuneForCollective(this KestrelServerOptions kestrel, int windowBytes = 16 * 1024 * 1024)
     {

@@ -7,21 +7,22 @@ using Tessera.Collective.Wire;
 namespace Tessera.Collective;
 
 /// <summary>
-/// The server end of a neighbour stream: checks who is calling, then hands the stream to the local rank it is for.
+/// The server end of a neighbour stream: checks who is calling (the right neighbour of a local rank), then hands the
+/// response stream to that local rank, which writes its frames into it.
 /// Map it in any ASP.NET Core host with <c>app.MapGrpcService&lt;CollectiveService&gt;()</c>.
 /// </summary>
 [BindServiceMethod(typeof(CollectiveService), nameof(BindService))]
 public class CollectiveService(CollectiveHub hub, ILogger<CollectiveService> logger)
 {
-    /// <summary>Binds <see cref="Stream"/> with the pooled-payload marshaller instead of the generated one.</summary>
+    /// <summary>Binds <see cref="Pull"/> with the pooled-payload marshaller instead of the generated one.</summary>
     public static void BindService(ServiceBinderBase binder, CollectiveService? service) =>
-        binder.AddMethod(PooledWire.StreamMethod, service is null ? null : service.Stream);
+        binder.AddMethod(PooledWire.PullMethod, service is null ? null : service.Pull);
 
     /// <summary>Upper bound on how long a stream waits for its target rank to join, whatever the caller asks.</summary>
     private static readonly TimeSpan MaxJoinWait = TimeSpan.FromSeconds(60);
 
     // Virtual because Grpc.AspNetCore binds a handler only to a virtual method declared on the binding type.
-    public virtual async Task Stream(IAsyncStreamReader<Frame> requestStream, IServerStreamWriter<Hello> responseStream, ServerCallContext context)
+    public virtual async Task Pull(Hello request, IServerStreamWriter<Frame> responseStream, ServerCallContext context)
     {
         var headers = context.RequestHeaders;
         string experiment = headers.GetValue(RingCommunicator.ExperimentHeader) ?? "";
@@ -47,9 +48,9 @@ public class CollectiveService(CollectiveHub hub, ILogger<CollectiveService> log
         }
         if (generation != group.Generation)
             throw new RpcException(new Status(StatusCode.FailedPrecondition, $"generation {generation} is not the current one ({group.Generation})"));
-        if (from != group.Left)
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"rank {from} is not the left neighbour of rank {to}"));
-        await member.RunInboundAsync(requestStream, responseStream, context.CancellationToken);
+        if (from != group.Right)
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"rank {from} is not the right neighbour of rank {to}"));
+        await member.RunOutboundAsync(responseStream, context);
     }
 
     private static bool SecretsEqual(string offered, string expected) =>

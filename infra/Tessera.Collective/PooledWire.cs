@@ -23,16 +23,16 @@ public sealed partial class Frame
 }
 
 /// <summary>
-/// The same method and wire format as the generated <c>Ring.Stream</c> (so generated clients interoperate), with a
+/// The same method and wire format as the generated <c>Ring.Pull</c> (so generated clients interoperate), with a
 /// deserializer that puts the payload in a pooled array: the generated one allocates a new byte[] per frame,
 /// a large-object-heap allocation for chunk-sized payloads, which showed up as page clearing and GC in profiles.
 /// </summary>
 internal static class PooledWire
 {
-    public static readonly Method<Frame, Hello> StreamMethod = new(
-        MethodType.DuplexStreaming, "tessera.collective.Ring", "Stream",
-        Marshallers.Create<Frame>(Serialize, DeserializeFrame),
-        Marshallers.Create<Hello>(Serialize, context => Hello.Parser.ParseFrom(context.PayloadAsReadOnlySequence())));
+    public static readonly Method<Hello, Frame> PullMethod = new(
+        MethodType.ServerStreaming, "tessera.collective.Ring", "Pull",
+        Marshallers.Create<Hello>(Serialize, context => Hello.Parser.ParseFrom(context.PayloadAsReadOnlySequence())),
+        Marshallers.Create<Frame>(Serialize, DeserializeFrame));
 
     private static void Serialize<T>(T message, SerializationContext context) where T : IMessage<T>, IBufferMessage
     {

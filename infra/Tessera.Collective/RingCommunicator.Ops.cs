@@ -43,7 +43,10 @@ public sealed partial class RingCommunicator
             int SendSegment(int step) => step < n - 1 ? Mod(rank - step) : Mod(rank + 1 - (step - (n - 1)));
             int ReceiveSegment(int step) => step < n - 1 ? Mod(rank - step - 1) : Mod(rank - (step - (n - 1)));
 
-            await RunPipelineAsync(id, 2 * (n - 1) * chunks, lag: chunks, sends: true, receives: true, compression,
+            // A frame can only be forwarded once it has arrived (lag <= chunks); the send-ahead bound also keeps each rank
+            // within a few frames of its left neighbour, so little data waits in buffers between them.
+            int lag = Math.Min(chunks, Options.SendAheadFramesOrOne);
+            await RunPipelineAsync(id, 2 * (n - 1) * chunks, lag, sends: true, receives: true, compression,
                 t => Chunk(SendSegment(t / chunks), t % chunks),
                 t => Chunk(ReceiveSegment(t / chunks), t % chunks),
                 (t, data, destination) =>

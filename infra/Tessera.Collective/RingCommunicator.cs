@@ -10,10 +10,11 @@ using Tessera.Collective.Wire;
 namespace Tessera.Collective;
 
 /// <summary>
-/// One rank's membership in one ring generation: an outbound stream to the right neighbour and the inbound
-/// stream the left neighbour opened on this host. Operations run one at a time, in the same order on all ranks.
-/// Any failure breaks the communicator for good and is passed round the ring (an abort frame) so every rank
-/// fails promptly naming the same missing rank; the coordinator then forms a new generation.
+/// One rank's membership in one ring generation: the stream this rank opened on its left neighbour's host (frames
+/// in) and the stream its right neighbour opened on this host (frames out, written as responses). Operations run one
+/// at a time, in the same order on all ranks. Any failure breaks the communicator for good and is passed round the
+/// ring (an abort frame) so every rank fails promptly naming the same missing rank; the coordinator then forms a new
+/// generation.
 /// </summary>
 public sealed partial class RingCommunicator : IAsyncDisposable
 {
@@ -29,13 +30,17 @@ public sealed partial class RingCommunicator : IAsyncDisposable
     private readonly CancellationTokenSource _lifetime = new();
     private readonly SemaphoreSlim _opLock = new(1, 1);
     private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private readonly TaskCompletionSource _leftAttached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _rightAttached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Completed on dispose: the handler serving the right neighbour returns, which ends its stream cleanly.
+    private readonly TaskCompletionSource _outboundClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Channel<Frame> _inbound;
     private GrpcChannel? _channel;
-    private AsyncDuplexStreamingCall<Frame, Hello>? _outbound;
+    private AsyncServerStreamingCall<Frame>? _inboundCall;
+    private IServerStreamWriter<Frame>? _outbound;
     private CollectiveException? _broken;
     private ulong _op;
     private int _disposed;
+    private int _rightClaimed;
 
     internal RingCommunicator(CollectiveHub hub, RingGroup group, CollectiveOptions options, ILogger logger)
     {
@@ -51,7 +56,7 @@ public sealed partial class RingCommunicator : IAsyncDisposable
     public CollectiveOptions Options { get; }
     internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
-    /// <summary>Opens the stream to the right neighbour and waits for the left one's, both within the group timeout.</summary>
+    /// <summary>Opens the stream from the left neighbour and waits for the right one's, both within the group timeout.</summary>
     internal async Task ConnectAsync(CancellationToken cancellationToken)
     {
         if (Group.WorldSize == 1) return;
@@ -59,15 +64,15 @@ public sealed partial class RingCommunicator : IAsyncDisposable
         try
         {
             using var giveUp = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var right = ConnectRightAsync(deadline, giveUp.Token);
-            var left = WaitForLeftAsync(giveUp.Token);
+            var left = ConnectLeftAsync(deadline, giveUp.Token);
+            var right = WaitForRightAsync(giveUp.Token);
             // Whichever side fails first is the one to report (a refusal is immediate, a missing rank takes the timeout).
-            var first = await Task.WhenAny(right, left);
-            try { await first; await Task.WhenAll(right, left); }
+            var first = await Task.WhenAny(left, right);
+            try { await first; await Task.WhenAll(left, right); }
             catch
             {
                 giveUp.Cancel();
-                await Task.WhenAll(right, left).ContinueWith(_ => { }, TaskScheduler.Default);
+                await Task.WhenAll(left, right).ContinueWith(_ => { }, TaskScheduler.Default);
                 throw;
             }
         }
@@ -79,25 +84,25 @@ public sealed partial class RingCommunicator : IAsyncDisposable
         }
     }
 
-    private async Task WaitForLeftAsync(CancellationToken cancellationToken)
+    private async Task WaitForRightAsync(CancellationToken cancellationToken)
     {
-        try { await _leftAttached.Task.WaitAsync(Group.Timeout, cancellationToken); }
-        catch (TimeoutException) { throw Fail(Group.Left, $"rank {Group.Left} did not connect within {Group.Timeout.TotalSeconds:0.###} s"); }
+        try { await _rightAttached.Task.WaitAsync(Group.Timeout, cancellationToken); }
+        catch (TimeoutException) { throw Fail(Group.Right, $"rank {Group.Right} did not connect within {Group.Timeout.TotalSeconds:0.###} s"); }
     }
 
-    private async Task ConnectRightAsync(Stopwatch deadline, CancellationToken cancellationToken)
+    private async Task ConnectLeftAsync(Stopwatch deadline, CancellationToken cancellationToken)
     {
-        int right = Group.Right;
+        int left = Group.Left;
         var handler = new SocketsHttpHandler
         {
-            // SocketsHttpHandler accepts 64 KB..16 MB; larger settings still apply to the Kestrel side.
+            // The receive window of the stream the data arrives on. SocketsHttpHandler accepts 64 KB..16 MB.
             InitialHttp2StreamWindowSize = Math.Clamp(Options.Http2WindowBytes, 65535, 16 * 1024 * 1024),
             ConnectTimeout = Group.Timeout,
             KeepAlivePingDelay = TimeSpan.FromSeconds(10),
             KeepAlivePingTimeout = Group.Timeout,
             PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
         };
-        _channel = GrpcChannel.ForAddress(Group.Peers[right], new GrpcChannelOptions
+        _channel = GrpcChannel.ForAddress(Group.Peers[left], new GrpcChannelOptions
         {
             HttpHandler = handler,
             MaxSendMessageSize = null,
@@ -108,22 +113,25 @@ public sealed partial class RingCommunicator : IAsyncDisposable
         while (true)
         {
             var remaining = Group.Timeout - deadline.Elapsed;
-            if (remaining <= TimeSpan.Zero) throw Fail(right, $"rank {right} at {Group.Peers[right]} did not accept a stream within {Group.Timeout.TotalSeconds:0.###} s");
+            if (remaining <= TimeSpan.Zero) throw Fail(left, $"rank {left} at {Group.Peers[left]} did not accept a stream within {Group.Timeout.TotalSeconds:0.###} s");
             var headers = new Metadata
             {
                 { ExperimentHeader, Group.ExperimentId },
                 { GenerationHeader, Group.Generation.ToString() },
                 { FromHeader, Group.Rank.ToString() },
-                { ToHeader, right.ToString() },
+                { ToHeader, left.ToString() },
                 { SecretHeader, Group.Secret },
                 { WaitHeader, ((long)remaining.TotalMilliseconds).ToString() },
             };
-            var call = invoker.AsyncDuplexStreamingCall(PooledWire.StreamMethod, null, new CallOptions(headers, cancellationToken: _lifetime.Token));
+            var call = invoker.AsyncServerStreamingCall(PooledWire.PullMethod, null, new CallOptions(headers, cancellationToken: _lifetime.Token),
+                new Hello { Rank = Group.Rank });
             try
             {
+                // The first frame (op 0) says the left rank accepted the stream; a refusal arrives as an RpcException.
                 if (!await call.ResponseStream.MoveNext(cancellationToken).WaitAsync(remaining, cancellationToken))
-                    throw Fail(right, $"rank {right} closed the stream without accepting it");
-                _outbound = call;
+                    throw Fail(left, $"rank {left} closed the stream without accepting it");
+                _inboundCall = call;
+                _ = PumpInboundAsync(call.ResponseStream);
                 return;
             }
             catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.NotFound)
@@ -135,29 +143,42 @@ public sealed partial class RingCommunicator : IAsyncDisposable
             catch (RpcException e)
             {
                 call.Dispose();
-                throw Fail(e.StatusCode == StatusCode.PermissionDenied ? null : right, $"rank {right} refused the stream: {e.StatusCode} {e.Status.Detail}", e);
+                throw Fail(e.StatusCode == StatusCode.PermissionDenied ? null : left, $"rank {left} refused the stream: {e.StatusCode} {e.Status.Detail}", e);
             }
             catch (TimeoutException)
             {
                 call.Dispose();
-                throw Fail(right, $"rank {right} at {Group.Peers[right]} did not accept a stream within {Group.Timeout.TotalSeconds:0.###} s");
+                throw Fail(left, $"rank {left} at {Group.Peers[left]} did not accept a stream within {Group.Timeout.TotalSeconds:0.###} s");
             }
         }
     }
 
-    /// <summary>Called by the service on this host for the stream the left neighbour opened; runs as long as it lasts.</summary>
-    internal async Task RunInboundAsync(IAsyncStreamReader<Frame> frames, IServerStreamWriter<Hello> responses, CancellationToken callCancelled)
+    /// <summary>
+    /// Called by the service on this host for the stream the right neighbour opened: confirms it, then lends the
+    /// response stream to the send loop until the communicator is disposed or the right neighbour goes away.
+    /// </summary>
+    internal async Task RunOutboundAsync(IServerStreamWriter<Frame> responses, ServerCallContext context)
     {
-        if (_leftAttached.Task.IsCompleted)
-            throw new RpcException(new Status(StatusCode.AlreadyExists, $"rank {Group.Rank} already has a stream from rank {Group.Left}"));
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(callCancelled, _lifetime.Token);
-        await responses.WriteAsync(new Hello { Rank = Group.Rank }, linked.Token);
-        _leftAttached.TrySetResult();
+        if (Interlocked.Exchange(ref _rightClaimed, 1) != 0)
+            throw new RpcException(new Status(StatusCode.AlreadyExists, $"rank {Group.Rank} already has a stream to rank {Group.Right}"));
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, _lifetime.Token);
+        await responses.WriteAsync(new Frame { Op = 0 }, linked.Token);
+        _outbound = responses;
+        _rightAttached.TrySetResult();
+        // Returning normally ends the stream cleanly (the right rank reads its end); a cancelled call ends it
+        // abruptly, and the next write to it fails, naming the right rank.
+        try { await _outboundClosed.Task.WaitAsync(linked.Token); }
+        catch (OperationCanceledException) { }
+    }
+
+    /// <summary>Moves frames from the left neighbour's stream into the inbound queue for as long as the stream lasts.</summary>
+    private async Task PumpInboundAsync(IAsyncStreamReader<Frame> frames)
+    {
         Exception? error = null;
         try
         {
-            while (await frames.MoveNext(linked.Token))
-                await _inbound.Writer.WriteAsync(frames.Current, linked.Token);
+            while (await frames.MoveNext(_lifetime.Token))
+                await _inbound.Writer.WriteAsync(frames.Current, _lifetime.Token);
         }
         catch (Exception e) when (!_lifetime.IsCancellationRequested) { error = e; }
         catch (Exception) { return; }
@@ -197,7 +218,7 @@ public sealed partial class RingCommunicator : IAsyncDisposable
     {
         var frame = new Frame { Op = op, Index = (uint)index, Data = data };
         await _writeLock.WaitAsync();
-        try { await _outbound!.RequestStream.WriteAsync(frame).WaitAsync(Group.Timeout); }
+        try { await _outbound!.WriteAsync(frame).WaitAsync(Group.Timeout); }
         catch (TimeoutException) { throw Fail(Group.Right, $"rank {Group.Right} took no data for {Group.Timeout.TotalSeconds:0.###} s"); }
         catch (Exception e) when (e is RpcException or IOException or InvalidOperationException or HttpRequestException)
         { throw Fail(Group.Right, $"sending to rank {Group.Right} failed: {e.Message}", e); }
@@ -218,7 +239,7 @@ public sealed partial class RingCommunicator : IAsyncDisposable
         try
         {
             if (!await _writeLock.WaitAsync(TimeSpan.FromSeconds(1))) return;
-            try { await _outbound.RequestStream.WriteAsync(abort).WaitAsync(TimeSpan.FromSeconds(1)); }
+            try { await _outbound.WriteAsync(abort).WaitAsync(TimeSpan.FromSeconds(1)); }
             finally { _writeLock.Release(); }
         }
         catch (Exception e) { _logger.LogDebug(e, "Could not forward the abort to rank {Right}", Group.Right); }
@@ -228,18 +249,12 @@ public sealed partial class RingCommunicator : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _hub.Unregister(this);
-        if (_outbound is not null && _broken is null)
-        {
-            try
-            {
-                if (await _writeLock.WaitAsync(TimeSpan.FromSeconds(1)))
-                    await _outbound.RequestStream.CompleteAsync().WaitAsync(TimeSpan.FromSeconds(1));
-            }
-            catch (Exception e) { _logger.LogDebug(e, "Closing the stream to rank {Right}", Group.Right); }
-        }
+        // Waits for a write in progress, so the clean end of the stream follows the last frame.
+        if (_outbound is not null && _broken is null && await _writeLock.WaitAsync(TimeSpan.FromSeconds(1))) _writeLock.Release();
+        _outboundClosed.TrySetResult();
         _lifetime.Cancel();
         _inbound.Writer.TryComplete();
-        _outbound?.Dispose();
+        _inboundCall?.Dispose();
         _channel?.Dispose();
         _lifetime.Dispose();
     }

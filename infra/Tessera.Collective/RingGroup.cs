@@ -44,17 +44,25 @@ public enum ReduceOp { Sum, Average }
 public sealed record CollectiveOptions
 {
     /// <summary>Payload bytes per frame (fp32 bytes before compression). Smaller pipelines better, larger costs less per byte.</summary>
-    public int ChunkBytes { get; init; } = 512 * 1024;
+    public int ChunkBytes { get; init; } = 256 * 1024;
 
     public WireCompression Compression { get; init; } = WireCompression.None;
 
     /// <summary>Frames buffered per inbound stream before HTTP/2 flow control pushes back on the sender.</summary>
     public int InboundQueueFrames { get; init; } = 32;
 
-    /// <summary>HTTP/2 stream and connection windows of the client side (the server side is tuned in Kestrel).</summary>
+    /// <summary>
+    /// How many frames an all-reduce sends ahead of the frames it has received itself. Ranks move in step, so this
+    /// bounds the data waiting between neighbours: memory, and the HTTP/2 client's receive buffer, which allocates
+    /// new blocks when it grows past its pool. A few chunks keep the pipe full on loopback.
+    /// </summary>
+    public int SendAheadFrames { get; init; } = 2;
+
+    /// <summary>Initial HTTP/2 stream receive window of the client side, where the frames arrive (SocketsHttpHandler may grow it).</summary>
     public int Http2WindowBytes { get; init; } = 16 * 1024 * 1024;
 
     public static CollectiveOptions Default { get; } = new();
 
     internal int ChunkElements => Math.Max(1, ChunkBytes / sizeof(float));
+    internal int SendAheadFramesOrOne => Math.Max(1, SendAheadFrames);
 }

@@ -142,7 +142,7 @@ public sealed class BenchAllReduceCommand : AsyncCommand<BenchAllReduceCommand.S
             });
             var benchSettings = new
             {
-                settings.Workers, settings.Sizes, settings.Iterations, settings.Warmup, chunkBytes = options.ChunkBytes,
+                settings.Workers, settings.Sizes, settings.Iterations, settings.Warmup, chunkBytes = options.ChunkBytes, sendAheadFrames = options.SendAheadFrames,
                 compression = options.Compression.ToString(), http2WindowBytes = window, reduce = "average", transport = "gRPC over 127.0.0.1, one Kestrel host per rank",
             };
             await BenchEnvironment.WriteReportAsync(settings.Json, "allreduce", machine, benchSettings, new { rawLoopbackGBps = rawGBps, rows }, cancellationToken);

@@ -36,6 +36,27 @@ public sealed class RingAllReduceTests
         finally { await Rings.DisposeAllAsync(rings); }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(1000)]
+    public async Task AllReduce_is_exact_whatever_the_send_ahead_bound(int sendAhead)
+    {
+        // A frame is forwarded only after it arrived; the bound adds a tighter lockstep, which must not change sums.
+        const int n = 3, size = 20_003;
+        await using var cluster = await LoopbackCluster.StartAsync(n);
+        var rings = await Rings.JoinAllAsync(cluster, $"ahead-{sendAhead}", SmallChunks with { SendAheadFrames = sendAhead });
+        try
+        {
+            var buffers = Enumerable.Range(0, n).Select(r => Enumerable.Range(0, size).Select(i => Rings.Value(r, i)).ToArray()).ToArray();
+            await Task.WhenAll(rings.Select((ring, r) => ring.AllReduceAsync(buffers[r])));
+            for (int i = 0; i < size; i++)
+                Assert.Equal(Rings.Value(0, i) + Rings.Value(1, i) + Rings.Value(2, i), buffers[0][i], 4);
+            for (int r = 1; r < n; r++) Assert.Equal(buffers[0], buffers[r]);
+        }
+        finally { await Rings.DisposeAllAsync(rings); }
+    }
+
     [Fact]
     public async Task Average_divides_by_the_world_size()
     {

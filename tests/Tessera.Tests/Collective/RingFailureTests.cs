@@ -69,14 +69,14 @@ public sealed class RingFailureTests
         var rings = await Rings.JoinAllAsync(cluster, "secret", secret: "the-real-secret");
         try
         {
-            // An intruder claims to be rank 0 and opens a stream to rank 1 with a guessed secret.
+            // An intruder claims to be rank 0 (rank 1's right neighbour) and asks rank 1 for its frames with a guessed secret.
             using var channel = GrpcChannel.ForAddress(cluster.Endpoints[1]);
             var headers = new Metadata
             {
                 { "tessera-experiment", "secret" }, { "tessera-generation", "1" }, { "tessera-from", "0" }, { "tessera-to", "1" },
                 { "tessera-secret", "a-guessed-secret" },
             };
-            using var call = new Ring.RingClient(channel).Stream(headers);
+            using var call = new Ring.RingClient(channel).Pull(new Hello { Rank = 0 }, headers);
             var refused = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext());
             Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
             var lines = logs.Lines.ToArray();
