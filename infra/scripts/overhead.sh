@@ -16,7 +16,7 @@
 # more libtorch threads its OpenMP workers) as a share of the main thread's.
 #
 #   bash infra/scripts/overhead.sh step [workload=ref-gpt] [steps=20] [threads=1]
-#   bash infra/scripts/overhead.sh sample [batch=1] [repeats=5] [threads=1] [spec=examples/pipeline.yaml]
+#   bash infra/scripts/overhead.sh sample [batch=1] [repeats=5] [threads=1] [spec=examples/quickstart.yaml]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mode=${1:-step}
@@ -44,7 +44,7 @@ case "$mode" in
     echo "bench step --workload $workload --threads $threads --steps $steps"
     ;;
   sample)
-    batch=${2:-1}; repeats=${3:-5}; threads=${4:-1}; spec=${5:-examples/pipeline.yaml}
+    batch=${2:-1}; repeats=${3:-5}; threads=${4:-1}; spec=${5:-examples/quickstart.yaml}
     profile bench sample --spec "$spec" --batches "$batch" --repeats "$repeats" --threads "$threads" --json "$out/result.json"
     echo "bench sample --spec $spec --batches $batch --repeats $repeats --threads $threads"
     ;;

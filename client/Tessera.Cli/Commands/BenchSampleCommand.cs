@@ -21,9 +21,9 @@ public sealed class BenchSampleCommand : Command<BenchSampleCommand.Settings>
     public sealed class Settings : TorchBenchSettings
     {
         [CommandOption("--spec <SPEC>")]
-        [Description("Where the generator sizes come from: spec.yaml[:stage], a generator stage (default examples/pipeline.yaml).")]
-        [DefaultValue("examples/pipeline.yaml")]
-        public string Spec { get; set; } = "examples/pipeline.yaml";
+        [Description("Where the generator sizes come from: spec.yaml[:stage], a generator stage (default examples/quickstart.yaml).")]
+        [DefaultValue("examples/quickstart.yaml")]
+        public string Spec { get; set; } = "examples/quickstart.yaml";
 
         [CommandOption("--batches <LIST>")]
         [Description("Images per batch, comma separated (default 1,64).")]
@@ -134,9 +134,9 @@ public sealed class BenchSampleCommand : Command<BenchSampleCommand.Settings>
 
     private static void Print(IReadOnlyList<SampleResult> results, GeneratorConfig gpt, GeneratorConfig var, int threads)
     {
-        var table = new Table().AddColumns("generator", "mode", "guidance", "batch", "passes", "batch ms", "cpu ms", "images/s");
+        var table = new Table().AddColumns("generator", "mode", "guidance", "batch", "passes", "tensors", "batch ms", "cpu ms", "images/s");
         foreach (var r in results)
-            table.AddRow(r.Generator, r.Mode, r.Cfg is null ? "free" : $"cfg {r.Cfg}", $"{r.Batch}", $"{r.ForwardPasses}",
+            table.AddRow(r.Generator, r.Mode, r.Cfg is null ? "free" : $"cfg {r.Cfg}", $"{r.Batch}", $"{r.ForwardPasses}", $"{r.TensorsPerBatch}",
                 $"{r.MedianSeconds * 1e3:0.0}", $"{r.CpuSeconds * 1e3:0.0}", $"{r.ImagesPerSecond:0.0}");
         AnsiConsole.Write(table);
         var ratios = new Table().AddColumns("batch", "guidance", "KV cache / uncached", "VAR / cached GPT", "VAR time in tokenizer inputs");
@@ -147,6 +147,6 @@ public sealed class BenchSampleCommand : Command<BenchSampleCommand.Settings>
         }
         AnsiConsole.Write(ratios);
         AnsiConsole.MarkupLine($"[grey]GPT: {gpt.SequenceLength} tokens, width {gpt.ModelDim}, {gpt.Layers} layers; VAR: scales {string.Join(",", var.Scales)} " +
-            $"({var.SequenceLength} tokens), same width and depth; random weights; {threads} libtorch thread(s); median wall and process CPU time per batch[/]");
+            $"({var.SequenceLength} tokens), same width and depth; random weights; {threads} libtorch thread(s); median wall and process CPU time per batch; tensors: handles created per batch[/]");
     }
 }

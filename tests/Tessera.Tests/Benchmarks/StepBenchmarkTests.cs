@@ -53,6 +53,8 @@ public class StepBenchmarkTests
         using var workload = new FakeWorkload(options.TotalSteps, () => kept.Add(ones(4))); // outside any scope: never disposed
         var result = StepBenchmark.Run(workload, options);
         Assert.Equal(20, result.Leak!.TensorGrowth);
+        Assert.True(result.Leak.Grows);
+        Assert.Single(result.Leak.RssEvery100Steps); // step 100; the check ends at 120
         foreach (var t in kept) t.Dispose();
     }
 
@@ -68,6 +70,15 @@ public class StepBenchmarkTests
         Assert.True(result.P10Ms <= result.MedianMs && result.MedianMs <= result.P90Ms);
         Assert.Throws<ArgumentOutOfRangeException>(() => new StepBenchmarkOptions(0, 9).Validate());
         Assert.Throws<ArgumentOutOfRangeException>(() => new StepBenchmarkOptions(0, 10, LeakSteps: 100).Validate());
+    }
+
+    [Fact]
+    public void RssThatSettlesIsNoGrowthButNewHighsAre()
+    {
+        const long mb = 1 << 20;
+        LeakCheck Check(long[] series, long last) => new(100, 1000, 5, 5, series[0], last, 0, 0, series);
+        Assert.False(Check([100 * mb, 110 * mb, 112 * mb, 112 * mb, 111 * mb, 112 * mb, 112 * mb, 111 * mb, 112 * mb], 111 * mb).Grows);
+        Assert.True(Check([100 * mb, 102 * mb, 104 * mb, 106 * mb, 108 * mb, 110 * mb, 112 * mb, 114 * mb, 116 * mb], 118 * mb).Grows);
     }
 
     [Fact]

@@ -6,7 +6,7 @@ namespace Tessera.Trainers.Benchmarks;
 /// </summary>
 public interface IStepWorkload : IDisposable
 {
-    /// <summary>What runs, e.g. "ref-gpt" or "pipeline.yaml:generator".</summary>
+    /// <summary>What runs, e.g. "ref-gpt" or "quickstart.yaml:generator".</summary>
     string Name { get; }
 
     /// <summary>Examples per step.</summary>

@@ -11,9 +11,11 @@ namespace Tessera.Trainers.Benchmarks;
 /// <param name="ForwardPasses">Model calls per batch: one per token for the GPT, one per scale for VAR.</param>
 /// <param name="InputsShare">VAR only: share of the time spent building the next scale's inputs in the tokenizer.</param>
 /// <param name="CpuSeconds">Median process CPU time per batch: what survives other processes competing for the cores.</param>
+/// <param name="TensorsPerBatch">Tensor handles created per batch on this thread (TorchSharp's dispose-scope statistics):
+/// a count of native results, which load does not move.</param>
 /// <param name="Window">The timed batches on the monotonic clock, for cutting a profile to them.</param>
 public sealed record SampleResult(string Generator, string Mode, double? Cfg, int Batch, int Repeats, double MedianSeconds,
-    double ImagesPerSecond, double CpuSeconds, int ForwardPasses, double? InputsShare, double[] Seconds, TimedWindow Window);
+    double ImagesPerSecond, double CpuSeconds, long TensorsPerBatch, int ForwardPasses, double? InputsShare, double[] Seconds, TimedWindow Window);
 
 /// <summary>
 /// Times generation of whole token maps with the project's samplers (<see cref="GptSampler"/>, <see cref="VarSampler"/>):
@@ -44,7 +46,7 @@ public static class SampleBenchmark
 
     private static int[] Classes(int batch, int classes) => Enumerable.Range(0, batch).Select(i => i % classes).ToArray();
 
-    private sealed record Timing(double[] Seconds, double[] CpuSeconds, TimedWindow Window);
+    private sealed record Timing(double[] Seconds, double[] CpuSeconds, long TensorsPerBatch, TimedWindow Window);
 
     private static Timing Time(int repeats, Func<Tensor> generate, Action? afterWarmup = null)
     {
@@ -56,6 +58,7 @@ public static class SampleBenchmark
         afterWarmup?.Invoke();
         var seconds = new double[repeats];
         var cpuSeconds = new double[repeats];
+        long tensors = StepBenchmark.TensorsCreated();
         long first = Stopwatch.GetTimestamp(), last = first;
         for (int i = 0; i < repeats; i++)
         {
@@ -66,14 +69,15 @@ public static class SampleBenchmark
             last = Stopwatch.GetTimestamp();
             seconds[i] = Stopwatch.GetElapsedTime(start, last).TotalSeconds;
         }
-        return new Timing(seconds, cpuSeconds, new TimedWindow(TimedWindow.Nanoseconds(first), TimedWindow.Nanoseconds(last)));
+        tensors = (StepBenchmark.TensorsCreated() - tensors) / repeats;
+        return new Timing(seconds, cpuSeconds, tensors, new TimedWindow(TimedWindow.Nanoseconds(first), TimedWindow.Nanoseconds(last)));
     }
 
     private static SampleResult Result(string generator, string mode, double? cfg, int batch, Timing timing, int passes, double? share)
     {
         double median = StepBenchmark.Percentile(timing.Seconds.Order().ToArray(), 0.5);
         double cpu = StepBenchmark.Percentile(timing.CpuSeconds.Order().ToArray(), 0.5);
-        return new SampleResult(generator, mode, cfg, batch, timing.Seconds.Length, median, batch / median, cpu, passes, share, timing.Seconds, timing.Window);
+        return new SampleResult(generator, mode, cfg, batch, timing.Seconds.Length, median, batch / median, cpu, timing.TensorsPerBatch, passes, share, timing.Seconds, timing.Window);
     }
 
     /// <summary>

@@ -22,18 +22,41 @@ public sealed record StepBenchmarkOptions(int Warmup, int Steps, int LeakSteps =
     }
 }
 
-/// <summary>Live tensors, RSS and managed heap at step 100 and at the last step of the leak check.</summary>
+/// <summary>
+/// Live tensors, RSS and managed heap at step 100 and at the last step of the leak check, and RSS every 100 steps in
+/// between (<see cref="RssEvery100Steps"/>, from step 100 on).
+/// </summary>
 public sealed record LeakCheck(int FromStep, int ToStep, long LiveTensorsFrom, long LiveTensorsTo, long RssBytesFrom, long RssBytesTo,
-    long ManagedHeapBytesFrom, long ManagedHeapBytesTo)
+    long ManagedHeapBytesFrom, long ManagedHeapBytesTo, long[] RssEvery100Steps)
 {
+    /// <summary>RSS may move this much without being called growth: glibc and libtorch pools settle over many steps.</summary>
+    public const double RssTolerancePercent = 1.0;
+
     public long TensorGrowth => LiveTensorsTo - LiveTensorsFrom;
     public double RssGrowthPercent => 100.0 * (RssBytesTo - RssBytesFrom) / RssBytesFrom;
+
+    /// <summary>
+    /// How far the second half's RSS peak rose above the first half's. A leak keeps setting new highs; an allocator
+    /// that is settling reaches its plateau in the first half.
+    /// </summary>
+    public double RssPeakRisePercent
+    {
+        get
+        {
+            var series = RssEvery100Steps.Append(RssBytesTo).ToArray();
+            int half = Math.Max(1, series.Length / 2);
+            return 100.0 * (series[half..].Max() - series[..half].Max()) / series[..half].Max();
+        }
+    }
+
+    /// <summary>Grows: more live tensors at the end, or RSS still reaching new highs in the second half.</summary>
+    public bool Grows => TensorGrowth > 0 || RssPeakRisePercent > RssTolerancePercent;
 }
 
 /// <summary>What `bench step` measured for one workload at one libtorch thread count.</summary>
 public sealed record StepResult(
     string Workload, int Threads, int BatchSize, long Parameters, int WarmupSteps, int TimedSteps,
-    double MedianMs, double P10Ms, double P90Ms, double MeanMs, double ExamplesPerSecond, double CpuMsPerStep,
+    double MedianMs, double P10Ms, double P90Ms, double MeanMs, double ExamplesPerSecond, double CpuMsPerStep, double TensorsPerStep,
     long PeakRssBytes, double ManagedBytesPerStep, int Gen0Collections, int Gen2Collections, double FinalLoss,
     LeakCheck? Leak, IReadOnlyDictionary<string, object> Settings, double[] StepMs, TimedWindow Window);
 
@@ -67,7 +90,9 @@ public static class StepBenchmark
         long allocated = 0;
         int gen0 = 0, gen2 = 0;
         TimeSpan cpu = TimeSpan.Zero;
+        long tensors = 0;
         (long Tensors, long Rss, long Heap) from = default, to = default;
+        var rssSeries = new List<long>();
         double loss = workload.Run(k =>
         {
             if (k > 0) ends[k - 1] = Stopwatch.GetTimestamp();
@@ -76,15 +101,19 @@ public static class StepBenchmark
                 allocated = GC.GetAllocatedBytesForCurrentThread();
                 (gen0, gen2) = (GC.CollectionCount(0), GC.CollectionCount(2));
                 cpu = Environment.CpuUsage.TotalTime;
+                tensors = TensorsCreated();
             }
             else if (k == timedEnd)
             {
                 allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
                 (gen0, gen2) = (GC.CollectionCount(0) - gen0, GC.CollectionCount(2) - gen2);
                 cpu = Environment.CpuUsage.TotalTime - cpu;
+                tensors = TensorsCreated() - tensors;
             }
             if (options.LeakSteps > 0 && k == StepBenchmarkOptions.LeakFromStep) from = Sample();
             if (options.LeakSteps > 0 && k == options.LeakSteps) to = Sample();
+            else if (options.LeakSteps > 0 && k >= StepBenchmarkOptions.LeakFromStep && k < options.LeakSteps && k % 100 == 0)
+                rssSeries.Add(k == StepBenchmarkOptions.LeakFromStep ? from.Rss : Environment.WorkingSet);
             starts[k] = Stopwatch.GetTimestamp();
         });
 
@@ -93,15 +122,27 @@ public static class StepBenchmark
         var sorted = stepMs.Order().ToArray();
         double median = Percentile(sorted, 0.5);
         var leak = options.LeakSteps > 0
-            ? new LeakCheck(StepBenchmarkOptions.LeakFromStep, options.LeakSteps, from.Tensors, to.Tensors, from.Rss, to.Rss, from.Heap, to.Heap)
+            ? new LeakCheck(StepBenchmarkOptions.LeakFromStep, options.LeakSteps, from.Tensors, to.Tensors, from.Rss, to.Rss, from.Heap, to.Heap,
+                rssSeries.ToArray())
             : null;
         return new StepResult(workload.Name, get_num_threads(), workload.BatchSize, workload.Parameters, options.Warmup, options.Steps,
-            median, Percentile(sorted, 0.1), Percentile(sorted, 0.9), stepMs.Average(), workload.BatchSize / (median / 1000), cpu.TotalMilliseconds / options.Steps,
+            median, Percentile(sorted, 0.1), Percentile(sorted, 0.9), stepMs.Average(), workload.BatchSize / (median / 1000), cpu.TotalMilliseconds / options.Steps, (double)tensors / options.Steps,
             Process.GetCurrentProcess().PeakWorkingSet64, (double)allocated / options.Steps, gen0, gen2, loss, leak, workload.Settings, stepMs,
             new TimedWindow(TimedWindow.Nanoseconds(starts[options.Warmup]), TimedWindow.Nanoseconds(ends[timedEnd - 1])));
     }
 
-    private static (long, long, long) Sample() => (LiveTensors(), Environment.WorkingSet, GC.GetTotalMemory(false));
+    // The heap size the full collection in LiveTensors left (GC.GetTotalMemory came back negative here once).
+    private static (long, long, long) Sample() => (LiveTensors(), Environment.WorkingSet, GC.GetGCMemoryInfo().HeapSizeBytes);
+
+    /// <summary>
+    /// Tensor handles created on this thread so far (TorchSharp's dispose-scope statistics, in scopes or not): each is a
+    /// native call's result, so the count per step says how much framework work a step asks for, whatever the load.
+    /// </summary>
+    public static long TensorsCreated()
+    {
+        var statistics = TorchSharp.DisposeScopeManager.Statistics;
+        return statistics.CreatedInScopeCount + statistics.CreatedOutsideScopeCount;
+    }
 
     /// <summary>Tensor handles not disposed, after a full collection has finalized every unreachable one.</summary>
     public static long LiveTensors()
