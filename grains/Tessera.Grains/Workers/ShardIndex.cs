@@ -6,7 +6,8 @@ namespace Tessera.Grains.Workers;
 /// <summary>
 /// Several shards seen as one index space (shard 0's items first), with the deterministic sampler that orders
 /// it: what both image and token batch sources draw from. With data parallelism every rank draws the same
-/// global batch and keeps its own slice, so the ranks together see exactly what one rank would.
+/// global batch and keeps its own slice, so the ranks together see exactly what one rank would. The position is
+/// step x global batch, so a checkpoint's step fixes it.
 /// </summary>
 public sealed class ShardIndex
 {
@@ -24,16 +25,6 @@ public sealed class ShardIndex
         int total = 0;
         for (int i = 0; i < shardCounts.Count; i++) { _offsets[i] = total; total += shardCounts[i]; }
         _sampler = new DeterministicSampler(total, seed);
-    }
-
-    /// <summary>
-    /// Samples consumed so far, all ranks together: a pure function of the step (step x global batch), which is
-    /// why a checkpoint's step is enough to resume at the same data position.
-    /// </summary>
-    public long Position
-    {
-        get => _position;
-        set => _position = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "position must be >= 0");
     }
 
     /// <summary>

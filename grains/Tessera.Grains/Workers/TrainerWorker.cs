@@ -62,8 +62,8 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
                 "eval" => EvalStage.Run(context),
                 _ => throw new NotSupportedException($"stage kind '{stage.Kind}' has no worker"),
             };
-            if (!leader) return;
             relay.DrainAsync().GetAwaiter().GetResult();
+            if (!leader) return;
             var result = new StageResult(stage.Name, outcome.Metrics, outcome.Artifacts, clock.Elapsed.TotalSeconds);
             experiment.ReportStageCompleted(assignment.StageIndex, result).GetAwaiter().GetResult();
         }

@@ -8,6 +8,18 @@ namespace Tessera.Trainers.Distributed;
 /// </summary>
 public sealed record DataParallel(int Rank, int WorldSize, IGradientReducer Reducer)
 {
+    /// <summary>
+    /// Joins this replica's <paramref name="parameters"/> to the group: every rank takes rank 0's weights now, and the
+    /// returned sync averages gradients between backward and the optimizer step. Null (nothing to do) with one rank.
+    /// </summary>
+    public static GradientSync? Start(DataParallel? parallel, IEnumerable<TorchSharp.Modules.Parameter> parameters)
+    {
+        if (parallel is null) return null;
+        var sync = new GradientSync(parameters, parallel.Reducer);
+        sync.BroadcastParameters();
+        return sync;
+    }
+
     /// <summary>This rank's rows [Start, Start + Count) of a global batch of <paramref name="globalBatch"/>.</summary>
     public (int Start, int Count) Slice(int globalBatch) => SliceOf(globalBatch, Rank, WorldSize);
 

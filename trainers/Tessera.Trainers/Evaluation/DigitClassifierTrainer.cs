@@ -57,8 +57,7 @@ public sealed partial class DigitClassifierTrainer : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckImages(train);
         var (sliceStart, sliceCount) = parallel?.Slice(Config.BatchSize) ?? (0, Config.BatchSize);
-        using var sync = parallel is null ? null : new GradientSync(_model.parameters(), parallel.Reducer);
-        sync?.BroadcastParameters();
+        using var sync = DataParallel.Start(parallel, _model.parameters());
         var sampler = new DeterministicSampler(train.Count, (ulong)Seed);
         var clock = Stopwatch.StartNew();
         double lastReport = 0;

@@ -65,8 +65,7 @@ public sealed partial class GeneratorTrainer : IDisposable
         ArgumentNullException.ThrowIfNull(source);
         ObjectDisposedException.ThrowIf(_disposed, this);
         var (sliceStart, sliceCount) = parallel?.Slice(Config.BatchSize) ?? (0, Config.BatchSize);  // this rank's rows of each global batch
-        using var sync = parallel is null ? null : new GradientSync(_model.parameters(), parallel.Reducer);
-        sync?.BroadcastParameters();
+        using var sync = DataParallel.Start(parallel, _model.parameters());
         var clock = Stopwatch.StartNew();
         double lastReport = 0;
         int sequencesSinceReport = 0;

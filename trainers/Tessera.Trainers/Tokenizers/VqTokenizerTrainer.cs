@@ -68,8 +68,7 @@ public sealed partial class VqTokenizerTrainer : IDisposable
         // so the replicas would drift apart; SimVQ's codebook is learnt by gradient and stays in step.
         if (parallel is not null && Config.Quantizer != VqTokenizerConfig.QuantizerSimVq)
             throw new NotSupportedException($"a tokenizer with quantizer '{Config.Quantizer}' cannot train on several workers; use quantizer: simvq or workers: 1");
-        using var sync = parallel is null ? null : new GradientSync(_model.parameters(), parallel.Reducer);
-        sync?.BroadcastParameters();
+        using var sync = DataParallel.Start(parallel, _model.parameters());
 
         var clock = Stopwatch.StartNew();
         double lastReportSeconds = 0;
