@@ -19,6 +19,7 @@ public static class SpecWriter
             ["stages"] = spec.Stages.Select(stage =>
             {
                 var entry = new Dictionary<string, object> { ["kind"] = stage.Kind, ["name"] = stage.Name };
+                if (stage.After.Count > 0) entry["after"] = stage.After.ToList();
                 foreach (var (key, value) in stage.Settings) entry[key] = value;
                 return entry;
             }).ToList(),

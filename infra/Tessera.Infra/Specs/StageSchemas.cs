@@ -90,6 +90,12 @@ public static class StageSchemas
         new("batch_size", SettingType.Integer, 200, "sequences generated per batch", Min: 1, Max: 65536),
     ];
 
+    /// <summary>The kinds whose checkpoint is a generator: pretraining, and the alignment stages that post-train one.</summary>
+    public static readonly IReadOnlySet<string> GeneratorKinds = new HashSet<string> { "generator", "cca", "ddo", "dpo", "rl" };
+
+    /// <summary>Whether a stage of <paramref name="kind"/> leaves a checkpoint a <c>RefersTo = target</c> setting can name.</summary>
+    public static bool Makes(string kind, string target) => kind == target || (target == "generator" && GeneratorKinds.Contains(kind));
+
     /// <summary>Settings of each stage kind, common ones first.</summary>
     public static readonly IReadOnlyDictionary<string, IReadOnlyList<SettingSchema>> Kinds =
         new Dictionary<string, IReadOnlyList<SettingSchema>>
