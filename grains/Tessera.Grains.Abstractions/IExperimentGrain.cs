@@ -18,6 +18,13 @@ public interface IExperimentGrain : IGrainWithStringKey
 
     Task Cancel();
 
+    /// <summary>
+    /// Continues an experiment that failed, was cancelled, or was interrupted (its silo stopped mid-stage): the
+    /// stages that completed stay done, and the stage where it stopped restarts from its newest resumable
+    /// checkpoint. Returns at once. Refused for an experiment that succeeded or is still running.
+    /// </summary>
+    Task<ExperimentStatus> Resume();
+
     // Called by trainer workers. One-way: a worker never waits on the control plane mid-step.
     [OneWay] Task ReportProgress(int stageIndex, StageProgress progress);
     Task ReportStageCompleted(int stageIndex, StageResult result);

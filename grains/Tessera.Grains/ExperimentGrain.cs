@@ -23,6 +23,11 @@ public sealed class ExperimentGrain(
     IGrainTimer? _stageStarter;
     // The ranks of the running stage and their rendezvous; memory only, a new generation starts them afresh.
     RingRendezvous? _ring;
+    // Whether this activation is driving the workflow. A state that says running in a fresh activation means the
+    // silo that ran it stopped: the experiment was interrupted and can be resumed.
+    bool _live;
+    // Whether this process's experiment gauges include this experiment (see TesseraMetrics).
+    bool _counted;
 
     string Id => this.GetPrimaryKeyString();
     ExperimentGrainState S => state.State;
@@ -44,6 +49,7 @@ public sealed class ExperimentGrain(
         S.StageNames = spec.Stages.Select(s => s.Name).ToList();
         await state.WriteStateAsync();
         TesseraMetrics.ExperimentMoved(null, StateName(S.State), finished: false);
+        _counted = true;
 
         await store.WriteTextAsync(ExperimentPaths.Spec(Id), S.ResolvedSpecYaml);
         await GrainFactory.GetGrain<ISchedulerGrain>(0).Register(new ExperimentListing(Id, S.Name, submission.SubmittedAt));
@@ -66,13 +72,42 @@ public sealed class ExperimentGrain(
 
     public async Task Cancel()
     {
-        if (S.Submission is null || IsFinished) return;
+        if (S.Submission is null || (IsFinished && S.State != ExperimentState.Interrupted)) return;
         await Finish(ExperimentState.Cancelled, "cancelled by request");
+    }
+
+    public async Task<ExperimentStatus> Resume()
+    {
+        if (S.Submission is null) throw new KeyNotFoundException($"no experiment with id '{Id}'");
+        if (S.State == ExperimentState.Succeeded)
+            throw new InvalidOperationException($"experiment '{Id}' already succeeded; there is nothing to resume");
+        if (_live)
+            throw new InvalidOperationException($"experiment '{Id}' is running (stage '{S.StageNames[S.StageIndex]}'); cancel it first to restart it");
+        if (_history.Count == 0 && await store.ExistsAsync(ExperimentPaths.Metrics(Id)))
+            _history.AddRange(MetricsRow.FromJsonLines(await store.ReadTextAsync(ExperimentPaths.Metrics(Id))));
+        string was = StateName(S.State);
+        CountLoadedState();
+        if (IsFinished)
+        {
+            TesseraMetrics.ExperimentResumed(was);
+            S.State = ExperimentState.Pending;
+        }
+        else MoveTo(ExperimentState.Pending);
+        S.Error = null;
+        S.FinishedAt = null;
+        await state.WriteStateAsync();
+        logger.LogInformation("Experiment {Id} ({Was}) resumes at stage {Stage}; {Done} of {Total} stage(s) already done",
+            Id, was, S.StageNames[S.StageIndex], S.Completed.Count, S.TotalStages);
+        ScheduleStageStart();
+        return Status();
     }
 
     public Task ReportProgress(int stageIndex, StageProgress progress)
     {
         if (stageIndex != S.StageIndex || IsFinished) return Task.CompletedTask;
+        // A resumed stage repeats the steps after its last checkpoint: their new rows replace the lost ones.
+        if (_history.Count > 0 && _history[^1].Stage == progress.Stage && _history[^1].Step >= progress.Step)
+            _history.RemoveAll(row => row.Stage == progress.Stage && row.Step >= progress.Step);
         _progress = progress;
         _history.Add(new MetricsRow(progress.Stage, progress.Step, progress.Loss, progress.ImagesPerSecond,
             progress.Metrics, DateTimeOffset.UtcNow));
@@ -117,7 +152,23 @@ public sealed class ExperimentGrain(
         return Task.FromResult(new RingMembership(_ring.Endpoints.ToArray(), complete ? _ring.Secret : "", generation));
     }
 
-    bool IsFinished => S.State is ExperimentState.Succeeded or ExperimentState.Failed or ExperimentState.Cancelled;
+    bool IsFinished => S.State is ExperimentState.Succeeded or ExperimentState.Failed or ExperimentState.Cancelled or ExperimentState.Interrupted;
+
+    /// <summary>
+    /// A stored state that says pending or running, in a fresh activation, means the silo that drove the experiment
+    /// stopped: record it as interrupted (resumable) and stop any rank still training for the old activation.
+    /// </summary>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (S.Submission is null || S.State is not (ExperimentState.Pending or ExperimentState.Running)) return;
+        string stage = S.StageNames[S.StageIndex];
+        int workers = SpecParser.Parse(S.ResolvedSpecYaml, ExperimentPaths.Spec(Id)).Stages[S.StageIndex].Workers;
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(rank => Trainer(S.StageIndex, rank).Stop()));
+        MoveTo(ExperimentState.Interrupted);
+        S.Error = $"interrupted in stage '{stage}': the silo running it stopped; `tessera resume {Id}` continues from its last checkpoint";
+        await state.WriteStateAsync();
+        logger.LogWarning("Experiment {Id} was interrupted in stage {Stage} (its silo stopped); it can be resumed", Id, stage);
+    }
 
     ITrainerGrain Trainer(int stageIndex, int rank) =>
         GrainFactory.GetGrain<ITrainerGrain>($"{Id}/{S.StageNames[stageIndex]}/{rank}");
@@ -134,6 +185,7 @@ public sealed class ExperimentGrain(
     /// <summary>Starts the current stage in a turn of its own, so Submit and stage reports return at once.</summary>
     void ScheduleStageStart()
     {
+        _live = true;
         _stageStarter?.Dispose();
         _stageStarter = this.RegisterGrainTimer(StartCurrentStage,
             new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = Timeout.InfiniteTimeSpan });
@@ -167,18 +219,30 @@ public sealed class ExperimentGrain(
     {
         if (final != ExperimentState.Succeeded) await StopRanks();
         _ring = null;
+        _live = false;
         MoveTo(final);
         S.Error = error;
         S.FinishedAt = DateTimeOffset.UtcNow;
         await state.WriteStateAsync();
+        // The curve so far, also when the experiment failed: a resumed run continues it.
+        await store.WriteTextAsync(ExperimentPaths.Metrics(Id), MetricsRow.ToJsonLines(_history));
         await store.WriteTextAsync(ExperimentPaths.Summary(Id), ExperimentSummary.ToJson(Status()));
         logger.LogInformation("Experiment {Id} finished: {State}{Error}", Id, StateName(final), error is null ? "" : $" ({error})");
     }
 
     void MoveTo(ExperimentState next)
     {
+        CountLoadedState();
         TesseraMetrics.ExperimentMoved(StateName(S.State), StateName(next), finished: next is not (ExperimentState.Pending or ExperimentState.Running));
         S.State = next;
+    }
+
+    /// <summary>A state loaded from storage was counted by the process that wrote it: count it here before moving it.</summary>
+    void CountLoadedState()
+    {
+        if (_counted) return;
+        _counted = true;
+        TesseraMetrics.ExperimentMoved(null, StateName(S.State), finished: IsFinished);
     }
 
     static string StateName(ExperimentState s) => s.ToString().ToLowerInvariant();

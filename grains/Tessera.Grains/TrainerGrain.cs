@@ -29,4 +29,19 @@ public sealed class TrainerGrain(WorkerServices services, ILogger<TrainerGrain> 
     }
 
     public Task<bool> IsRunning() => Task.FromResult(_worker is { IsRunning: true });
+
+    /// <summary>
+    /// The silo is stopping (or the grain is being moved): stop the worker without reporting a failure, so the
+    /// experiment stays resumable at its last checkpoint, and wait for its thread so nothing writes afterwards.
+    /// </summary>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_worker is { IsRunning: true } worker)
+        {
+            logger.LogWarning("Trainer {Trainer} deactivating ({Reason}) while training: stopping its worker", this.GetPrimaryKeyString(), reason);
+            worker.Interrupt();
+            await worker.WaitAsync(cancellationToken);
+        }
+        await base.OnDeactivateAsync(reason, cancellationToken);
+    }
 }

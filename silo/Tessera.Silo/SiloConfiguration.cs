@@ -6,6 +6,8 @@ using Tessera.Collective;
 using Tessera.Grains;
 using Tessera.Grains.Workers;
 using Tessera.Infra.Storage;
+using Tessera.Silo.Storage;
+using Orleans.Runtime.Hosting;
 
 namespace Tessera.Silo;
 
@@ -26,7 +28,9 @@ public static class SiloConfiguration
     /// <summary>The grain storage and silo services, without clustering (the test cluster brings its own).</summary>
     public static ISiloBuilder AddTesseraServices(this ISiloBuilder silo, TesseraSiloOptions options)
     {
-        silo.AddMemoryGrainStorage(GrainStorage.Experiments);
+        // Experiment and scheduler state beside the artifacts, so a workflow survives the process (see ArtifactGrainStorage).
+        silo.Services.AddGrainStorage(GrainStorage.Experiments, (sp, _) =>
+            new ArtifactGrainStorage(sp.GetRequiredService<IArtifactStore>(), sp.GetRequiredService<Orleans.Serialization.Serializer>()));
         silo.Services.AddSingleton(options);
         silo.Services.AddSingleton<IArtifactStore>(_ => new LocalArtifactStore(options.ArtifactRoot));
         silo.Services.AddSingleton(new WorkerSettings(options.TorchThreads));
