@@ -15,6 +15,18 @@ public static class TestServers
     /// <summary>Azure Storage connection string of Azurite's development account.</summary>
     public static string Blob => Require(BlobVariable, "Azurite");
 
+    /// <summary>
+    /// The test Redis with <paramref name="database"/> as the default database, emptied first. A Tessera cluster keeps
+    /// its grain state under the one service id, so each test class that starts silos takes a database of its own.
+    /// </summary>
+    public static async Task<string> FreshRedisDatabase(int database)
+    {
+        string connection = $"{Redis},defaultDatabase={database},allowAdmin=true";
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(connection);
+        foreach (var server in redis.GetServers()) await server.FlushDatabaseAsync(database);
+        return $"{Redis},defaultDatabase={database}";
+    }
+
     static string Require(string variable, string server) =>
         Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value
             ? value
