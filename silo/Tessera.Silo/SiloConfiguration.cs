@@ -58,6 +58,9 @@ public static class SiloConfiguration
         silo.Services.AddSingleton<WorkerServices>();
         silo.Services.TryAddSingleton<CollectiveHub>();
         silo.Services.AddSingleton<DataPlane>();
+        silo.AddPlacementDirector<SlotPlacementStrategy, SlotPlacementDirector>();
+        silo.Services.AddSingleton<SlotRegistration>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(provider => provider.GetRequiredService<SlotRegistration>());
         return silo;
     }
 
