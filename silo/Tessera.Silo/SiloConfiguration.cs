@@ -25,12 +25,19 @@ public static class SiloConfiguration
         int gatewayPort = options.GatewayPort == 0 ? FreeTcpPort() : options.GatewayPort;
         if (options.RedisConnection is { } redis)
         {
-            silo.Configure<ClusterOptions>(cluster =>
+            if (options.Kubernetes)
             {
-                cluster.ClusterId = options.ClusterId;
-                cluster.ServiceId = TesseraSiloOptions.ServiceId;
-            });
-            silo.ConfigureEndpoints(IPAddress.Parse(options.AdvertisedAddress), siloPort, gatewayPort, options.ListenOnAnyAddress);
+                silo.UseKubernetesHosting();
+            }
+            else
+            {
+                silo.Configure<ClusterOptions>(cluster =>
+                {
+                    cluster.ClusterId = options.ClusterId;
+                    cluster.ServiceId = TesseraSiloOptions.ServiceId;
+                });
+                silo.ConfigureEndpoints(IPAddress.Parse(options.AdvertisedAddress), siloPort, gatewayPort, options.ListenOnAnyAddress);
+            }
             silo.UseRedisClustering(clustering => clustering.ConfigurationOptions = RedisOptions(redis));
         }
         else

@@ -61,6 +61,12 @@ public sealed class TesseraSiloOptions
     /// <summary>Bind the silo and gateway listeners to every interface (containers, where the advertised address is the pod's).</summary>
     public bool ListenOnAnyAddress { get; set; }
 
+    /// <summary>
+    /// Running as a Kubernetes pod (Orleans Kubernetes hosting): the advertised address comes from POD_IP, the cluster
+    /// and service ids from ORLEANS_CLUSTER_ID / ORLEANS_SERVICE_ID, and pods of dead silos are deleted.
+    /// </summary>
+    public bool Kubernetes { get; set; }
+
     /// <summary>Device slots this silo offers the scheduler: trainer ranks it runs at once. Null: <see cref="DeviceSlots.Default"/>.</summary>
     public int? Slots { get; set; }
 

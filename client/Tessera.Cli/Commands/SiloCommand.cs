@@ -63,7 +63,7 @@ public sealed class SiloCommand : AsyncCommand<SiloCommand.Settings>
         public string? ClusterId { get; set; }
 
         [CommandOption("--config <FILE>")]
-        [Description("JSON file with any of: redis, blob, blob_container, slots, address, cluster_id, listen_any (flags and env win).")]
+        [Description("JSON file with any of: redis, blob, blob_container, slots, address, cluster_id, listen_any, kubernetes, http_address (flags and env win).")]
         public string? Config { get; set; }
     }
 

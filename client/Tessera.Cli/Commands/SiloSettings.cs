@@ -9,7 +9,7 @@ namespace Tessera.Cli.Commands;
 
 /// <summary>
 /// The silo's cluster settings from, in rising precedence: a JSON file (`--config`), the environment (TESSERA_REDIS,
-/// TESSERA_BLOB, TESSERA_BLOB_CONTAINER, TESSERA_SLOTS, TESSERA_ADDRESS, TESSERA_CLUSTER_ID, TESSERA_LISTEN_ANY) and
+/// TESSERA_BLOB, TESSERA_BLOB_CONTAINER, TESSERA_SLOTS, TESSERA_ADDRESS, TESSERA_CLUSTER_ID, TESSERA_LISTEN_ANY, TESSERA_KUBERNETES, TESSERA_HTTP_ADDRESS) and
 /// the command-line flags. Connection strings come from the environment or a file so they stay out of `ps`.
 /// </summary>
 public static class SiloSettings
@@ -43,6 +43,13 @@ public static class SiloSettings
             ClusterId = NonEmpty(config["cluster_id"]) ?? TesseraSiloOptions.DefaultClusterId,
             ListenOnAnyAddress = config["listen_any"] is { } any && bool.TryParse(any, out bool yes) && yes,
         };
+        if (config["http_address"] is { } httpAddress)
+        {
+            // Only where something else guards the port (a container's own network): the API has no authentication.
+            if (!IPAddress.TryParse(httpAddress, out _))
+                throw new ArgumentException($"http_address: '{httpAddress}' is not an IP address");
+            options.HttpAddress = httpAddress;
+        }
         if (config["slots"] is { } slots)
         {
             if (!int.TryParse(slots, out int n) || n < 1)
@@ -56,6 +63,14 @@ public static class SiloSettings
             options.AdvertisedAddress = address;
             // The ranks of other silos reach this silo's data plane at the same address.
             options.CollectiveAddress = address;
+        }
+        if (config["kubernetes"] is { } kubernetes && bool.TryParse(kubernetes, out bool inPod) && inPod)
+        {
+            // Orleans' Kubernetes hosting advertises the pod's IP; the data plane must listen there too.
+            options.Kubernetes = true;
+            options.CollectiveAddress = Environment.GetEnvironmentVariable("POD_IP")
+                ?? throw new ArgumentException("kubernetes: POD_IP is not set (the pod spec must pass status.podIP as POD_IP)");
+            options.ClusterId = Environment.GetEnvironmentVariable("ORLEANS_CLUSTER_ID") ?? options.ClusterId;
         }
         return options;
     }

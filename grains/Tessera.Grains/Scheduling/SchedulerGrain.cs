@@ -19,9 +19,10 @@ public sealed class SchedulerGrain(
         if (S.Silos.Count == 0) return;
         var active = (await GrainFactory.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true)).Keys
             .Select(s => s.ToParsableString()).ToHashSet();
-        var gone = S.Silos.Keys.Where(s => !active.Contains(s)).ToList();
-        foreach (var silo in gone) S.Silos.Remove(silo);
-        if (gone.Count > 0) await Changed($"dropped {gone.Count} silo(s) no longer active");
+        var gone = S.Silos.Where(s => !active.Contains(s.Key)).ToList();
+        foreach (var silo in gone) S.Silos.Remove(silo.Key);
+        if (gone.Count > 0)
+            await Changed($"silo(s) {string.Join(", ", gone.Select(s => $"{s.Value.Name} ({s.Key})"))} left while the scheduler was away; their slots are gone");
     }
 
     public async Task Register(ExperimentListing experiment)
