@@ -183,13 +183,21 @@ public sealed class ExperimentGrain(
     }
 
     /// <summary>Starts the current stage in a turn of its own, so Submit and stage reports return at once.</summary>
-    void ScheduleStageStart()
+    void ScheduleStageStart(TimeSpan delay = default)
     {
         _live = true;
+        // While it drives a workflow this activation must not be collected as idle: a stage may report nothing for
+        // a long while, and a fresh activation would take the experiment for interrupted.
+        DelayDeactivation(TimeSpan.FromDays(7));
         _stageStarter?.Dispose();
         _stageStarter = this.RegisterGrainTimer(StartCurrentStage,
-            new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = Timeout.InfiniteTimeSpan });
+            new GrainTimerCreationOptions { DueTime = delay, Period = Timeout.InfiniteTimeSpan });
     }
+
+    ISchedulerGrain Scheduler => GrainFactory.GetGrain<ISchedulerGrain>(0);
+
+    /// <summary>How soon a queued stage asks the scheduler again.</summary>
+    static readonly TimeSpan QueuedRetry = TimeSpan.FromSeconds(1);
 
     async Task StartCurrentStage(CancellationToken cancellationToken)
     {
@@ -197,16 +205,25 @@ public sealed class ExperimentGrain(
         try
         {
             ExperimentSpec spec = SpecParser.Parse(S.ResolvedSpecYaml, ExperimentPaths.Spec(Id));
+            // All the stage's slots at once, or stay queued (pending) and ask again: never half the ranks.
+            int workers = spec.Stages[S.StageIndex].Workers;
+            if (await Scheduler.Reserve(new SlotRequest(Id, S.StageIndex, workers, spec.Priority, spec.Team)) is not { } slots)
+            {
+                ScheduleStageStart(QueuedRetry);
+                return;
+            }
             await datasets.PrepareAsync(spec.Dataset, GrainFactory, cancellationToken);
             MoveTo(ExperimentState.Running);
             S.StartedAt ??= DateTimeOffset.UtcNow;
             S.Generation++;
             await state.WriteStateAsync();
-            int workers = spec.Stages[S.StageIndex].Workers;
             _ring = new RingRendezvous(S.StageIndex, S.Generation, Enumerable.Repeat("", workers).ToArray(),
                 Convert.ToHexString(RandomNumberGenerator.GetBytes(32)));
             for (int rank = 0; rank < workers; rank++)
+            {
+                using var placement = SlotPlacementDirector.On(slots.Silos[rank]);
                 await Trainer(S.StageIndex, rank).Start(new TrainerAssignment(Id, S.StageIndex, S.ResolvedSpecYaml, rank, workers, S.Generation));
+            }
         }
         catch (Exception e)
         {
@@ -220,6 +237,8 @@ public sealed class ExperimentGrain(
         if (final != ExperimentState.Succeeded) await StopRanks();
         _ring = null;
         _live = false;
+        _stageStarter?.Dispose();
+        await Scheduler.Release(Id);
         MoveTo(final);
         S.Error = error;
         S.FinishedAt = DateTimeOffset.UtcNow;

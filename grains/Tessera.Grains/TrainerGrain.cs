@@ -5,8 +5,10 @@ namespace Tessera.Grains;
 
 /// <summary>
 /// One rank of one stage. Start returns at once: the training runs on a worker thread of this silo, never on
-/// the Orleans scheduler, and reports to the experiment grain by itself.
+/// the Orleans scheduler, and reports to the experiment grain by itself. It is activated on the silo whose slot
+/// the scheduler reserved for its rank (<see cref="SlotPlacementDirector"/>).
 /// </summary>
+[SlotPlacement]
 public sealed class TrainerGrain(WorkerServices services, ILogger<TrainerGrain> logger) : Grain, ITrainerGrain
 {
     TrainerWorker? _worker;

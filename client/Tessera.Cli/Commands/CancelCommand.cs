@@ -11,7 +11,7 @@ public sealed class CancelCommand : AsyncCommand<ExperimentSettings>
     public override async Task<int> ExecuteAsync(CommandContext context, ExperimentSettings settings, CancellationToken cancellationToken)
     {
         Logging.Configure(settings.Runs, "cancel");
-        await using var connection = await ClusterConnection.TryConnectAsync(settings.Gateway, cancellationToken);
+        await using var connection = await ClusterConnection.TryConnectAsync(settings, cancellationToken);
         if (connection is null) return ExitCodes.Unavailable;
         var experiment = connection.Client.GetGrain<IExperimentGrain>(settings.Id);
         try

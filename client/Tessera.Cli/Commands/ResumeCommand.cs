@@ -1,4 +1,3 @@
-using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Tessera.Grains;
@@ -12,28 +11,18 @@ namespace Tessera.Cli.Commands;
 /// </summary>
 public sealed class ResumeCommand : AsyncCommand<ResumeCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
-    {
-        [CommandArgument(0, "<id>")]
-        [Description("Experiment id, as `tessera run` or `tessera submit` printed it.")]
-        public string Id { get; set; } = "";
-
-        [CommandOption("--runs <DIR>")]
-        [Description("Artifact store directory the experiment ran in (default ./runs).")]
-        [DefaultValue("runs")]
-        public string Runs { get; set; } = "runs";
-
-        [CommandOption("--gateway <PORT>")]
-        [Description("Resume on the silo at this gateway port instead of in an embedded silo.")]
-        public int? Gateway { get; set; }
-    }
+    /// <summary>
+    /// The id, and where: --runs is the artifact directory of an embedded resume; --gateway or --redis resume on
+    /// running silos instead.
+    /// </summary>
+    public sealed class Settings : ExperimentSettings;
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        if (settings.Gateway is { } port)
+        if (settings.Gateway is not null || settings.Redis is not null)
         {
             Logging.Configure(settings.Runs, "resume");
-            await using var connection = await ClusterConnection.TryConnectAsync(port, cancellationToken);
+            await using var connection = await ClusterConnection.TryConnectAsync(settings, cancellationToken);
             if (connection is null) return ExitCodes.Unavailable;
             return await Refusable(async () =>
             {

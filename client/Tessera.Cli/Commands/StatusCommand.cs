@@ -11,7 +11,7 @@ public sealed class StatusCommand : AsyncCommand<ExperimentSettings>
     public override async Task<int> ExecuteAsync(CommandContext context, ExperimentSettings settings, CancellationToken cancellationToken)
     {
         Logging.Configure(settings.Runs, "status");
-        await using var connection = await ClusterConnection.TryConnectAsync(settings.Gateway, cancellationToken);
+        await using var connection = await ClusterConnection.TryConnectAsync(settings, cancellationToken);
         if (connection is null) return ExitCodes.Unavailable;
         try
         {

@@ -12,7 +12,7 @@ public sealed class WatchCommand : AsyncCommand<ExperimentSettings>
     {
         Logging.Configure(settings.Runs, "watch");
         using var interrupt = Interrupt.OnCtrlC(cancellationToken);
-        await using var connection = await ClusterConnection.TryConnectAsync(settings.Gateway, interrupt.Token);
+        await using var connection = await ClusterConnection.TryConnectAsync(settings, interrupt.Token);
         if (connection is null) return ExitCodes.Unavailable;
         var experiment = connection.Client.GetGrain<IExperimentGrain>(settings.Id);
         try

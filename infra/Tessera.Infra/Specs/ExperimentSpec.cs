@@ -6,7 +6,13 @@ public sealed record ExperimentSpec(
     long Seed,
     string Device,
     DatasetSpec Dataset,
-    IReadOnlyList<StageSpec> Stages);
+    IReadOnlyList<StageSpec> Stages,
+    int Priority = 0,
+    string Team = ExperimentSpec.DefaultTeam)
+{
+    /// <summary>The team of a spec that names none; quotas are per team.</summary>
+    public const string DefaultTeam = "default";
+}
 
 /// <summary>Which dataset the experiment reads. <c>Builtin</c> datasets are imported into the store on first use.</summary>
 public sealed record DatasetSpec(string Name, string Source, int Shards)

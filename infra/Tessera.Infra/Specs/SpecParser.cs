@@ -11,7 +11,7 @@ namespace Tessera.Infra.Specs;
 /// </summary>
 public static partial class SpecParser
 {
-    static readonly string[] TopLevelKeys = ["experiment", "seed", "device", "dataset", "stages"];
+    static readonly string[] TopLevelKeys = ["experiment", "seed", "device", "priority", "team", "dataset", "stages"];
     static readonly string[] DatasetKeys = ["name", "source", "shards"];
     static readonly string[] Devices = ["auto", "cpu", "cuda"];
 
@@ -41,9 +41,14 @@ public static partial class SpecParser
                 $"experiment name '{experiment}' must be 1-48 characters of letters, digits, '-' or '_'");
         long seed = reader.Integer(root, "seed", defaultValue: 0, min: 0, max: long.MaxValue);
         string device = reader.Choice(root, "device", Devices, defaultValue: "auto");
+        // Cluster scheduling: higher priority is admitted first; slot quotas are per team.
+        int priority = (int)reader.Integer(root, "priority", defaultValue: 0, min: -1000, max: 1000);
+        string team = reader.Scalar(root, "team", required: false) ?? ExperimentSpec.DefaultTeam;
+        if (!NamePattern().IsMatch(team))
+            throw reader.Error(root.Children[new YamlScalarNode("team")], $"team '{team}' must be 1-48 characters of letters, digits, '-' or '_'");
         DatasetSpec dataset = ParseDataset(reader, root);
         IReadOnlyList<StageSpec> stages = ParseStages(reader, root);
-        return new ExperimentSpec(experiment, seed, device, dataset, stages);
+        return new ExperimentSpec(experiment, seed, device, dataset, stages, priority, team);
     }
 
     static DatasetSpec ParseDataset(NodeReader reader, YamlMappingNode root)

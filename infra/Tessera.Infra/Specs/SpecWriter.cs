@@ -12,6 +12,8 @@ public static class SpecWriter
             ["experiment"] = spec.Experiment,
             ["seed"] = spec.Seed,
             ["device"] = spec.Device,
+            ["priority"] = spec.Priority,
+            ["team"] = spec.Team,
             ["dataset"] = new Dictionary<string, object>
             {
                 ["name"] = spec.Dataset.Name, ["source"] = spec.Dataset.Source, ["shards"] = spec.Dataset.Shards,
