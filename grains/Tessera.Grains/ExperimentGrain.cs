@@ -82,7 +82,11 @@ public sealed class ExperimentGrain(
         if (S.State == ExperimentState.Succeeded)
             throw new InvalidOperationException($"experiment '{Id}' already succeeded; there is nothing to resume");
         if (_live)
-            throw new InvalidOperationException($"experiment '{Id}' is running (stage '{S.StageNames[S.StageIndex]}'); cancel it first to restart it");
+        {
+            logger.LogInformation("Experiment {Id}: resume asked while it runs (stage {Stage}); nothing to do", Id, S.StageNames[S.StageIndex]);
+            return Status();
+        }
+        S.Restarts = 0; // a manual resume refills the automatic-restart budget
         if (_history.Count == 0 && await store.ExistsAsync(ExperimentPaths.Metrics(Id)))
             _history.AddRange(MetricsRow.FromJsonLines(await store.ReadTextAsync(ExperimentPaths.Metrics(Id))));
         string was = StateName(S.State);
@@ -116,9 +120,9 @@ public sealed class ExperimentGrain(
         return Task.CompletedTask;
     }
 
-    public async Task ReportStageCompleted(int stageIndex, StageResult result)
+    public async Task ReportStageCompleted(int stageIndex, long generation, StageResult result)
     {
-        if (stageIndex != S.StageIndex || IsFinished) return;
+        if (stageIndex != S.StageIndex || generation != S.Generation || IsFinished) return;
         S.Completed.Add(result);
         await store.WriteTextAsync(ExperimentPaths.Metrics(Id), MetricsRow.ToJsonLines(_history));
         logger.LogInformation("Experiment {Id}: stage {Stage} completed in {Seconds:F1}s", Id, result.Stage, result.WallSeconds);
@@ -133,10 +137,38 @@ public sealed class ExperimentGrain(
         await Finish(ExperimentState.Succeeded, error: null);
     }
 
-    public Task ReportStageFailed(int stageIndex, string error) =>
-        stageIndex != S.StageIndex || IsFinished
+    public Task ReportStageFailed(int stageIndex, long generation, string error) =>
+        stageIndex != S.StageIndex || generation != S.Generation || IsFinished
             ? Task.CompletedTask
-            : Finish(ExperimentState.Failed, $"stage '{S.StageNames[stageIndex]}' failed: {error}");
+            : RestartOrFail($"stage '{S.StageNames[stageIndex]}' failed: {error}");
+
+    /// <summary>
+    /// A stage failed (a rank crashed or lost its peers, a silo died, the stage could not start): while the spec's
+    /// max_restarts allows, stop what is left of its ranks, give back their slots and start it again as a new
+    /// generation, which resumes from the stage's newest checkpoint on whatever slots the scheduler finds. Otherwise
+    /// the experiment fails with the reason.
+    /// </summary>
+    async Task RestartOrFail(string reason)
+    {
+        int budget = SpecParser.Parse(S.ResolvedSpecYaml, ExperimentPaths.Spec(Id)).MaxRestarts;
+        if (S.Restarts >= budget)
+        {
+            await Finish(ExperimentState.Failed, budget == 0 ? reason : $"{reason} (after {S.Restarts} automatic restart(s))");
+            return;
+        }
+        S.Restarts++;
+        S.Generation++; // late reports of the ranks being stopped now are stale from here on
+        logger.LogWarning("Experiment {Id}: {Reason}; restarting the stage from its last checkpoint (restart {Restart} of {Budget})",
+            Id, reason, S.Restarts, budget);
+        await StopRanks();
+        await Scheduler.Release(Id);
+        MoveTo(ExperimentState.Pending);
+        await state.WriteStateAsync();
+        ScheduleStageStart(RestartDelay);
+    }
+
+    /// <summary>A short pause before a restart, so the membership of a cluster that just lost a silo can settle.</summary>
+    static readonly TimeSpan RestartDelay = TimeSpan.FromSeconds(1);
 
     public Task<RingMembership> JoinRing(int stageIndex, long generation, int rank, string endpoint)
     {
@@ -162,8 +194,14 @@ public sealed class ExperimentGrain(
     {
         if (S.Submission is null || S.State is not (ExperimentState.Pending or ExperimentState.Running)) return;
         string stage = S.StageNames[S.StageIndex];
-        int workers = SpecParser.Parse(S.ResolvedSpecYaml, ExperimentPaths.Spec(Id)).Stages[S.StageIndex].Workers;
-        await Task.WhenAll(Enumerable.Range(0, workers).Select(rank => Trainer(S.StageIndex, rank).Stop()));
+        var spec = SpecParser.Parse(S.ResolvedSpecYaml, ExperimentPaths.Spec(Id));
+        await Task.WhenAll(Enumerable.Range(0, spec.Stages[S.StageIndex].Workers).Select(rank => Trainer(S.StageIndex, rank).Stop()));
+        if (S.Restarts < spec.MaxRestarts)
+        {
+            // The spec allows automatic restarts: carry on at once (the silo that drove it is gone, not the experiment).
+            await RestartOrFail($"the silo driving stage '{stage}' stopped");
+            return;
+        }
         MoveTo(ExperimentState.Interrupted);
         S.Error = $"interrupted in stage '{stage}': the silo running it stopped; `tessera resume {Id}` continues from its last checkpoint";
         await state.WriteStateAsync();
@@ -212,6 +250,7 @@ public sealed class ExperimentGrain(
                 ScheduleStageStart(QueuedRetry);
                 return;
             }
+            logger.LogInformation("Stage {Stage}: {Ranks} slot(s) on {Silos}", S.StageNames[S.StageIndex], workers, string.Join(", ", slots.Silos));
             await datasets.PrepareAsync(spec.Dataset, GrainFactory, cancellationToken);
             MoveTo(ExperimentState.Running);
             S.StartedAt ??= DateTimeOffset.UtcNow;
@@ -228,7 +267,7 @@ public sealed class ExperimentGrain(
         catch (Exception e)
         {
             logger.LogError(e, "Experiment {Id}: stage {Stage} could not start", Id, S.StageNames[S.StageIndex]);
-            await Finish(ExperimentState.Failed, $"stage '{S.StageNames[S.StageIndex]}' could not start: {e.Message}");
+            await RestartOrFail($"stage '{S.StageNames[S.StageIndex]}' could not start: {e.Message}");
         }
     }
 

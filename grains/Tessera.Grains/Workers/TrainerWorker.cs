@@ -19,6 +19,9 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
 
     public bool IsRunning => _thread is { IsAlive: true };
 
+    /// <summary>The start of the stage this worker belongs to (see <see cref="TrainerAssignment.Generation"/>).</summary>
+    public long Generation => assignment.Generation;
+
     public void Start()
     {
         _thread = new Thread(Run) { IsBackground = true, Name = $"tessera-worker-{assignment.ExperimentId}-{assignment.StageIndex}" };
@@ -80,7 +83,7 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
             relay.DrainAsync().GetAwaiter().GetResult();
             if (!leader) return;
             var result = new StageResult(stage.Name, outcome.Metrics, outcome.Artifacts, clock.Elapsed.TotalSeconds);
-            experiment.ReportStageCompleted(assignment.StageIndex, result).GetAwaiter().GetResult();
+            experiment.ReportStageCompleted(assignment.StageIndex, assignment.Generation, result).GetAwaiter().GetResult();
         }
         catch (OperationCanceledException) when (_cancel.IsCancellationRequested)
         {
@@ -104,7 +107,7 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
         try
         {
             relay.DrainAsync().GetAwaiter().GetResult();
-            experiment.ReportStageFailed(assignment.StageIndex, error).GetAwaiter().GetResult();
+            experiment.ReportStageFailed(assignment.StageIndex, assignment.Generation, error).GetAwaiter().GetResult();
         }
         catch (Exception reportError)
         {

@@ -8,7 +8,8 @@ public sealed record ExperimentSpec(
     DatasetSpec Dataset,
     IReadOnlyList<StageSpec> Stages,
     int Priority = 0,
-    string Team = ExperimentSpec.DefaultTeam)
+    string Team = ExperimentSpec.DefaultTeam,
+    int MaxRestarts = 0)
 {
     /// <summary>The team of a spec that names none; quotas are per team.</summary>
     public const string DefaultTeam = "default";

@@ -11,7 +11,7 @@ namespace Tessera.Infra.Specs;
 /// </summary>
 public static partial class SpecParser
 {
-    static readonly string[] TopLevelKeys = ["experiment", "seed", "device", "priority", "team", "dataset", "stages"];
+    static readonly string[] TopLevelKeys = ["experiment", "seed", "device", "priority", "team", "max_restarts", "dataset", "stages"];
     static readonly string[] DatasetKeys = ["name", "source", "shards"];
     static readonly string[] Devices = ["auto", "cpu", "cuda"];
 
@@ -46,9 +46,11 @@ public static partial class SpecParser
         string team = reader.Scalar(root, "team", required: false) ?? ExperimentSpec.DefaultTeam;
         if (!NamePattern().IsMatch(team))
             throw reader.Error(root.Children[new YamlScalarNode("team")], $"team '{team}' must be 1-48 characters of letters, digits, '-' or '_'");
+        // A failed stage (a lost rank, a dead silo, a crash) restarts from its last checkpoint this many times in all.
+        int maxRestarts = (int)reader.Integer(root, "max_restarts", defaultValue: 0, min: 0, max: 100);
         DatasetSpec dataset = ParseDataset(reader, root);
         IReadOnlyList<StageSpec> stages = ParseStages(reader, root);
-        return new ExperimentSpec(experiment, seed, device, dataset, stages, priority, team);
+        return new ExperimentSpec(experiment, seed, device, dataset, stages, priority, team, maxRestarts);
     }
 
     static DatasetSpec ParseDataset(NodeReader reader, YamlMappingNode root)

@@ -14,6 +14,7 @@ public static class SpecWriter
             ["device"] = spec.Device,
             ["priority"] = spec.Priority,
             ["team"] = spec.Team,
+            ["max_restarts"] = spec.MaxRestarts,
             ["dataset"] = new Dictionary<string, object>
             {
                 ["name"] = spec.Dataset.Name, ["source"] = spec.Dataset.Source, ["shards"] = spec.Dataset.Shards,

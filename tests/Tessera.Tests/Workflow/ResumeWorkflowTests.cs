@@ -96,11 +96,10 @@ public sealed class ResumeWorkflowTests : IAsyncDisposable
         Assert.Equal(ExperimentState.Cancelled, cancelled.State);
         Assert.Equal(2, cancelled.Completed.Count);
 
-        // A running experiment cannot be resumed twice, a succeeded one not at all; an unknown id is named.
+        // Resuming a running experiment changes nothing, a succeeded one is refused; an unknown id is named.
         var resumed = await experiment.Resume();
         Assert.Equal(ExperimentState.Pending, resumed.State);
-        var twice = await Assert.ThrowsAsync<InvalidOperationException>(() => experiment.Resume());
-        Assert.Contains("is running", twice.Message);
+        Assert.False((await experiment.Resume()).IsFinished);
         await Assert.ThrowsAsync<KeyNotFoundException>(() => cluster.Client.GetGrain<IExperimentGrain>("nope-1").Resume());
 
         var status = await ExperimentFlowTests.WaitUntilFinished(experiment, TimeSpan.FromMinutes(5));
@@ -139,6 +138,28 @@ public sealed class ResumeWorkflowTests : IAsyncDisposable
         AssertResumedOnce(status, checkpoint);
         Assert.Equal(tokenizerSha, status.Completed[0].Artifacts.Single(a => a.Path.EndsWith("tokenizer.ckpt")).Sha256);
         Assert.Equal(tokenizerSha, (await new LocalArtifactStore(_runs).GetAsync("resumable-2/checkpoints/tokenizer.ckpt")).Sha256);
+    }
+
+    [Fact]
+    public async Task AFailedRankRestartsTheStageFromItsCheckpointWhileTheBudgetLasts()
+    {
+        await using var cluster = await StartCluster(_runs);
+        var experiment = cluster.Client.GetGrain<IExperimentGrain>("resumable-3");
+        await experiment.Submit(new ExperimentSubmission(Spec.Replace("device: cpu", "device: cpu\nmax_restarts: 1"), "resumable.yaml", DateTimeOffset.UtcNow));
+        int checkpoint = await WaitForCheckpoint("resumable-3", 20);
+        // The rank's worker ends with a failure report, as a crashed one would: the stage restarts by itself.
+        await cluster.Client.GetGrain<ITrainerGrain>("resumable-3/generator/0").Stop();
+        var status = await ExperimentFlowTests.WaitUntilFinished(experiment, TimeSpan.FromMinutes(5));
+        AssertResumedOnce(status, checkpoint);
+
+        // Without a budget left the same failure ends the experiment, naming the stage and the restarts used.
+        var second = cluster.Client.GetGrain<IExperimentGrain>("resumable-4");
+        await second.Submit(new ExperimentSubmission(Spec, "resumable.yaml", DateTimeOffset.UtcNow));
+        await WaitForCheckpoint("resumable-4", 20);
+        await cluster.Client.GetGrain<ITrainerGrain>("resumable-4/generator/0").Stop();
+        var failed = await ExperimentFlowTests.WaitUntilFinished(second, TimeSpan.FromMinutes(2));
+        Assert.Equal(ExperimentState.Failed, failed.State);
+        Assert.Equal("stage 'generator' failed: cancelled", failed.Error);
     }
 
     public ValueTask DisposeAsync()
