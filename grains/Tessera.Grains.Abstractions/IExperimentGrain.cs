@@ -27,6 +27,8 @@ public interface IExperimentGrain : IGrainWithStringKey
 
     // Called by trainer workers. One-way: a worker never waits on the control plane mid-step.
     [OneWay] Task ReportProgress(int stageIndex, StageProgress progress);
+    /// <summary>Rank 0 wrote a resumable checkpoint at <paramref name="step"/>: the history up to it is made durable.</summary>
+    [OneWay] Task ReportCheckpoint(int stageIndex, int step);
     /// <summary>Rank 0 finished the stage. A report of an older generation (ranks since replaced by a restart) is ignored.</summary>
     Task ReportStageCompleted(int stageIndex, long generation, StageResult result);
     /// <summary>A rank failed. A report of an older generation is ignored; otherwise the stage restarts (max_restarts) or the experiment fails.</summary>

@@ -87,8 +87,6 @@ public sealed class ExperimentGrain(
             return Status();
         }
         S.Restarts = 0; // a manual resume refills the automatic-restart budget
-        if (_history.Count == 0 && await store.ExistsAsync(ExperimentPaths.Metrics(Id)))
-            _history.AddRange(MetricsRow.FromJsonLines(await store.ReadTextAsync(ExperimentPaths.Metrics(Id))));
         string was = StateName(S.State);
         CountLoadedState();
         if (IsFinished)
@@ -118,6 +116,12 @@ public sealed class ExperimentGrain(
         logger.LogInformation("Step {Step}/{TotalSteps}: loss {Loss:F4}, {ImagesPerSecond:F0} images/s",
             progress.Step, progress.TotalSteps, progress.Loss, progress.ImagesPerSecond);
         return Task.CompletedTask;
+    }
+
+    public async Task ReportCheckpoint(int stageIndex, int step)
+    {
+        if (stageIndex != S.StageIndex || IsFinished) return;
+        await store.WriteTextAsync(ExperimentPaths.Metrics(Id), MetricsRow.ToJsonLines(_history));
     }
 
     public async Task ReportStageCompleted(int stageIndex, long generation, StageResult result)
@@ -164,11 +168,10 @@ public sealed class ExperimentGrain(
         await Scheduler.Release(Id);
         MoveTo(ExperimentState.Pending);
         await state.WriteStateAsync();
-        ScheduleStageStart(RestartDelay);
+        // Backing off (5 s, 10 s, ...) gives a cluster that just lost a silo time to declare it dead, so the scheduler
+        // stops offering its slots before the next start.
+        ScheduleStageStart(TimeSpan.FromSeconds(Math.Min(30, 5 * S.Restarts)));
     }
-
-    /// <summary>A short pause before a restart, so the membership of a cluster that just lost a silo can settle.</summary>
-    static readonly TimeSpan RestartDelay = TimeSpan.FromSeconds(1);
 
     public Task<RingMembership> JoinRing(int stageIndex, long generation, int rank, string endpoint)
     {
@@ -192,7 +195,11 @@ public sealed class ExperimentGrain(
     /// </summary>
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (S.Submission is null || S.State is not (ExperimentState.Pending or ExperimentState.Running)) return;
+        if (S.Submission is null) return;
+        // The curve so far, as last made durable (at each checkpoint and at the end of each stage).
+        if (await store.ExistsAsync(ExperimentPaths.Metrics(Id), cancellationToken))
+            _history.AddRange(MetricsRow.FromJsonLines(await store.ReadTextAsync(ExperimentPaths.Metrics(Id), cancellationToken)));
+        if (S.State is not (ExperimentState.Pending or ExperimentState.Running)) return;
         string stage = S.StageNames[S.StageIndex];
         var spec = SpecParser.Parse(S.ResolvedSpecYaml, ExperimentPaths.Spec(Id));
         await Task.WhenAll(Enumerable.Range(0, spec.Stages[S.StageIndex].Workers).Select(rank => Trainer(S.StageIndex, rank).Stop()));

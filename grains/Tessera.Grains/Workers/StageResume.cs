@@ -35,6 +35,7 @@ public static class StageResume
             var written = StageData.Write(context, Slot(context.ExperimentId, context.Stage.Name, slot), buffer.ToArray());
             var next = entries.Where(e => e.Slot != slot).Append(new Entry(slot, step, written.Sha256)).OrderByDescending(e => e.Step).ToList();
             StageData.WriteJson(context, Index(context.ExperimentId, context.Stage.Name), next);
+            context.Checkpointed?.Invoke(step);
             context.Log.LogInformation("Stage {Stage}: resumable checkpoint at step {Step} ({Bytes} bytes, slot {Slot})",
                 context.Stage.Name, step, written.Length, slot);
         });

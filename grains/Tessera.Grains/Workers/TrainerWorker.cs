@@ -70,7 +70,7 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
             }
             // Only rank 0 reports progress and writes artifacts; the other ranks train in step with it.
             var context = new StageContext(assignment.ExperimentId, spec, stage, assignment.ResolvedSpecYaml, services,
-                leader ? relay : NoProgress.Instance, _cancel.Token, parallel, logger);
+                leader ? relay : NoProgress.Instance, _cancel.Token, parallel, logger, relay.Checkpointed);
             StageOutcome outcome = stage.Kind switch
             {
                 "tokenizer" => TokenizerStage.Run(context),
@@ -122,7 +122,7 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
 /// </summary>
 public sealed record StageContext(string ExperimentId, ExperimentSpec Spec, StageSpec Stage, string ResolvedSpecYaml,
     WorkerServices Services, IProgress<TrainingProgress> Progress, CancellationToken Cancellation, DataParallel? Parallel = null,
-    ILogger? Logger = null)
+    ILogger? Logger = null, Action<int>? Checkpointed = null)
 {
     /// <summary>The worker's logger (inside the experiment's log scope), or a null logger in tests that pass none.</summary>
     public ILogger Log => Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;

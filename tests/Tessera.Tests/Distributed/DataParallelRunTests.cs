@@ -157,6 +157,7 @@ public sealed class DataParallelRunTests : IDisposable
         public Task Cancel() => throw new NotSupportedException();
         public Task<ExperimentStatus> Resume() => throw new NotSupportedException();
         public Task ReportProgress(int stageIndex, StageProgress progress) => throw new NotSupportedException();
+        public Task ReportCheckpoint(int stageIndex, int step) => throw new NotSupportedException();
         public Task ReportStageCompleted(int stageIndex, long generation, StageResult result) => throw new NotSupportedException();
         public Task ReportStageFailed(int stageIndex, long generation, string error) => throw new NotSupportedException();
     }
