@@ -52,10 +52,16 @@ internal static class CheckpointZip
     public static void WriteJson<T>(ZipArchive zip, string name, T value) =>
         Write(zip, name, JsonSerializer.SerializeToUtf8Bytes(value, Json));
 
-    /// <summary>Writes the whole trainer: header, resolved config and spec, weights, optimizer moments, generator state.</summary>
-    public static void WriteTrainer<TConfig>(ZipArchive zip, CheckpointHeader header, TConfig config, string resolvedSpec,
+    /// <summary>
+    /// Writes the whole trainer as a zip to <paramref name="destination"/> (left open): header, resolved config and spec,
+    /// weights, optimizer moments, generator state. Weights holding a NaN or infinity are refused
+    /// (<see cref="NonFiniteWeightsException"/>) before a byte is written.
+    /// </summary>
+    public static void WriteTrainer<TConfig>(Stream destination, CheckpointHeader header, TConfig config, string resolvedSpec,
         nn.Module model, TorchSharp.Modules.AdamW optimizer, Generator generator)
     {
+        NonFiniteGuard.RequireFinite(model, $"a {header.Format} checkpoint at step {header.Step}");
+        using var zip = new ZipArchive(destination, ZipArchiveMode.Create, leaveOpen: true);
         WriteJson(zip, "trainer.json", header);
         WriteJson(zip, "config.json", config);
         Write(zip, "spec.txt", Encoding.UTF8.GetBytes(resolvedSpec));

@@ -30,6 +30,7 @@ public static class StageSchemas
         new("log_every", SettingType.Integer, logEvery, "steps between progress reports (rows of metrics.jsonl)", Min: 1),
         new("workers", SettingType.Integer, 1, "data-parallel ranks averaging gradients over the gRPC ring; must divide batch_size", Min: 1, Max: 16),
         new("peer_timeout_seconds", SettingType.Number, 30.0, "with workers > 1: how long a rank waits for a missing peer before the stage fails", Min: 1, Max: 3600),
+        new("on_nonfinite", SettingType.Text, "stop", "a NaN or infinite loss or gradient: stop fails the stage naming the step and the first such parameter; skip drops the step and counts it (skipped_steps)", Choices: ["stop", "skip"]),
     ];
 
     static readonly SettingSchema[] Tokenizer =

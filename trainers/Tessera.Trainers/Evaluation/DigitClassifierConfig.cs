@@ -32,6 +32,8 @@ public sealed record DigitClassifierConfig
     public double MinLearningRateFraction { get; init; } = 0.0;
     /// <summary>AdamW decoupled weight decay; mild regularisation.</summary>
     public double WeightDecay { get; init; } = 1e-4;
+    /// <summary>On a NaN or infinite loss or gradient: stop the stage (<see cref="NonFinitePolicy.Stop"/>) or skip the step (<see cref="NonFinitePolicy.Skip"/>).</summary>
+    public string OnNonFinite { get; init; } = NonFinitePolicy.Stop;
     /// <summary>Report progress every this many steps (and always on the last).</summary>
     public int LogEvery { get; init; } = 100;
     /// <summary>Images per inference pass; bounds memory, not results.</summary>
@@ -44,6 +46,7 @@ public sealed record DigitClassifierConfig
         {
             if (value <= 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive");
         }
+        NonFinitePolicy.Validate(OnNonFinite);
         Positive(ImageChannels, nameof(ImageChannels));
         Positive(Classes, nameof(Classes));
         Positive(Channels, nameof(Channels));

@@ -63,6 +63,8 @@ public sealed record GeneratorConfig
     /// <summary>Global gradient-norm clip; guards against early spikes in attention logits.</summary>
     public double GradClip { get; init; } = 1.0;
 
+    /// <summary>On a NaN or infinite loss or gradient: stop the stage (<see cref="NonFinitePolicy.Stop"/>) or skip the step (<see cref="NonFinitePolicy.Skip"/>).</summary>
+    public string OnNonFinite { get; init; } = NonFinitePolicy.Stop;
     // ---- reporting ----
     /// <summary>Report progress every this many steps (and always on the last).</summary>
     public int LogEvery { get; init; } = 50;
@@ -74,6 +76,7 @@ public sealed record GeneratorConfig
         {
             if (value <= 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive");
         }
+        NonFinitePolicy.Validate(OnNonFinite);
         if (Model is not (ModelGpt or ModelVar))
             throw new ArgumentException($"model '{Model}' is not one of '{ModelGpt}', '{ModelVar}'");
         Positive(SequenceLength, nameof(SequenceLength));

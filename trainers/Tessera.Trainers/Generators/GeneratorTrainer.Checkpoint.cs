@@ -19,8 +19,7 @@ public sealed partial class GeneratorTrainer
         ArgumentNullException.ThrowIfNull(destination);
         ArgumentNullException.ThrowIfNull(resolvedSpec);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        using var zip = new ZipArchive(destination, ZipArchiveMode.Create, leaveOpen: true);
-        CheckpointZip.WriteTrainer(zip, new CheckpointHeader(CheckpointFormat, Step, Seed, LastLoss), Config, resolvedSpec,
+        CheckpointZip.WriteTrainer(destination, new CheckpointHeader(CheckpointFormat, Step, Seed, LastLoss), Config, resolvedSpec,
             _model, _optimizer, _generator);
     }
 

@@ -70,6 +70,8 @@ public sealed record VqTokenizerConfig
     /// <summary>AdamW (decoupled) weight decay; zero because the small model does not overfit 9k digits in 7 epochs.</summary>
     public double WeightDecay { get; init; } = 0.0;
 
+    /// <summary>On a NaN or infinite loss or gradient: stop the stage (<see cref="NonFinitePolicy.Stop"/>) or skip the step (<see cref="NonFinitePolicy.Skip"/>).</summary>
+    public string OnNonFinite { get; init; } = NonFinitePolicy.Stop;
     // ---- reporting ----
     /// <summary>Report progress every this many steps (and always on the last).</summary>
     public int LogEvery { get; init; } = 50;
@@ -99,6 +101,7 @@ public sealed record VqTokenizerConfig
     /// <summary>Throws if a value is out of range, naming it.</summary>
     public void Validate()
     {
+        NonFinitePolicy.Validate(OnNonFinite);
         if (Kind is not (KindVq or KindMsVq)) throw new ArgumentException($"Kind '{Kind}' is not '{KindVq}' or '{KindMsVq}'");
         if (Quantizer is not (QuantizerEma or QuantizerSimVq))
             throw new ArgumentException($"Quantizer '{Quantizer}' is not '{QuantizerEma}' or '{QuantizerSimVq}'");
