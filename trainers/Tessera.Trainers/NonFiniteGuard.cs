@@ -126,6 +126,12 @@ public sealed class NonFiniteGuard : IDisposable
     /// </summary>
     public static void RequireFinite(nn.Module model, string what)
     {
+        if (FindNonFinite(model) is { } bad) throw new NonFiniteWeightsException(what, bad.Name, bad.Count, bad.Total);
+    }
+
+    /// <summary>The first parameter with a NaN or infinity, or buffer with a NaN (see <see cref="RequireFinite"/>), or null.</summary>
+    public static (string Name, long Count, long Total)? FindNonFinite(nn.Module model)
+    {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var tensors = model.named_parameters().Select(p => (p.name, (Tensor)p.parameter, Parameter: true))
@@ -134,8 +140,9 @@ public sealed class NonFiniteGuard : IDisposable
         {
             if (!t.is_floating_point()) continue;
             long bad = (isParameter ? t.isfinite().logical_not() : t.isnan()).sum().item<long>();
-            if (bad > 0) throw new NonFiniteWeightsException(what, name, bad, t.numel());
+            if (bad > 0) return (name, bad, t.numel());
         }
+        return null;
     }
 
     public void Dispose()

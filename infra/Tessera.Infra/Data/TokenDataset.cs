@@ -89,12 +89,12 @@ public static class TokenDataset
         CancellationToken ct = default)
     {
         // The store verifies the bytes against the hash it recorded as they are read; the manifest's hash must be that one.
+        using var buffer = new MemoryStream();
+        await using (var stream = await store.OpenReadAsync(entry.Path, ct))
+            await stream.CopyToAsync(buffer, ct);
         string recorded = (await store.GetAsync(entry.Path, ct)).Sha256;
         if (recorded != entry.Sha256)
             throw new DataFormatException(entry.Path, $"checksum mismatch: the manifest records {entry.Sha256}, the store holds {recorded}");
-        await using var stream = await store.OpenReadAsync(entry.Path, ct);
-        using var buffer = new MemoryStream();
-        await stream.CopyToAsync(buffer, ct);
         TokenShard shard = TokenShard.Parse(entry.Path, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
         CheckTokenizer(entry.Path, shard.TokenizerSha256, shard.Scales, manifest.TokenizerSha256, manifest.Scales);
         if (shard.Count != entry.Count)

@@ -55,6 +55,10 @@ public sealed record DigitClassifierConfig
         Positive(BatchSize, nameof(BatchSize));
         Positive(LogEvery, nameof(LogEvery));
         Positive(EvalBatchSize, nameof(EvalBatchSize));
+        // Upper bounds as the spec schema's: a config read from a checkpoint must not ask for more than a spec could.
+        ConfigBounds.AtMost(
+            (ImageChannels, 4, nameof(ImageChannels)), (Classes, 65536, nameof(Classes)), (Channels, 512, nameof(Channels)),
+            (FeatureDim, 4096, nameof(FeatureDim)), (MaxShift, 8, nameof(MaxShift)));
         if (MaxShift < 0) throw new ArgumentOutOfRangeException(nameof(MaxShift), MaxShift, "must be >= 0");
         if (WarmupSteps < 0) throw new ArgumentOutOfRangeException(nameof(WarmupSteps), WarmupSteps, "must be >= 0");
         if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "must be in [0, 1)");

@@ -124,6 +124,11 @@ public sealed record VqTokenizerConfig
         Positive(BatchSize, nameof(BatchSize));
         Positive(LogEvery, nameof(LogEvery));
         Positive(EvalBatchSize, nameof(EvalBatchSize));
+        // Upper bounds as the spec schema's: a config read from a checkpoint must not ask for more than a spec could.
+        ConfigBounds.AtMost(
+            (ImageChannels, 4, nameof(ImageChannels)), (ImageSize, 4096, nameof(ImageSize)), (HiddenChannels, 1024, nameof(HiddenChannels)),
+            (LatentChannels, 2048, nameof(LatentChannels)), (CodebookSize, 65536, nameof(CodebookSize)), (CodeDim, 512, nameof(CodeDim)),
+            (ResidualBlocks, 16, nameof(ResidualBlocks)), (PhiConvs, 16, nameof(PhiConvs)));
         if (ResidualBlocks < 0) throw new ArgumentOutOfRangeException(nameof(ResidualBlocks), ResidualBlocks, "must be >= 0");
         if (WarmupSteps < 0) throw new ArgumentOutOfRangeException(nameof(WarmupSteps), WarmupSteps, "must be >= 0");
         if (PreviewCount < 0) throw new ArgumentOutOfRangeException(nameof(PreviewCount), PreviewCount, "must be >= 0");
