@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Serilog;
 using Spectre.Console;
 using Tessera.Silo;
+using Tessera.Silo.Security;
 
 namespace Tessera.Cli;
 
@@ -15,12 +16,13 @@ public sealed class ClusterConnection : IAsyncDisposable
 
     public IClusterClient Client => _host.Services.GetRequiredService<IClusterClient>();
 
-    public static async Task<ClusterConnection?> TryConnectAsync(int gatewayPort, CancellationToken cancellationToken)
+    /// <param name="token">The cluster token to present on every call (null: none, for a silo without authentication).</param>
+    public static async Task<ClusterConnection?> TryConnectAsync(int gatewayPort, string? token, CancellationToken cancellationToken)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddSerilog();
-        builder.UseOrleansClient(client => client.UseLocalhostClustering(
-            gatewayPort, TesseraSiloOptions.ServiceId, TesseraSiloOptions.ClusterId));
+        builder.UseOrleansClient(client => ClusterTokenFilter.AddClusterToken(client.UseLocalhostClustering(
+            gatewayPort, TesseraSiloOptions.ServiceId, TesseraSiloOptions.ClusterId), token));
         var host = builder.Build();
         try
         {

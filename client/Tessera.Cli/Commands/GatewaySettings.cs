@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using Spectre.Console.Cli;
+using Tessera.Silo.Security;
 
 namespace Tessera.Cli.Commands;
 
@@ -15,4 +16,11 @@ public class GatewaySettings : CommandSettings
     [Description("Directory for this command's log file (default ./runs).")]
     [DefaultValue("runs")]
     public string Runs { get; set; } = "runs";
+
+    [CommandOption("--token <TOKEN>")]
+    [Description("Cluster token of a silo that requires one (default: the TESSERA_TOKEN environment variable).")]
+    public string? Token { get; set; }
+
+    /// <summary>The token to present: --token, else TESSERA_TOKEN (its first, while two are being rotated), else none.</summary>
+    public string? ClusterToken => ClusterTokens.FromOptionOrEnvironment(Token).Primary;
 }

@@ -5,6 +5,7 @@ using Serilog.Events;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Tessera.Silo;
+using Tessera.Silo.Security;
 
 namespace Tessera.Cli.Commands;
 
@@ -32,6 +33,14 @@ public sealed class SiloCommand : AsyncCommand<SiloCommand.Settings>
         [Description("Port of the HTTP API and dashboard on 127.0.0.1 (default 5080).")]
         [DefaultValue(TesseraSiloOptions.DefaultHttpPort)]
         public int Http { get; set; } = TesseraSiloOptions.DefaultHttpPort;
+
+        [CommandOption("--token <TOKENS>")]
+        [Description("Require this cluster token (or two, comma-separated, while rotating) on the gateway and the HTTP API (default: TESSERA_TOKEN; none: no authentication).")]
+        public string? Token { get; set; }
+
+        [CommandOption("--tls-cert <PFX>")]
+        [Description("Serve the HTTP API and dashboard over HTTPS with this PKCS#12 certificate (password: TESSERA_TLS_PASSWORD).")]
+        public string? TlsCertificate { get; set; }
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -41,6 +50,8 @@ public sealed class SiloCommand : AsyncCommand<SiloCommand.Settings>
         using IHost host = TesseraWebHost.Build(new TesseraSiloOptions
         {
             ArtifactRoot = settings.Runs, SiloPort = settings.Port, GatewayPort = settings.Gateway, HttpPort = settings.Http,
+            Tokens = ClusterTokens.FromOptionOrEnvironment(settings.Token),
+            TlsCertificatePath = settings.TlsCertificate, TlsCertificatePassword = Environment.GetEnvironmentVariable("TESSERA_TLS_PASSWORD"),
         });
         try
         {
