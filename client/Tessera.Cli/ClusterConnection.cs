@@ -17,21 +17,24 @@ public sealed class ClusterConnection : IAsyncDisposable
     public IClusterClient Client => _host.Services.GetRequiredService<IClusterClient>();
 
     /// <param name="token">The cluster token to present on every call (null: none, for a silo without authentication).</param>
-    public static async Task<ClusterConnection?> TryConnectAsync(int gatewayPort, string? token, CancellationToken cancellationToken)
+    /// <param name="tlsCertificate">The silo's certificate (PEM or DER) to trust over TLS (null: no TLS).</param>
+    public static async Task<ClusterConnection?> TryConnectAsync(int gatewayPort, string? token, CancellationToken cancellationToken,
+        string? tlsCertificate = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddSerilog();
-        builder.UseOrleansClient(client => ClusterTokenFilter.AddClusterToken(client.UseLocalhostClustering(
-            gatewayPort, TesseraSiloOptions.ServiceId, TesseraSiloOptions.ClusterId), token));
+        builder.UseOrleansClient(client => OrleansTls.UseClusterTls(ClusterTokenFilter.AddClusterToken(client.UseLocalhostClustering(
+            gatewayPort, TesseraSiloOptions.ServiceId, TesseraSiloOptions.ClusterId), token), tlsCertificate));
         var host = builder.Build();
         try
         {
             await host.StartAsync(cancellationToken);
             return new ClusterConnection(host);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e)
         {
             host.Dispose();
+            if (e is OperationCanceledException) throw;
             AnsiConsole.MarkupLineInterpolated(
                 $"[red]no Tessera silo reachable[/] on localhost:{gatewayPort} ({e.GetType().Name}: {e.Message}). Start one with `tessera silo`.");
             return null;

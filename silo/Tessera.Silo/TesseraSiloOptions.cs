@@ -45,7 +45,10 @@ public sealed class TesseraSiloOptions
     /// </summary>
     public Security.ClusterTokens Tokens { get; set; } = Security.ClusterTokens.None;
 
-    /// <summary>A PKCS#12 (.pfx) certificate: when set, the HTTP API and dashboard are served over HTTPS only.</summary>
+    /// <summary>
+    /// A PKCS#12 (.pfx) certificate: when set, the HTTP API and dashboard are served over HTTPS only, and the Orleans
+    /// connections (silo to silo, clients to the gateway) use TLS with it.
+    /// </summary>
     public string? TlsCertificatePath { get; set; }
 
     /// <summary>Password of <see cref="TlsCertificatePath"/>, if it has one.</summary>

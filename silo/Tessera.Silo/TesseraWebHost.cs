@@ -53,6 +53,7 @@ public static class TesseraWebHost
         {
             silo.UseTessera(options);
             ClusterTokenFilter.Require(silo, options.Tokens);
+            OrleansTls.UseClusterTls(silo, options.TlsCertificatePath, options.TlsCertificatePassword);
             if (options.OrleansDashboard) silo.AddDashboard();
         });
         builder.Services.AddTesseraLogging(options);

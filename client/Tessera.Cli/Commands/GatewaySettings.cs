@@ -21,6 +21,10 @@ public class GatewaySettings : CommandSettings
     [Description("Cluster token of a silo that requires one (default: the TESSERA_TOKEN environment variable).")]
     public string? Token { get; set; }
 
+    [CommandOption("--tls-cert <FILE>")]
+    [Description("Connect over TLS, trusting exactly this certificate of the silo (PEM or DER).")]
+    public string? TlsCertificate { get; set; }
+
     /// <summary>The token to present: --token, else TESSERA_TOKEN (its first, while two are being rotated), else none.</summary>
     public string? ClusterToken => ClusterTokens.FromOptionOrEnvironment(Token).Primary;
 }

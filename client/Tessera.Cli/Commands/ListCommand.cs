@@ -10,7 +10,7 @@ public sealed class ListCommand : AsyncCommand<GatewaySettings>
     public override async Task<int> ExecuteAsync(CommandContext context, GatewaySettings settings, CancellationToken cancellationToken)
     {
         Logging.Configure(settings.Runs, "list");
-        await using var connection = await ClusterConnection.TryConnectAsync(settings.Gateway, settings.ClusterToken, cancellationToken);
+        await using var connection = await ClusterConnection.TryConnectAsync(settings.Gateway, settings.ClusterToken, cancellationToken, settings.TlsCertificate);
         if (connection is null) return ExitCodes.Unavailable;
         var experiments = await connection.Client.GetGrain<ISchedulerGrain>(0).List();
         var table = new Table().AddColumns("id", "experiment", "submitted (UTC)", "state", "progress");

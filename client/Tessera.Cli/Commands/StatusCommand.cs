@@ -19,7 +19,7 @@ public sealed class StatusCommand : AsyncCommand<StatusCommand.Settings>
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         Logging.Configure(settings.Runs, "status");
-        await using var connection = await ClusterConnection.TryConnectAsync(settings.Gateway, settings.ClusterToken, cancellationToken);
+        await using var connection = await ClusterConnection.TryConnectAsync(settings.Gateway, settings.ClusterToken, cancellationToken, settings.TlsCertificate);
         if (connection is null) return ExitCodes.Unavailable;
         try
         {
