@@ -39,7 +39,7 @@ public sealed class SiloCommand : AsyncCommand<SiloCommand.Settings>
         public string? Token { get; set; }
 
         [CommandOption("--tls-cert <PFX>")]
-        [Description("Serve the HTTP API and dashboard over HTTPS with this PKCS#12 certificate (password: TESSERA_TLS_PASSWORD).")]
+        [Description("Serve the HTTP API over HTTPS and the gateway and silo links over TLS with this PKCS#12 certificate (password: TESSERA_TLS_PASSWORD).")]
         public string? TlsCertificate { get; set; }
     }
 
