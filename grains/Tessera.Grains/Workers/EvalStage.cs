@@ -26,7 +26,7 @@ public static class EvalStage
         using var _ = generator;
         using var __ = tokenizer;
         var (classifierPath, _) = StageCheckpoints.Resolve(store, context.ExperimentId, context.Stage.String("classifier"), context.Cancellation);
-        using var classifier = Load(context, classifierPath, s => DigitClassifierTrainer.LoadCheckpoint(s, device));
+        using var classifier = Load(context, classifierPath, s => DigitClassifierTrainer.LoadCheckpoint(s, device, classifierPath));
 
         DatasetManifest manifest = StageData.Manifest(context);
         ImageBatch heldOut = ImageShard.Concatenate(StageData.Images(context, manifest, "heldout"));

@@ -23,7 +23,7 @@ public static class StageCheckpoints
     public static TokenizerModel LoadTokenizer(IArtifactStore store, string path, TorchSharp.torch.Device device, CancellationToken ct)
     {
         using var stream = store.OpenReadAsync(path, ct).GetAwaiter().GetResult();
-        return TokenizerCheckpoint.Load(stream, device);
+        return TokenizerCheckpoint.Load(stream, device, path);
     }
 
     /// <summary>
@@ -46,7 +46,7 @@ public static class StageCheckpoints
         try
         {
             using var stream = store.OpenReadAsync(checkpointPath, ct).GetAwaiter().GetResult();
-            return (GeneratorTrainer.LoadCheckpoint(stream, device, tokenizer.ScaleInputs), tokenizer);
+            return (GeneratorTrainer.LoadCheckpoint(stream, device, tokenizer.ScaleInputs, checkpointPath), tokenizer);
         }
         catch
         {

@@ -17,20 +17,9 @@ public sealed class ExperimentFlowTests : IAsyncLifetime
     readonly string _runs = Path.Combine(Path.GetTempPath(), $"tessera-cluster-{Guid.NewGuid():N}");
     InProcessTestCluster _cluster = null!;
 
-    public async Task InitializeAsync()
-    {
-        var builder = new InProcessTestClusterBuilder(2);
-        builder.ConfigureSilo((_, silo) => silo.AddTesseraServices(new TesseraSiloOptions { ArtifactRoot = _runs, TorchThreads = 2 }));
-        _cluster = builder.Build();
-        await _cluster.DeployAsync();
-    }
+    public async Task InitializeAsync() => _cluster = await TestSilos.StartAsync(_runs, silos: 2, torchThreads: 2);
 
-    public async Task DisposeAsync()
-    {
-        await _cluster.StopAllSilosAsync();
-        await _cluster.DisposeAsync();
-        if (Directory.Exists(_runs)) Directory.Delete(_runs, recursive: true);
-    }
+    public Task DisposeAsync() => TestSilos.StopAsync(_cluster, _runs);
 
     const string TinySpec = """
         experiment: tiny
