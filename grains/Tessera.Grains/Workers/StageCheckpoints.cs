@@ -26,6 +26,14 @@ public static class StageCheckpoints
         return TokenizerCheckpoint.Load(stream, device, path);
     }
 
+    /// <summary>Which tokenizer the generator checkpoint at <paramref name="checkpointPath"/> was trained on (its lineage file).</summary>
+    public static GeneratorLineage ReadLineage(IArtifactStore store, string checkpointPath, CancellationToken ct)
+    {
+        string lineagePath = checkpointPath.Replace(".ckpt", ".lineage.json", StringComparison.Ordinal);
+        using var stream = store.OpenReadAsync(lineagePath, ct).GetAwaiter().GetResult();
+        return System.Text.Json.JsonSerializer.Deserialize<GeneratorLineage>(stream) ?? throw new InvalidDataException($"{lineagePath}: empty");
+    }
+
     /// <summary>
     /// Loads a generator checkpoint together with the exact tokenizer it was trained on (from its lineage file),
     /// refusing if that tokenizer changed since. Dispose both.
@@ -33,10 +41,7 @@ public static class StageCheckpoints
     public static (GeneratorTrainer Generator, TokenizerModel Tokenizer) LoadGenerator(IArtifactStore store, string checkpointPath,
         TorchSharp.torch.Device device, CancellationToken ct)
     {
-        string lineagePath = checkpointPath.Replace(".ckpt", ".lineage.json", StringComparison.Ordinal);
-        GeneratorLineage lineage;
-        using (var stream = store.OpenReadAsync(lineagePath, ct).GetAwaiter().GetResult())
-            lineage = System.Text.Json.JsonSerializer.Deserialize<GeneratorLineage>(stream) ?? throw new InvalidDataException($"{lineagePath}: empty");
+        GeneratorLineage lineage = ReadLineage(store, checkpointPath, ct);
         string tokenizerNow = store.GetAsync(lineage.TokenizerCheckpoint, ct).GetAwaiter().GetResult().Sha256;
         if (tokenizerNow != lineage.TokenizerSha256)
             throw new InvalidDataException($"{lineage.TokenizerCheckpoint} changed since the generator {checkpointPath} was trained " +

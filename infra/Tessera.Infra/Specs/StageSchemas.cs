@@ -15,7 +15,7 @@ public enum SettingType { Integer, Number, Text }
 /// Every stage kind the platform knows, with the settings each accepts: the single source of the spec schema
 /// (the README's tables and the trainers' configs follow it; a test checks the tokenizer's defaults agree).
 /// </summary>
-public static class StageSchemas
+public static partial class StageSchemas
 {
     /// <summary>Settings every training stage has; only their defaults differ by kind.</summary>
     static SettingSchema[] Training(int steps, int batchSize, double lr, int logEvery, int warmup = 50, double weightDecay = 0.0,
@@ -107,5 +107,9 @@ public static class StageSchemas
             ["generator"] = [.. Training(steps: 2000, batchSize: 64, lr: 1e-3, logEvery: 50, warmup: 100, weightDecay: 0.05), .. Generator],
             ["classifier"] = [.. Training(steps: 1200, batchSize: 64, lr: 2e-3, logEvery: 100, warmup: 50, weightDecay: 1e-4, minLrFraction: 0), .. Classifier],
             ["eval"] = Eval,
+            ["cca"] = Alignment(Cca, steps: 500, batchSize: 64, beta: 0.02),
+            ["ddo"] = Alignment(Ddo, steps: 500, batchSize: 64, beta: 0.02),
+            ["dpo"] = Alignment(Dpo, steps: 500, batchSize: 64, beta: 0.1),
+            ["rl"] = Alignment(Rl, steps: 500, batchSize: 64, beta: null),
         };
 }

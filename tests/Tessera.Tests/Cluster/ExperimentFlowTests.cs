@@ -21,14 +21,11 @@ public sealed class ExperimentFlowTests : IAsyncLifetime
 
     public Task DisposeAsync() => TestSilos.StopAsync(_cluster, _runs);
 
-    const string TinySpec = """
-        experiment: tiny
-        seed: 3
-        device: cpu
-        dataset:
-          name: mnist
-          shards: 2
-        stages:
+    /// <summary>
+    /// The tiny pipeline up to the reference classifier (tokenizer, tokenize, generator, classifier), each stage a few
+    /// steps of a very small model, indented to sit under `stages:`: what later stages of a test spec start from.
+    /// </summary>
+    internal const string TinyStages = """
           - kind: tokenizer
             steps: 12
             batch_size: 16
@@ -53,6 +50,17 @@ public sealed class ExperimentFlowTests : IAsyncLifetime
             warmup_steps: 1
             channels: 4
             feature_dim: 8
+        """;
+
+    const string TinySpec = $$"""
+        experiment: tiny
+        seed: 3
+        device: cpu
+        dataset:
+          name: mnist
+          shards: 2
+        stages:
+        {{TinyStages}}
           - kind: eval
             samples_per_class: 3
             cfg: 1.5

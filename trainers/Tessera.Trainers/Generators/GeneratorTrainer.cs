@@ -42,6 +42,30 @@ public sealed partial class GeneratorTrainer : IDisposable
         _guard = new NonFiniteGuard(Stage, config.OnNonFinite, _model);
     }
 
+    private GeneratorTrainer(TokenGenerator model, long seed, int step, double lastLoss)
+    {
+        Config = model.Config;
+        Seed = seed;
+        _device = model.Device;
+        _generator = new Generator((ulong)seed);
+        _model = model.Copy();
+        _optimizer = optim.AdamW(_model.parameters(), lr: Config.LearningRate, weight_decay: Config.WeightDecay);
+        _guard = new NonFiniteGuard(Stage, Config.OnNonFinite, _model);
+        Step = step;
+        LastLoss = lastLoss;
+    }
+
+    /// <summary>
+    /// A trainer around a copy of <paramref name="model"/> (its config and weights) at <paramref name="step"/>, with
+    /// fresh optimizer moments: how a model trained elsewhere, e.g. a post-trained policy, is saved as a generator
+    /// checkpoint that every sampler and eval stage loads like any other.
+    /// </summary>
+    public static GeneratorTrainer FromModel(TokenGenerator model, long seed, int step, double lastLoss)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return new GeneratorTrainer(model, seed, step, lastLoss);
+    }
+
     public GeneratorConfig Config { get; }
     public long Seed { get; }
     public TokenGenerator Model => _model;

@@ -107,6 +107,19 @@ public sealed class PostTrainer : IDisposable
         return Last ?? throw new InvalidOperationException($"no steps to run: step {Step} of {Config.Steps}");
     }
 
+    /// <summary>
+    /// Writes the policy as it is now as a generator checkpoint (<see cref="GeneratorTrainer.SaveCheckpoint"/>'s format,
+    /// its config with this run's dropout) at <paramref name="step"/>, so samplers and eval stages load it like a
+    /// pretrained generator. The optimizer moments are not kept: they belong to this objective, not to further
+    /// maximum-likelihood training.
+    /// </summary>
+    public void SaveGeneratorCheckpoint(Stream destination, string resolvedSpec, long seed, int step)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var asGenerator = GeneratorTrainer.FromModel(_policy, seed, step, Last?.Loss ?? double.NaN);
+        asGenerator.SaveCheckpoint(destination, resolvedSpec);
+    }
+
     public void Dispose()
     {
         if (_disposed) return;
