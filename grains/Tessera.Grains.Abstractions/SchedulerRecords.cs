@@ -25,7 +25,8 @@ public sealed record SiloSlots(
     [property: Id(0)] string Silo,
     [property: Id(1)] string Name,
     [property: Id(2)] int Slots,
-    [property: Id(3)] int InUse);
+    [property: Id(3)] int InUse,
+    [property: Id(4)] bool Draining = false);
 
 /// <summary>A request waiting for slots; <see cref="Position"/> 1 is served first.</summary>
 [GenerateSerializer, Immutable]
@@ -42,6 +43,13 @@ public sealed record ClusterSnapshot(
     [property: Id(1)] IReadOnlyList<SlotGrant> Running,
     [property: Id(2)] IReadOnlyList<QueuedRequest> Queue,
     [property: Id(3)] IReadOnlyDictionary<string, int> Quotas);
+
+/// <summary>A silo put to drain, and the stages that still have ranks on it.</summary>
+[GenerateSerializer, Immutable]
+public sealed record DrainResult(
+    [property: Id(0)] string Silo,
+    [property: Id(1)] string Name,
+    [property: Id(2)] IReadOnlyList<SlotGrant> Affected);
 
 public static class SchedulerLimits
 {

@@ -45,8 +45,21 @@ public sealed class SchedulerGrain(
 
     public async Task RemoveSilo(string silo)
     {
+        S.Draining.Remove(silo);
         if (!S.Silos.Remove(silo, out var entry)) return;
         await Changed($"silo {entry.Name} ({silo}) left; its slots are gone");
+    }
+
+    public async Task<DrainResult> Drain(string silo)
+    {
+        var matches = S.Silos.Where(s => s.Key == silo || s.Value.Name == silo || s.Key.StartsWith(silo + "@", StringComparison.Ordinal)).ToList();
+        if (matches.Count != 1)
+            throw new ArgumentException(matches.Count == 0
+                ? $"no live silo '{silo}' (known: {string.Join(", ", S.Silos.Select(s => $"{s.Value.Name} {s.Key}"))})"
+                : $"'{silo}' names {matches.Count} silos; give the full address");
+        var (address, entry) = (matches[0].Key, matches[0].Value);
+        if (S.Draining.Add(address)) await Changed($"draining silo {entry.Name} ({address}): no new ranks go there");
+        return new DrainResult(address, entry.Name, S.Grants.Values.Where(g => g.Silos.Contains(address)).ToList());
     }
 
     public async Task<SlotGrant?> Reserve(SlotRequest request)
@@ -84,7 +97,7 @@ public sealed class SchedulerGrain(
     {
         var used = SlotBook.InUse(S);
         var silos = S.Silos.OrderBy(s => s.Value.Name, StringComparer.Ordinal)
-            .Select(s => new SiloSlots(s.Key, s.Value.Name, s.Value.Slots, used[s.Key])).ToList();
+            .Select(s => new SiloSlots(s.Key, s.Value.Name, s.Value.Slots, used[s.Key], S.Draining.Contains(s.Key))).ToList();
         var queue = SlotBook.InOrder(S.Queue)
             .Select((e, i) => new QueuedRequest(e.Request, i + 1, e.QueuedAt, SlotBook.Waiting(S, e.Request, i + 1))).ToList();
         var running = S.Grants.Values.OrderBy(g => g.GrantedAt).ToList();
