@@ -10,7 +10,8 @@ public sealed record SlotRequest(
     [property: Id(1)] int StageIndex,
     [property: Id(2)] int Ranks,
     [property: Id(3)] int Priority,
-    [property: Id(4)] string Team);
+    [property: Id(4)] string Team,
+    [property: Id(5)] string Stage = "");
 
 /// <summary>The slots granted to a request: the silo (parsable Orleans silo address) of each rank, in rank order.</summary>
 [GenerateSerializer, Immutable]

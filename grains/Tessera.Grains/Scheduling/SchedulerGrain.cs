@@ -75,15 +75,15 @@ public sealed class SchedulerGrain(
             S.Queue.Add(new QueueEntry(request, DateTimeOffset.UtcNow));
         else if (S.Queue[queued].Request != request)
             S.Queue[queued] = S.Queue[queued] with { Request = request };
-        await Changed(queued < 0 ? $"{request.ExperimentId} asks for {request.Ranks} slot(s)" : null);
+        await Changed(queued < 0 ? $"{request.ExperimentId} asks for {request.Ranks} slot(s)" : null, request);
         return S.Grants.GetValueOrDefault(request.ExperimentId);
     }
 
     public async Task Release(string experimentId)
     {
-        bool held = S.Grants.Remove(experimentId);
+        bool held = S.Grants.Remove(experimentId, out var grant);
         bool queued = S.Queue.RemoveAll(e => e.Request.ExperimentId == experimentId) > 0;
-        if (held || queued) await Changed(held ? $"{experimentId} released its slots" : null);
+        if (held || queued) await Changed(held ? $"{experimentId} released its slots" : null, grant?.Request);
     }
 
     public async Task SetQuota(string team, int? slots)
@@ -104,15 +104,27 @@ public sealed class SchedulerGrain(
         return Task.FromResult(new ClusterSnapshot(silos, running, queue, new Dictionary<string, int>(S.Quotas)));
     }
 
-    /// <summary>Serves the queue with what is now free, then persists; every change goes through here.</summary>
-    async Task Changed(string? what)
+    /// <summary>
+    /// Serves the queue with what is now free, then persists; every change goes through here. What concerns one
+    /// experiment is logged in its scope, so it also lands in that experiment's log.
+    /// </summary>
+    async Task Changed(string? what, SlotRequest? about = null)
     {
-        if (what is not null) logger.LogInformation("Scheduler: {Change}", what);
+        if (what is not null)
+        {
+            using var scope = about is null ? null : ExperimentLogScope.Begin(logger, about.ExperimentId, NullIfEmpty(about.Stage));
+            logger.LogInformation("Scheduler: {Change}", what);
+        }
         foreach (var grant in Admit())
+        {
+            using var scope = ExperimentLogScope.Begin(logger, grant.Request.ExperimentId, NullIfEmpty(grant.Request.Stage));
             logger.LogInformation("Scheduler: {Experiment} granted {Ranks} slot(s) on {Silos}", grant.Request.ExperimentId,
                 grant.Request.Ranks, string.Join(", ", grant.Silos.Distinct().Select(s => S.Silos.TryGetValue(s, out var e) ? e.Name : s)));
+        }
         await state.WriteStateAsync();
     }
+
+    static string? NullIfEmpty(string stage) => stage.Length == 0 ? null : stage;
 
     List<SlotGrant> Admit()
     {
