@@ -44,6 +44,11 @@ public static class TesseraApp
                 .WithDescription("Stop placing ranks on a silo; its slots leave as they come free.");
             config.AddCommand<SubmitCommand>("submit").WithDescription("Submit an experiment to a running silo; prints its id.");
             config.AddCommand<StatusCommand>("status").WithDescription("Show one experiment's state and progress.");
+            config.AddCommand<WatchCommand>("watch").WithDescription("Follow an experiment on a running silo until it ends.");
+            config.AddCommand<CancelCommand>("cancel").WithDescription("Cancel an experiment on a running silo (resume continues it).");
+            config.AddCommand<ResumeCommand>("resume")
+                .WithDescription("Continue a failed, cancelled or interrupted experiment from where it stopped (embedded, or --gateway).")
+                .WithExample("resume", "quickstart-20261128-181502-3fa2");
             config.AddCommand<SampleCommand>("sample")
                 .WithDescription("Sample a trained generator into a grid or a folder of PNGs.")
                 .WithExample("sample", "quickstart-20261128-181502-3fa2", "--class", "3", "--n", "64", "--cfg", "1.5", "--out", "grid.png");

@@ -9,6 +9,8 @@ using Tessera.Collective;
 using Tessera.Grains;
 using Tessera.Grains.Workers;
 using Tessera.Infra.Storage;
+using Tessera.Silo.Storage;
+using Orleans.Runtime.Hosting;
 
 namespace Tessera.Silo;
 
@@ -53,8 +55,9 @@ public static class SiloConfiguration
     {
         if (options.RedisConnection is { } redis)
             silo.AddRedisGrainStorage(GrainStorage.Experiments, storage => storage.ConfigurationOptions = RedisOptions(redis));
-        else
-            silo.AddMemoryGrainStorage(GrainStorage.Experiments);
+        else // experiment and scheduler state beside the artifacts, so a workflow survives the process (see ArtifactGrainStorage)
+            silo.Services.AddGrainStorage(GrainStorage.Experiments, (sp, _) =>
+                new ArtifactGrainStorage(sp.GetRequiredService<IArtifactStore>(), sp.GetRequiredService<Orleans.Serialization.Serializer>()));
         silo.Services.AddSingleton(options);
         silo.Services.AddSingleton<IArtifactStore>(_ => options.BlobConnection is { } blob
             ? BlobArtifactStore.Connect(blob, options.BlobContainer)

@@ -23,3 +23,11 @@ public class GatewaySettings : CommandSettings
     [DefaultValue("runs")]
     public string Runs { get; set; } = "runs";
 }
+
+/// <summary>Options of the commands about one experiment (`status`, `watch`, `cancel`, `resume`).</summary>
+public class ExperimentSettings : GatewaySettings
+{
+    [CommandArgument(0, "<id>")]
+    [Description("Experiment id, as printed by `tessera submit`.")]
+    public string Id { get; set; } = "";
+}

@@ -14,6 +14,7 @@ public static class SpecWriter
             ["device"] = spec.Device,
             ["priority"] = spec.Priority,
             ["team"] = spec.Team,
+            ["max_restarts"] = spec.MaxRestarts,
             ["dataset"] = new Dictionary<string, object>
             {
                 ["name"] = spec.Dataset.Name, ["source"] = spec.Dataset.Source, ["shards"] = spec.Dataset.Shards,
@@ -21,6 +22,7 @@ public static class SpecWriter
             ["stages"] = spec.Stages.Select(stage =>
             {
                 var entry = new Dictionary<string, object> { ["kind"] = stage.Kind, ["name"] = stage.Name };
+                if (stage.After.Count > 0) entry["after"] = stage.After.ToList();
                 foreach (var (key, value) in stage.Settings) entry[key] = value;
                 return entry;
             }).ToList(),

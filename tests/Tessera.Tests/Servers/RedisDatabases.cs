@@ -6,4 +6,5 @@ public static class RedisDatabases
     public const int Restart = 1;
     public const int Scheduler = 2;
     public const int ThreeSilos = 3;
+    public const int Failure = 4;
 }

@@ -58,7 +58,7 @@ public sealed partial class VqTokenizerTrainer : IDisposable
     /// throws <see cref="TrainingDivergedException"/> naming the step if the loss stops being finite.
     /// </summary>
     public TokenizerReport Train(IBatchSource train, ImageBatch heldOut, IProgress<TrainingProgress>? progress, CancellationToken ct,
-        DataParallel? parallel = null)
+        DataParallel? parallel = null, PeriodicCheckpoint? checkpoint = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(heldOut);
@@ -118,6 +118,7 @@ public sealed partial class VqTokenizerTrainer : IDisposable
                 imagesSinceReport = 0;
                 restartedSinceReport = 0;
             }
+            checkpoint?.AfterStep(Step, Config.Steps);
         }
 
         var eval = Evaluate(heldOut);
