@@ -67,7 +67,7 @@ public sealed class SchedulerGrain(
         ArgumentOutOfRangeException.ThrowIfLessThan(request.Ranks, 1);
         if (S.Grants.TryGetValue(request.ExperimentId, out var held))
         {
-            if (held.Request.StageIndex == request.StageIndex && held.Request.Ranks == request.Ranks) return held;
+            if (SlotBook.StillHolds(S, held, request)) return held;
             S.Grants.Remove(request.ExperimentId);
         }
         int queued = S.Queue.FindIndex(e => e.Request.ExperimentId == request.ExperimentId);

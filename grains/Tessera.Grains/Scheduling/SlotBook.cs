@@ -60,6 +60,13 @@ public static class SlotBook
         return silos;
     }
 
+    /// <summary>
+    /// Whether a grant still answers a request asked again: the same stage and rank count, and every one of its silos
+    /// still in the inventory (a grant on a silo that died is given up, and the request queued afresh).
+    /// </summary>
+    public static bool StillHolds(SchedulerGrainState state, SlotGrant held, SlotRequest request) =>
+        held.Request.StageIndex == request.StageIndex && held.Request.Ranks == request.Ranks && held.Silos.All(state.Silos.ContainsKey);
+
     /// <summary>Why a queued request is still waiting, for `tessera list` and `tessera cluster`.</summary>
     public static string Waiting(SchedulerGrainState state, SlotRequest request, int position)
     {

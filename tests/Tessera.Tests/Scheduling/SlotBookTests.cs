@@ -114,6 +114,19 @@ public sealed class SlotBookTests
     }
 
     [Fact]
+    public void AGrantOnASiloThatLeftNoLongerAnswersItsRequest()
+    {
+        var state = Cluster(("a", 1), ("b", 1));
+        Queue(state, "x", 2);
+        SlotBook.Admit(state, T0);
+        var grant = state.Grants["x"];
+        Assert.True(SlotBook.StillHolds(state, grant, grant.Request));
+        Assert.False(SlotBook.StillHolds(state, grant, grant.Request with { StageIndex = 1 }));
+        state.Silos.Remove("b");
+        Assert.False(SlotBook.StillHolds(state, grant, grant.Request));
+    }
+
+    [Fact]
     public void UnlimitedSilosTakeAnyStage()
     {
         var state = Cluster(("embedded", SchedulerLimits.Unlimited));
