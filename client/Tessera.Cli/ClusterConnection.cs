@@ -7,6 +7,7 @@ using Spectre.Console;
 using StackExchange.Redis;
 using Tessera.Cli.Commands;
 using Tessera.Silo;
+using Tessera.Silo.Security;
 
 namespace Tessera.Cli;
 
@@ -44,6 +45,7 @@ public sealed class ClusterConnection : IAsyncDisposable
                 client.UseRedisClustering(clustering => clustering.ConfigurationOptions = ConfigurationOptions.Parse(redis));
             else
                 client.UseStaticClustering(gateways);
+            OrleansTls.UseClusterTls(ClusterTokenFilter.AddClusterToken(client, settings.ClusterToken), settings.TlsCertificate);
         });
         var host = builder.Build();
         try
@@ -51,9 +53,10 @@ public sealed class ClusterConnection : IAsyncDisposable
             await host.StartAsync(cancellationToken);
             return new ClusterConnection(host);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e)
         {
             host.Dispose();
+            if (e is OperationCanceledException) throw;
             string where = redis is null ? string.Join(", ", gateways.Select(g => g.ToString())) : $"cluster '{clusterId}' via {Secrets.DescribeRedis(redis)}";
             string message = redis is null ? e.Message : Secrets.Redact(e.Message, new TesseraSiloOptions { RedisConnection = redis });
             AnsiConsole.MarkupLineInterpolated(
@@ -61,6 +64,11 @@ public sealed class ClusterConnection : IAsyncDisposable
             return null;
         }
     }
+
+    /// <summary>A silo on this machine's gateway <paramref name="gatewayPort"/>, with a token and a pinned TLS certificate if given.</summary>
+    public static Task<ClusterConnection?> TryConnectAsync(int gatewayPort, string? token, CancellationToken cancellationToken,
+        string? tlsCertificate = null) =>
+        TryConnectAsync(new GatewaySettings { Gateway = $"{gatewayPort}", Token = token, TlsCertificate = tlsCertificate }, cancellationToken);
 
     /// <summary>"30000", "10.0.0.5:30000" or a comma-separated list of either; a bare port means localhost.</summary>
     public static IPEndPoint[] ParseGateways(string text)

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Tessera.Silo.Api;
@@ -8,10 +9,15 @@ namespace Tessera.Cli;
 /// <summary>A client of a silo's HTTP API (the JSON the dashboard reads), for the commands that follow or load it.</summary>
 public sealed class SiloApi(HttpClient http) : IDisposable
 {
-    /// <summary>The API of a silo on this machine (it listens on loopback only).</summary>
-    public static SiloApi OnPort(int port) => At(new Uri($"http://127.0.0.1:{port}/"));
+    /// <summary>The API of a silo on this machine (it listens on loopback only), presenting <paramref name="token"/> if given.</summary>
+    public static SiloApi OnPort(int port, string? token = null) => At(new Uri($"http://127.0.0.1:{port}/"), token);
 
-    public static SiloApi At(Uri baseAddress) => new(new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) });
+    public static SiloApi At(Uri baseAddress, string? token = null)
+    {
+        var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        if (token is not null) http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return new SiloApi(http);
+    }
 
     public Uri BaseAddress => http.BaseAddress!;
 

@@ -73,6 +73,21 @@ public sealed class TesseraSiloOptions
     /// <summary>Mount the Orleans Dashboard under <c>/orleans</c> (it adds a profiling filter to every grain call).</summary>
     public bool OrleansDashboard { get; set; } = true;
 
+    /// <summary>
+    /// Tokens clients must present on the gateway and the HTTP API (<see cref="Security.ClusterTokens"/>); none (the
+    /// default, and embedded mode) turns authentication off.
+    /// </summary>
+    public Security.ClusterTokens Tokens { get; set; } = Security.ClusterTokens.None;
+
+    /// <summary>
+    /// A PKCS#12 (.pfx) certificate: when set, the HTTP API and dashboard are served over HTTPS only, and the Orleans
+    /// connections (silo to silo, clients to the gateway) use TLS with it.
+    /// </summary>
+    public string? TlsCertificatePath { get; set; }
+
+    /// <summary>Password of <see cref="TlsCertificatePath"/>, if it has one.</summary>
+    public string? TlsCertificatePassword { get; set; }
+
     public const int DefaultHttpPort = 5080;
     public const string ServiceId = "tessera";
     public const string DefaultClusterId = "tessera-local";

@@ -14,6 +14,7 @@ using Tessera.Grains.Workers;
 using Tessera.Infra.Telemetry;
 using Tessera.Silo.Api;
 using Tessera.Silo.Logging;
+using Tessera.Silo.Security;
 
 namespace Tessera.Silo;
 
@@ -38,7 +39,10 @@ public static class TesseraWebHost
         int collectivePort = options.CollectivePort == 0 ? SiloConfiguration.FreeTcpPort() : options.CollectivePort;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(IPAddress.Parse(options.HttpAddress), port);
+            kestrel.Listen(IPAddress.Parse(options.HttpAddress), port, listen =>
+            {
+                if (options.TlsCertificatePath is { } certificate) listen.UseHttps(certificate, options.TlsCertificatePassword);
+            });
             // The data plane gets its own HTTP/2-only listener: gRPC without TLS needs prior-knowledge HTTP/2,
             // which a listener shared with browsers (HTTP/1.1) cannot offer.
             kestrel.Listen(IPAddress.Parse(options.CollectiveAddress), collectivePort, listen => listen.Protocols = HttpProtocols.Http2);
@@ -48,6 +52,8 @@ public static class TesseraWebHost
         builder.UseOrleans(silo =>
         {
             silo.UseTessera(options);
+            ClusterTokenFilter.Require(silo, options.Tokens);
+            OrleansTls.UseClusterTls(silo, options.TlsCertificatePath, options.TlsCertificatePassword);
             if (options.OrleansDashboard) silo.AddDashboard();
         });
         builder.Services.AddTesseraLogging(options);
@@ -58,6 +64,7 @@ public static class TesseraWebHost
 
         var app = builder.Build();
         app.Services.GetRequiredService<DataPlane>().Endpoint = new Uri($"http://{options.CollectiveAddress}:{collectivePort}");
+        app.UseClusterTokens(options.Tokens, collectivePort);
         MapEndpoints(app, options);
         return app;
     }

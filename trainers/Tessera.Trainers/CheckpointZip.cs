@@ -1,4 +1,6 @@
 using System.IO.Compression;
+using System.Runtime.InteropServices;
+using Tessera.Infra.Data;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -22,7 +24,33 @@ internal static class CheckpointZip
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         WriteIndented = true,
+        // A null where the config has none becomes a JsonException here, not a NullReferenceException in Validate.
+        RespectNullableAnnotations = true,
     };
+
+    /// <summary>
+    /// Opens <paramref name="source"/> as a checkpoint zip and reads it with <paramref name="read"/>. Whatever is wrong
+    /// with the bytes (not a zip, a missing or malformed entry, a config out of range, weights of other shapes) comes
+    /// out as <see cref="CheckpointFormatException"/> naming <paramref name="name"/>; a corrupt artifact as the store's
+    /// <see cref="Tessera.Infra.Storage.ArtifactCorruptException"/>.
+    /// </summary>
+    public static T Load<T>(Stream source, string? name, Func<ZipArchive, T> read)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        string what = name ?? (source as FileStream)?.Name ?? "checkpoint";
+        try
+        {
+            using var zip = new ZipArchive(source, ZipArchiveMode.Read, leaveOpen: true);
+            return read(zip);
+        }
+        // A VAR checkpoint loaded without its tokenizer's scale inputs is the caller's mistake, not the file's.
+        catch (Exception e) when (e is not DataFormatException and not ArgumentException { ParamName: "scaleInputs" }
+            && e is InvalidDataException or JsonException or EndOfStreamException or ArgumentException or FormatException
+                or OverflowException or NotSupportedException or ExternalException)
+        {
+            throw new CheckpointFormatException(what, e.Message, e);
+        }
+    }
 
     public static byte[] Capture(Action<Stream> write)
     {
@@ -52,10 +80,16 @@ internal static class CheckpointZip
     public static void WriteJson<T>(ZipArchive zip, string name, T value) =>
         Write(zip, name, JsonSerializer.SerializeToUtf8Bytes(value, Json));
 
-    /// <summary>Writes the whole trainer: header, resolved config and spec, weights, optimizer moments, generator state.</summary>
-    public static void WriteTrainer<TConfig>(ZipArchive zip, CheckpointHeader header, TConfig config, string resolvedSpec,
+    /// <summary>
+    /// Writes the whole trainer as a zip to <paramref name="destination"/> (left open): header, resolved config and spec,
+    /// weights, optimizer moments, generator state. Weights holding a NaN or infinity are refused
+    /// (<see cref="NonFiniteWeightsException"/>) before a byte is written.
+    /// </summary>
+    public static void WriteTrainer<TConfig>(Stream destination, CheckpointHeader header, TConfig config, string resolvedSpec,
         nn.Module model, TorchSharp.Modules.AdamW optimizer, Generator generator)
     {
+        NonFiniteGuard.RequireFinite(model, $"a {header.Format} checkpoint at step {header.Step}");
+        using var zip = new ZipArchive(destination, ZipArchiveMode.Create, leaveOpen: true);
         WriteJson(zip, "trainer.json", header);
         WriteJson(zip, "config.json", config);
         Write(zip, "spec.txt", Encoding.UTF8.GetBytes(resolvedSpec));
@@ -72,15 +106,46 @@ internal static class CheckpointZip
     /// <summary>Restores weights, optimizer moments and generator state into a freshly built trainer's parts.</summary>
     public static void ReadTrainer(ZipArchive zip, nn.Module model, TorchSharp.Modules.AdamW optimizer, Generator generator)
     {
-        using (var weights = new MemoryStream(Read(zip, "model.bin")))
-            model.load(weights);
+        ReadWeights(zip, model);
         using (var moments = new MemoryStream(Read(zip, "optimizer.bin")))
         using (var reader = new BinaryReader(moments))
             optimizer.load_state_dict(reader);
         var rng = Read(zip, "rng.bin");
+        // libtorch aborts the whole process (an uncaught c10::Error in set_state) on a state of the wrong size.
+        using (var current = generator.get_state())
+            if (rng.Length != current.numel())
+                throw new InvalidDataException($"rng.bin holds {rng.Length} bytes, a generator state is {current.numel()}");
         using var rngState = tensor(rng, new long[] { rng.Length }, dtype: ScalarType.Byte);
         generator.set_state(rngState);
     }
 
+    /// <summary>Loads model.bin into <paramref name="model"/>; weights that are not finite are a damaged checkpoint.</summary>
+    public static void ReadWeights(ZipArchive zip, nn.Module model)
+    {
+        using (var weights = new MemoryStream(Read(zip, "model.bin")))
+            model.load(weights);
+        if (NonFiniteGuard.FindNonFinite(model) is { } bad)
+            throw new InvalidDataException($"model.bin: '{bad.Name}' holds {bad.Count} non-finite value(s) of {bad.Total}");
+    }
+
+    /// <summary>Fills a freshly built <paramref name="trainer"/> from the checkpoint; disposes it if that fails.</summary>
+    public static T Restore<T>(T trainer, Action<T> restore) where T : IDisposable
+    {
+        try
+        {
+            restore(trainer);
+            return trainer;
+        }
+        catch
+        {
+            trainer.Dispose();
+            throw;
+        }
+    }
+
     public static string ReadSpec(ZipArchive zip) => Encoding.UTF8.GetString(Read(zip, "spec.txt"));
 }
+
+/// <summary>A checkpoint's bytes do not make a checkpoint this version can load; the message names it and the problem.</summary>
+public sealed class CheckpointFormatException(string file, string problem, Exception? inner = null)
+    : DataFormatException(file, $"not a loadable checkpoint: {problem}", inner);

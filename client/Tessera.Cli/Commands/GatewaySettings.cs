@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using Spectre.Console.Cli;
+using Tessera.Silo.Security;
 
 namespace Tessera.Cli.Commands;
 
@@ -22,6 +23,17 @@ public class GatewaySettings : CommandSettings
     [Description("Directory for this command's log file (default ./runs).")]
     [DefaultValue("runs")]
     public string Runs { get; set; } = "runs";
+
+    [CommandOption("--token <TOKEN>")]
+    [Description("Cluster token of a silo that requires one (default: the TESSERA_TOKEN environment variable).")]
+    public string? Token { get; set; }
+
+    [CommandOption("--tls-cert <FILE>")]
+    [Description("Connect over TLS, trusting exactly this certificate of the silo (PEM or DER).")]
+    public string? TlsCertificate { get; set; }
+
+    /// <summary>The token to present: --token, else TESSERA_TOKEN (its first, while two are being rotated), else none.</summary>
+    public string? ClusterToken => ClusterTokens.FromOptionOrEnvironment(Token).Primary;
 }
 
 /// <summary>Options of the commands about one experiment (`status`, `watch`, `cancel`, `resume`).</summary>

@@ -5,6 +5,7 @@ using Spectre.Console.Cli;
 using Tessera.Cli.Output;
 using Tessera.Grains;
 using Tessera.Silo;
+using Tessera.Silo.Security;
 
 namespace Tessera.Cli.Commands;
 
@@ -25,6 +26,10 @@ public sealed class LogsCommand : AsyncCommand<LogsCommand.Settings>
         [Description("HTTP port of the silo's API on 127.0.0.1 (default 5080, as `tessera silo` uses; `tessera run` prints its own).")]
         [DefaultValue(TesseraSiloOptions.DefaultHttpPort)]
         public int Http { get; set; } = TesseraSiloOptions.DefaultHttpPort;
+
+        [CommandOption("--token <TOKEN>")]
+        [Description("Cluster token of a silo that requires one (default: the TESSERA_TOKEN environment variable).")]
+        public string? Token { get; set; }
     }
 
     static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
@@ -32,7 +37,7 @@ public sealed class LogsCommand : AsyncCommand<LogsCommand.Settings>
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         using var interrupt = Interrupt.OnCtrlC(cancellationToken);
-        using var api = SiloApi.OnPort(settings.Http);
+        using var api = SiloApi.OnPort(settings.Http, ClusterTokens.FromOptionOrEnvironment(settings.Token).Primary);
         try
         {
             var state = await LogFollower.RunAsync(api, settings.Id, settings.Follow, Console.Out, PollInterval, interrupt.Token);
@@ -41,6 +46,11 @@ public sealed class LogsCommand : AsyncCommand<LogsCommand.Settings>
         catch (OperationCanceledException) when (interrupt.Token.IsCancellationRequested)
         {
             return ExitCodes.Interrupted;
+        }
+        catch (SiloApiException e) when (e.Status == HttpStatusCode.Unauthorized)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]{e.Message}[/]");
+            return ExitCodes.InvalidInput;
         }
         catch (SiloApiException e) when (e.Status == HttpStatusCode.NotFound)
         {

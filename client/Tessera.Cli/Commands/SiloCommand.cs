@@ -5,6 +5,7 @@ using Serilog.Events;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Tessera.Silo;
+using Tessera.Silo.Security;
 
 namespace Tessera.Cli.Commands;
 
@@ -65,12 +66,26 @@ public sealed class SiloCommand : AsyncCommand<SiloCommand.Settings>
         [CommandOption("--config <FILE>")]
         [Description("JSON file with any of: redis, blob, blob_container, slots, address, cluster_id, listen_any, kubernetes, http_address (flags and env win).")]
         public string? Config { get; set; }
+
+        [CommandOption("--token <TOKENS>")]
+        [Description("Require this cluster token (or two, comma-separated, while rotating) on the gateway and the HTTP API (default: TESSERA_TOKEN; none: no authentication).")]
+        public string? Token { get; set; }
+
+        [CommandOption("--tls-cert <PFX>")]
+        [Description("Serve the HTTP API over HTTPS and the gateway and silo links over TLS with this PKCS#12 certificate (password: TESSERA_TLS_PASSWORD).")]
+        public string? TlsCertificate { get; set; }
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         TesseraSiloOptions options;
-        try { options = SiloSettings.Resolve(settings); }
+        try
+        {
+            options = SiloSettings.Resolve(settings);
+            options.Tokens = ClusterTokens.FromOptionOrEnvironment(settings.Token);
+            options.TlsCertificatePath = settings.TlsCertificate;
+            options.TlsCertificatePassword = Environment.GetEnvironmentVariable("TESSERA_TLS_PASSWORD");
+        }
         catch (ArgumentException e)
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");

@@ -28,6 +28,7 @@ public static class ClassifierStage
             ["heldout_accuracy"] = accuracy,
             ["final_loss"] = finalLoss,
             ["steps"] = trainer.Step,
+            ["skipped_steps"] = trainer.NonFinite.SkippedSteps,
         }), [StageData.WriteCheckpoint(context, stream => trainer.SaveCheckpoint(stream, context.ResolvedSpecYaml))]);
     }
 
@@ -42,6 +43,7 @@ public static class ClassifierStage
         MinLearningRateFraction = stage.Double("min_lr_fraction"),
         WeightDecay = stage.Double("weight_decay"),
         LogEvery = stage.Int("log_every"),
+        OnNonFinite = stage.String("on_nonfinite"),
         Channels = stage.Int("channels"),
         FeatureDim = stage.Int("feature_dim"),
         Dropout = stage.Double("dropout"),

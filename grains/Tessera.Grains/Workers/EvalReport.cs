@@ -9,7 +9,8 @@ public sealed record EvalSection(string Stage, string Generator, string Model, s
 
 /// <summary>
 /// report.md of an experiment: every eval stage run so far (in spec order), one table comparing them, and the
-/// sample grids they describe. Each eval stage rewrites it, so the last one shows all.
+/// sample grids they describe; then each alignment stage's before/after section (<see cref="AlignmentReport"/>).
+/// Each eval and alignment stage rewrites it, so the last one shows all.
 /// </summary>
 public static class EvalReport
 {
@@ -17,17 +18,28 @@ public static class EvalReport
     public static string Grid(string experimentId, string stage, string mode) => $"{experimentId}/{stage}-{mode}.png";
 
     /// <summary>The sections of the experiment's eval stages that have run, in the spec's order.</summary>
-    public static IReadOnlyList<EvalSection> Sections(StageContext context) =>
+    public static IReadOnlyList<EvalSection> Sections(StageContext context) => Existing<EvalSection>(context, s => s.Kind == "eval",
+        s => SectionPath(context.ExperimentId, s.Name));
+
+    /// <summary>The JSON sections of the stages <paramref name="which"/> picks that have written one, in the spec's order.</summary>
+    internal static IReadOnlyList<T> Existing<T>(StageContext context, Func<Infra.Specs.StageSpec, bool> which, Func<Infra.Specs.StageSpec, string> path) =>
         context.Spec.Stages
-            .Where(s => s.Kind == "eval")
-            .Select(s => SectionPath(context.ExperimentId, s.Name))
-            .Where(path => context.Services.Store.ExistsAsync(path, context.Cancellation).GetAwaiter().GetResult())
-            .Select(path => StageData.ReadJson<EvalSection>(context, path))
+            .Where(which)
+            .Select(path)
+            .Where(p => context.Services.Store.ExistsAsync(p, context.Cancellation).GetAwaiter().GetResult())
+            .Select(p => StageData.ReadJson<T>(context, p))
             .ToList();
 
-    public static string Markdown(string experimentId, IReadOnlyList<EvalSection> sections)
+    /// <summary>Rewrites report.md from every eval and alignment stage that has run so far.</summary>
+    public static ArtifactInfo Write(StageContext context) =>
+        StageData.Write(context, $"{context.ExperimentId}/report.md", Encoding.UTF8.GetBytes(
+            Markdown(context.ExperimentId, Sections(context), AlignmentReport.Sections(context))));
+
+    internal static string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
+
+    public static string Markdown(string experimentId, IReadOnlyList<EvalSection> sections, IReadOnlyList<AlignmentSection>? alignments = null)
     {
-        static string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
+        alignments ??= [];
         var text = new StringBuilder();
         text.AppendLine($"# Evaluation ({experimentId})");
         text.AppendLine();
@@ -35,9 +47,16 @@ public static class EvalReport
             "labelled as the requested class, the Fréchet distance between classifier features of the samples and of the held-out digits, " +
             "and the inception-score analogue (10 is the ceiling for 10 balanced classes). Samples/s covers token generation and decoding.");
         text.AppendLine();
-        var floor = sections.Select(s => s.Metrics["fd_heldout_halves"]).Distinct().ToList();
+        var floor = sections.Select(s => s.Metrics["fd_heldout_halves"]).Concat(alignments.Select(a => a.Before["fd_heldout_halves"])).Distinct().ToList();
         text.AppendLine($"The floor of the Fréchet distance, between two halves of the held-out set: **{string.Join(" / ", floor.Select(f => F(f, "0.00")))}**.");
         text.AppendLine();
+        if (sections.Count > 0) AppendEvalSections(text, sections);
+        foreach (var a in alignments) AlignmentReport.Append(text, a);
+        return text.ToString();
+    }
+
+    static void AppendEvalSections(StringBuilder text, IReadOnlyList<EvalSection> sections)
+    {
         text.AppendLine("| eval | generator | model | passes / image | mode | class accuracy | Fréchet distance | inception score | samples/s |");
         text.AppendLine("| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: |");
         foreach (var s in sections)
@@ -64,6 +83,6 @@ public static class EvalReport
             text.AppendLine();
             text.AppendLine($"![guidance-free samples of {s.Generator}]({s.Stage}-unguided.png)");
         }
-        return text.ToString();
+        text.AppendLine();
     }
 }

@@ -64,6 +64,7 @@ public static class GeneratorStage
             ["final_loss"] = finalLoss,
             ["heldout_loss"] = heldOutLoss,
             ["steps"] = trainer.Step,
+            ["skipped_steps"] = trainer.NonFinite.SkippedSteps,
             ["parameters"] = trainer.Model.parameters().Sum(p => p.numel()),
             ["forward_passes_per_image"] = config.ForwardPassesPerImage,
         }), artifacts);
@@ -79,6 +80,7 @@ public static class GeneratorStage
         MinLearningRateFraction = stage.Double("min_lr_fraction"),
         WeightDecay = stage.Double("weight_decay"),
         LogEvery = stage.Int("log_every"),
+        OnNonFinite = stage.String("on_nonfinite"),
         ModelDim = stage.Int("model_dim"),
         Layers = stage.Int("layers"),
         Heads = stage.Int("heads"),

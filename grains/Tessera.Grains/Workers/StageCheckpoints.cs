@@ -23,7 +23,15 @@ public static class StageCheckpoints
     public static TokenizerModel LoadTokenizer(IArtifactStore store, string path, TorchSharp.torch.Device device, CancellationToken ct)
     {
         using var stream = store.OpenReadAsync(path, ct).GetAwaiter().GetResult();
-        return TokenizerCheckpoint.Load(stream, device);
+        return TokenizerCheckpoint.Load(stream, device, path);
+    }
+
+    /// <summary>Which tokenizer the generator checkpoint at <paramref name="checkpointPath"/> was trained on (its lineage file).</summary>
+    public static GeneratorLineage ReadLineage(IArtifactStore store, string checkpointPath, CancellationToken ct)
+    {
+        string lineagePath = checkpointPath.Replace(".ckpt", ".lineage.json", StringComparison.Ordinal);
+        using var stream = store.OpenReadAsync(lineagePath, ct).GetAwaiter().GetResult();
+        return System.Text.Json.JsonSerializer.Deserialize<GeneratorLineage>(stream) ?? throw new InvalidDataException($"{lineagePath}: empty");
     }
 
     /// <summary>
@@ -33,10 +41,7 @@ public static class StageCheckpoints
     public static (GeneratorTrainer Generator, TokenizerModel Tokenizer) LoadGenerator(IArtifactStore store, string checkpointPath,
         TorchSharp.torch.Device device, CancellationToken ct)
     {
-        string lineagePath = checkpointPath.Replace(".ckpt", ".lineage.json", StringComparison.Ordinal);
-        GeneratorLineage lineage;
-        using (var stream = store.OpenReadAsync(lineagePath, ct).GetAwaiter().GetResult())
-            lineage = System.Text.Json.JsonSerializer.Deserialize<GeneratorLineage>(stream) ?? throw new InvalidDataException($"{lineagePath}: empty");
+        GeneratorLineage lineage = ReadLineage(store, checkpointPath, ct);
         string tokenizerNow = store.GetAsync(lineage.TokenizerCheckpoint, ct).GetAwaiter().GetResult().Sha256;
         if (tokenizerNow != lineage.TokenizerSha256)
             throw new InvalidDataException($"{lineage.TokenizerCheckpoint} changed since the generator {checkpointPath} was trained " +
@@ -46,7 +51,7 @@ public static class StageCheckpoints
         try
         {
             using var stream = store.OpenReadAsync(checkpointPath, ct).GetAwaiter().GetResult();
-            return (GeneratorTrainer.LoadCheckpoint(stream, device, tokenizer.ScaleInputs), tokenizer);
+            return (GeneratorTrainer.LoadCheckpoint(stream, device, tokenizer.ScaleInputs, checkpointPath), tokenizer);
         }
         catch
         {

@@ -37,6 +37,7 @@ public static class TokenizerStage
             ["perplexity"] = report.Perplexity,
             ["final_loss"] = report.FinalLoss,
             ["steps"] = report.Steps,
+            ["skipped_steps"] = trainer.NonFinite.SkippedSteps,
         };
         return new StageOutcome(StageResume.Note(resumedFrom, metrics), artifacts);
     }
@@ -69,6 +70,7 @@ public static class TokenizerStage
         MinLearningRateFraction = stage.Double("min_lr_fraction"),
         WeightDecay = stage.Double("weight_decay"),
         LogEvery = stage.Int("log_every"),
+        OnNonFinite = stage.String("on_nonfinite"),
         CodebookSize = stage.Int("codebook_size"),
         CodeDim = stage.Int("code_dim"),
         HiddenChannels = stage.Int("hidden_channels"),

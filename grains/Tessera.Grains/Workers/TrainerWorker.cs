@@ -78,6 +78,7 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
                 "generator" => GeneratorStage.Run(context),
                 "classifier" => ClassifierStage.Run(context),
                 "eval" => EvalStage.Run(context),
+                "cca" or "ddo" or "dpo" or "rl" => AlignmentStage.Run(context),
                 _ => throw new NotSupportedException($"stage kind '{stage.Kind}' has no worker"),
             };
             relay.DrainAsync().GetAwaiter().GetResult();

@@ -4,7 +4,7 @@ namespace Tessera.Infra.Data;
 /// Input data (an image file, an IDX file, a shard, a manifest) is not what it should be. The message is
 /// "&lt;file&gt;: &lt;problem&gt;" so that a CLI can print it as is and the user knows which file to look at.
 /// </summary>
-public class DataFormatException(string file, string problem) : Exception($"{file}: {problem}")
+public class DataFormatException(string file, string problem, Exception? inner = null) : Exception($"{file}: {problem}", inner)
 {
     /// <summary>The offending file, artifact path or resource name.</summary>
     public string File { get; } = file;

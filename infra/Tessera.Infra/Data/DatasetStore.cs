@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Tessera.Infra.Storage;
 
 namespace Tessera.Infra.Data;
@@ -73,10 +72,12 @@ public static class DatasetStore
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(entry);
+        // The store checks the bytes against the hash it recorded while they are read (no second pass here); the
+        // manifest must name that same hash, or the shard was replaced since the manifest was written.
         var bytes = await ReadAllAsync(store, entry.Path, ct).ConfigureAwait(false);
-        var actual = Convert.ToHexStringLower(SHA256.HashData(bytes));
-        if (!string.Equals(actual, entry.Sha256, StringComparison.OrdinalIgnoreCase))
-            throw new DataFormatException(entry.Path, $"checksum mismatch: manifest records sha256 {entry.Sha256}, content is {actual}");
+        var recorded = (await store.GetAsync(entry.Path, ct).ConfigureAwait(false)).Sha256;
+        if (!string.Equals(recorded, entry.Sha256, StringComparison.OrdinalIgnoreCase))
+            throw new DataFormatException(entry.Path, $"checksum mismatch: manifest records sha256 {entry.Sha256}, the store holds {recorded}");
         var shard = ImageShard.Parse(entry.Path, bytes);
         if (shard.Count != entry.Count)
             throw new DataFormatException(entry.Path, $"holds {shard.Count} images but the manifest records {entry.Count}");

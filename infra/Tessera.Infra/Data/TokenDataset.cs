@@ -88,12 +88,13 @@ public static class TokenDataset
     public static async Task<TokenShard> ReadShardAsync(IArtifactStore store, TokenManifest manifest, ShardEntry entry,
         CancellationToken ct = default)
     {
-        await using var stream = await store.OpenReadAsync(entry.Path, ct);
+        // The store verifies the bytes against the hash it recorded as they are read; the manifest's hash must be that one.
         using var buffer = new MemoryStream();
-        await stream.CopyToAsync(buffer, ct);
-        string actual = Convert.ToHexStringLower(SHA256.HashData(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)));
-        if (actual != entry.Sha256)
-            throw new DataFormatException(entry.Path, $"checksum mismatch: the manifest records {entry.Sha256}, the file hashes to {actual}");
+        await using (var stream = await store.OpenReadAsync(entry.Path, ct))
+            await stream.CopyToAsync(buffer, ct);
+        string recorded = (await store.GetAsync(entry.Path, ct)).Sha256;
+        if (recorded != entry.Sha256)
+            throw new DataFormatException(entry.Path, $"checksum mismatch: the manifest records {entry.Sha256}, the store holds {recorded}");
         TokenShard shard = TokenShard.Parse(entry.Path, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
         CheckTokenizer(entry.Path, shard.TokenizerSha256, shard.Scales, manifest.TokenizerSha256, manifest.Scales);
         if (shard.Count != entry.Count)

@@ -29,6 +29,12 @@ public static partial class SpecParser
         {
             throw new SpecException(file, (int)e.Start.Line, (int)e.Start.Column, "not valid YAML: " + Innermost(e).Message);
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's scanner throws this on some malformed plain scalars (found by the spec fuzz test) instead
+            // of a YamlException; the input is at fault all the same.
+            throw new SpecException(file, 0, 0, "not valid YAML: the YAML scanner gave up (" + e.Message + ")");
+        }
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
             throw new SpecException(file, 1, 1, "the spec must be a YAML mapping with keys: " + string.Join(", ", TopLevelKeys));
 

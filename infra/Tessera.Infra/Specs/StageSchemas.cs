@@ -15,7 +15,7 @@ public enum SettingType { Integer, Number, Text }
 /// Every stage kind the platform knows, with the settings each accepts: the single source of the spec schema
 /// (the README's tables and the trainers' configs follow it; a test checks the tokenizer's defaults agree).
 /// </summary>
-public static class StageSchemas
+public static partial class StageSchemas
 {
     /// <summary>Settings every training stage has; only their defaults differ by kind.</summary>
     static SettingSchema[] Training(int steps, int batchSize, double lr, int logEvery, int warmup = 50, double weightDecay = 0.0,
@@ -31,6 +31,7 @@ public static class StageSchemas
         new("workers", SettingType.Integer, 1, "data-parallel ranks averaging gradients over the gRPC ring; must divide batch_size", Min: 1, Max: 16),
         new("peer_timeout_seconds", SettingType.Number, 30.0, "with workers > 1: how long a rank waits for a missing peer before the stage fails", Min: 1, Max: 3600),
         new("checkpoint_every", SettingType.Integer, 250, "steps between resumable checkpoints (an interrupted stage resumes from the newest; 0 = none)", Min: 0),
+        new("on_nonfinite", SettingType.Text, "stop", "a NaN or infinite loss or gradient: stop fails the stage naming the step and the first such parameter; skip drops the step and counts it (skipped_steps)", Choices: ["stop", "skip"]),
     ];
 
     static readonly SettingSchema[] Tokenizer =
@@ -106,5 +107,9 @@ public static class StageSchemas
             ["generator"] = [.. Training(steps: 2000, batchSize: 64, lr: 1e-3, logEvery: 50, warmup: 100, weightDecay: 0.05), .. Generator],
             ["classifier"] = [.. Training(steps: 1200, batchSize: 64, lr: 2e-3, logEvery: 100, warmup: 50, weightDecay: 1e-4, minLrFraction: 0), .. Classifier],
             ["eval"] = Eval,
+            ["cca"] = Alignment(Cca, steps: 500, batchSize: 64, beta: 0.02),
+            ["ddo"] = Alignment(Ddo, steps: 500, batchSize: 64, beta: 0.02),
+            ["dpo"] = Alignment(Dpo, steps: 500, batchSize: 64, beta: 0.1),
+            ["rl"] = Alignment(Rl, steps: 500, batchSize: 64, beta: null),
         };
 }

@@ -13,7 +13,11 @@ public interface IArtifactStore
     /// <summary>Writes the whole stream under <paramref name="path"/> atomically and returns its SHA-256.</summary>
     Task<ArtifactRef> WriteAsync(string path, Stream content, CancellationToken cancellationToken = default);
 
-    /// <summary>Opens an artifact for reading; throws <see cref="ArtifactNotFoundException"/> if absent.</summary>
+    /// <summary>
+    /// Opens an artifact for reading; throws <see cref="ArtifactNotFoundException"/> if absent. The stream checks the
+    /// bytes against the SHA-256 recorded at write time as they are read, and throws <see cref="ArtifactCorruptException"/>
+    /// at the end if they differ.
+    /// </summary>
     Task<Stream> OpenReadAsync(string path, CancellationToken cancellationToken = default);
 
     Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default);

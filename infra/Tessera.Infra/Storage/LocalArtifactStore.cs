@@ -79,19 +79,45 @@ public sealed class LocalArtifactStore : IArtifactStore
         }
     }
 
-    public Task<Stream> OpenReadAsync(string path, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Opens the artifact as a <see cref="VerifiedReadStream"/>: whoever reads it to the end has had its SHA-256 checked
+    /// against the sidecar, or gets <see cref="ArtifactCorruptException"/>. A length that no sidecar entry records fails
+    /// at once. A file without a sidecar was not written by the store (a log that grows) and is read unverified.
+    /// </summary>
+    public async Task<Stream> OpenReadAsync(string path, CancellationToken cancellationToken = default)
     {
         ArtifactPath.Validate(path);
-        try
+        var target = FullPath(path);
+        var sidecar = target + ArtifactPath.SidecarSuffix;
+        for (var attempt = 0; ; attempt++)
         {
-            // FileShare.Delete lets a writer rename a new version over this one; this handle keeps the old.
-            Stream stream = new FileStream(FullPath(path), FileMode.Open, FileAccess.Read,
-                FileShare.ReadWrite | FileShare.Delete, BufferSize, useAsync: true);
-            return Task.FromResult(stream);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new ArtifactNotFoundException(path, _root);
+            FileStream data;
+            try
+            {
+                // FileShare.Delete lets a writer rename a new version over this one; this handle keeps the old.
+                data = new FileStream(target, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, BufferSize, useAsync: true);
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                throw new ArtifactNotFoundException(path, _root);
+            }
+            // Read after opening: the sidecar lists the version in place, and while an overwrite is in flight the one
+            // before it too, so the version this handle holds is listed unless a whole write committed in between.
+            var text = ReadTextOrNull(sidecar);
+            if (text is null)
+                return data;
+            var entries = ChecksumSidecar.Parse(sidecar, text);
+            var matching = entries.Where(e => e.Length == data.Length).ToList();
+            if (matching.Count > 0)
+                return new VerifiedReadStream(data, path, _root, matching);
+            long length = data.Length;
+            await data.DisposeAsync().ConfigureAwait(false);
+            if (ReadTextOrNull(sidecar) == text || attempt == 20)
+            {
+                var actual = await ChecksumSidecar.HashFileAsync(target, cancellationToken).ConfigureAwait(false);
+                throw new ArtifactCorruptException(path, _root, entries[0].Sha256, entries[0].Length, actual, length);
+            }
+            await Task.Delay(10, cancellationToken).ConfigureAwait(false); // a writer replaced it meanwhile: look again
         }
     }
 

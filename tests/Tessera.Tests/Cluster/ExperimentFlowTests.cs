@@ -17,29 +17,15 @@ public sealed class ExperimentFlowTests : IAsyncLifetime
     readonly string _runs = Path.Combine(Path.GetTempPath(), $"tessera-cluster-{Guid.NewGuid():N}");
     InProcessTestCluster _cluster = null!;
 
-    public async Task InitializeAsync()
-    {
-        var builder = new InProcessTestClusterBuilder(2);
-        builder.ConfigureSilo((_, silo) => silo.AddTesseraServices(new TesseraSiloOptions { ArtifactRoot = _runs, TorchThreads = 2 }));
-        _cluster = builder.Build();
-        await _cluster.DeployAsync();
-    }
+    public async Task InitializeAsync() => _cluster = await TestSilos.StartAsync(_runs, silos: 2, torchThreads: 2);
 
-    public async Task DisposeAsync()
-    {
-        await _cluster.StopAllSilosAsync();
-        await _cluster.DisposeAsync();
-        if (Directory.Exists(_runs)) Directory.Delete(_runs, recursive: true);
-    }
+    public Task DisposeAsync() => TestSilos.StopAsync(_cluster, _runs);
 
-    const string TinySpec = """
-        experiment: tiny
-        seed: 3
-        device: cpu
-        dataset:
-          name: mnist
-          shards: 2
-        stages:
+    /// <summary>
+    /// The tiny pipeline up to the reference classifier (tokenizer, tokenize, generator, classifier), each stage a few
+    /// steps of a very small model, indented to sit under `stages:`: what later stages of a test spec start from.
+    /// </summary>
+    internal const string TinyStages = """
           - kind: tokenizer
             steps: 12
             batch_size: 16
@@ -64,6 +50,17 @@ public sealed class ExperimentFlowTests : IAsyncLifetime
             warmup_steps: 1
             channels: 4
             feature_dim: 8
+        """;
+
+    const string TinySpec = $$"""
+        experiment: tiny
+        seed: 3
+        device: cpu
+        dataset:
+          name: mnist
+          shards: 2
+        stages:
+        {{TinyStages}}
           - kind: eval
             samples_per_class: 3
             cfg: 1.5

@@ -32,6 +32,8 @@ public sealed record DigitClassifierConfig
     public double MinLearningRateFraction { get; init; } = 0.0;
     /// <summary>AdamW decoupled weight decay; mild regularisation.</summary>
     public double WeightDecay { get; init; } = 1e-4;
+    /// <summary>On a NaN or infinite loss or gradient: stop the stage (<see cref="NonFinitePolicy.Stop"/>) or skip the step (<see cref="NonFinitePolicy.Skip"/>).</summary>
+    public string OnNonFinite { get; init; } = NonFinitePolicy.Stop;
     /// <summary>Report progress every this many steps (and always on the last).</summary>
     public int LogEvery { get; init; } = 100;
     /// <summary>Images per inference pass; bounds memory, not results.</summary>
@@ -44,6 +46,7 @@ public sealed record DigitClassifierConfig
         {
             if (value <= 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive");
         }
+        NonFinitePolicy.Validate(OnNonFinite);
         Positive(ImageChannels, nameof(ImageChannels));
         Positive(Classes, nameof(Classes));
         Positive(Channels, nameof(Channels));
@@ -52,6 +55,10 @@ public sealed record DigitClassifierConfig
         Positive(BatchSize, nameof(BatchSize));
         Positive(LogEvery, nameof(LogEvery));
         Positive(EvalBatchSize, nameof(EvalBatchSize));
+        // Upper bounds as the spec schema's: a config read from a checkpoint must not ask for more than a spec could.
+        ConfigBounds.AtMost(
+            (ImageChannels, 4, nameof(ImageChannels)), (Classes, 65536, nameof(Classes)), (Channels, 512, nameof(Channels)),
+            (FeatureDim, 4096, nameof(FeatureDim)), (MaxShift, 8, nameof(MaxShift)));
         if (MaxShift < 0) throw new ArgumentOutOfRangeException(nameof(MaxShift), MaxShift, "must be >= 0");
         if (WarmupSteps < 0) throw new ArgumentOutOfRangeException(nameof(WarmupSteps), WarmupSteps, "must be >= 0");
         if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "must be in [0, 1)");

@@ -20,6 +20,7 @@ public sealed partial class DigitClassifierTrainer : IDisposable
     private readonly TorchSharp.Modules.AdamW _optimizer;
     private readonly Generator _generator;
     private readonly Device _device;
+    private readonly NonFiniteGuard _guard;
     private bool _disposed;
 
     public DigitClassifierTrainer(DigitClassifierConfig config, Device device, long seed)
@@ -34,6 +35,7 @@ public sealed partial class DigitClassifierTrainer : IDisposable
         _model = new DigitClassifier(config, _generator);
         _model.to(device);
         _optimizer = optim.AdamW(_model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
+        _guard = new NonFiniteGuard(Stage, config.OnNonFinite, _model);
     }
 
     public DigitClassifierConfig Config { get; }
@@ -42,6 +44,8 @@ public sealed partial class DigitClassifierTrainer : IDisposable
     public int Step { get; private set; }
     public double LastLoss { get; private set; } = double.NaN;
     public string? ResolvedSpec { get; private set; }
+    /// <summary>Checks every step for a non-finite loss or gradient; <see cref="NonFiniteGuard.SkippedSteps"/> counts dropped steps.</summary>
+    public NonFiniteGuard NonFinite => _guard;
 
     /// <summary>Learning rate for 0-based step <paramref name="step"/>: linear warmup, then cosine to zero.</summary>
     public double LearningRateAt(int step) => LearningRateSchedule.WarmupCosine(step, Config.Steps, Config.WarmupSteps,
@@ -74,22 +78,27 @@ public sealed partial class DigitClassifierTrainer : IDisposable
             var y_B = tensor(batch.Labels.Select(l => (long)l).ToArray()).to(_device);
             double lr = LearningRateAt(Step);
             foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
+            _guard.BeginStep();
             _optimizer.zero_grad();
-            var loss = nn.functional.cross_entropy(_model.Logits(x_BCHW), y_B);
-            double lossValue = loss.item<float>();
-            if (!double.IsFinite(lossValue))
-                throw new TrainingDivergedException(Stage, Step + 1, lossValue, $"Learning rate was {lr:G3}; lower it.");
+            var loss = _guard.Observe(Step + 1, nn.functional.cross_entropy(_model.Logits(x_BCHW), y_B));
             loss.backward();
-            sync?.AverageGradients();
-            _optimizer.step();
+            var verdict = _guard.Complete(Step + 1, loss, sync, gradClip: 0, () => $"Learning rate was {lr:G3}; lower it.");
+            if (verdict.Apply)
+            {
+                _optimizer.step();
+                LastLoss = verdict.Loss;
+            }
             Step++;
-            LastLoss = lossValue;
             imagesSinceReport += Config.BatchSize; // the global batch: all ranks together
             if (progress is not null && (Step % Config.LogEvery == 0 || Step == Config.Steps))
             {
                 double now = clock.Elapsed.TotalSeconds;
-                progress.Report(new TrainingProgress(Stage, Step, Config.Steps, lossValue,
-                    imagesSinceReport / Math.Max(1e-9, now - lastReport), new Dictionary<string, double> { ["learning_rate"] = lr }));
+                progress.Report(new TrainingProgress(Stage, Step, Config.Steps, LastLoss,
+                    imagesSinceReport / Math.Max(1e-9, now - lastReport), new Dictionary<string, double>
+                    {
+                        ["learning_rate"] = lr,
+                        ["skipped_steps"] = _guard.SkippedSteps,
+                    }));
                 lastReport = now;
                 imagesSinceReport = 0;
             }
@@ -168,6 +177,7 @@ public sealed partial class DigitClassifierTrainer : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        _guard.Dispose();
         _optimizer.Dispose();
         _model.Dispose();
         _generator.Dispose();

@@ -63,6 +63,8 @@ public sealed record GeneratorConfig
     /// <summary>Global gradient-norm clip; guards against early spikes in attention logits.</summary>
     public double GradClip { get; init; } = 1.0;
 
+    /// <summary>On a NaN or infinite loss or gradient: stop the stage (<see cref="NonFinitePolicy.Stop"/>) or skip the step (<see cref="NonFinitePolicy.Skip"/>).</summary>
+    public string OnNonFinite { get; init; } = NonFinitePolicy.Stop;
     // ---- reporting ----
     /// <summary>Report progress every this many steps (and always on the last).</summary>
     public int LogEvery { get; init; } = 50;
@@ -74,6 +76,7 @@ public sealed record GeneratorConfig
         {
             if (value <= 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive");
         }
+        NonFinitePolicy.Validate(OnNonFinite);
         if (Model is not (ModelGpt or ModelVar))
             throw new ArgumentException($"model '{Model}' is not one of '{ModelGpt}', '{ModelVar}'");
         Positive(SequenceLength, nameof(SequenceLength));
@@ -96,6 +99,12 @@ public sealed record GeneratorConfig
         Positive(Steps, nameof(Steps));
         Positive(BatchSize, nameof(BatchSize));
         Positive(LogEvery, nameof(LogEvery));
+        // Upper bounds as the spec schema's (and, for the generator, on width x depth together: 1e9 parameters is 4 GB).
+        ConfigBounds.AtMost(
+            (ModelDim, 4096, nameof(ModelDim)), (Layers, 64, nameof(Layers)), (Heads, 64, nameof(Heads)),
+            (MlpRatio, 16, nameof(MlpRatio)), (CodebookSize, 65536, nameof(CodebookSize)), (Classes, 65536, nameof(Classes)),
+            (SequenceLength, 65536, nameof(SequenceLength)), (InputDim, 4096, nameof(InputDim)),
+            ((long)Layers * (4 + 2 * MlpRatio) * ModelDim * ModelDim, 1_000_000_000, "Layers x ModelDim^2 parameters"));
         if (ModelDim % Heads != 0) throw new ArgumentException($"ModelDim {ModelDim} is not divisible by Heads {Heads}");
         if (WarmupSteps < 0) throw new ArgumentOutOfRangeException(nameof(WarmupSteps), WarmupSteps, "must be >= 0");
         if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "must be in [0, 1)");

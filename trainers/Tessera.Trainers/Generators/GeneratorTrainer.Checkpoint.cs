@@ -19,37 +19,26 @@ public sealed partial class GeneratorTrainer
         ArgumentNullException.ThrowIfNull(destination);
         ArgumentNullException.ThrowIfNull(resolvedSpec);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        using var zip = new ZipArchive(destination, ZipArchiveMode.Create, leaveOpen: true);
-        CheckpointZip.WriteTrainer(zip, new CheckpointHeader(CheckpointFormat, Step, Seed, LastLoss), Config, resolvedSpec,
+        CheckpointZip.WriteTrainer(destination, new CheckpointHeader(CheckpointFormat, Step, Seed, LastLoss), Config, resolvedSpec,
             _model, _optimizer, _generator);
     }
 
     /// <summary>
     /// Restores a trainer (model, optimizer, step, generator) from a checkpoint written by <see cref="SaveCheckpoint"/>;
-    /// a VAR checkpoint needs <paramref name="scaleInputs"/> from the tokenizer it was trained on.
+    /// a VAR checkpoint needs <paramref name="scaleInputs"/> from the tokenizer it was trained on. A damaged checkpoint is a
+    /// <see cref="CheckpointFormatException"/> naming <paramref name="name"/>.
     /// </summary>
-    public static GeneratorTrainer LoadCheckpoint(Stream source, Device device, IScaleInputs? scaleInputs = null)
-    {
-        ArgumentNullException.ThrowIfNull(source);
-        using var zip = new ZipArchive(source, ZipArchiveMode.Read, leaveOpen: true);
-        var state = CheckpointZip.ReadJson<CheckpointHeader>(zip, "trainer.json");
-        if (state.Format != CheckpointFormat)
-            throw new InvalidDataException($"checkpoint format '{state.Format}' is not '{CheckpointFormat}'");
-        var config = CheckpointZip.ReadJson<GeneratorConfig>(zip, "config.json");
-
-        var trainer = new GeneratorTrainer(config, device, state.Seed, scaleInputs);
-        try
+    public static GeneratorTrainer LoadCheckpoint(Stream source, Device device, IScaleInputs? scaleInputs = null, string? name = null) =>
+        CheckpointZip.Load(source, name, zip =>
         {
-            CheckpointZip.ReadTrainer(zip, trainer._model, trainer._optimizer, trainer._generator);
-            trainer.Step = state.Step;
-            trainer.LastLoss = state.LastLoss;
-            trainer.ResolvedSpec = CheckpointZip.ReadSpec(zip);
-            return trainer;
-        }
-        catch
-        {
-            trainer.Dispose();
-            throw;
-        }
-    }
+            var state = CheckpointZip.ReadJson<CheckpointHeader>(zip, "trainer.json");
+            if (state.Format != CheckpointFormat)
+                throw new InvalidDataException($"checkpoint format '{state.Format}' is not '{CheckpointFormat}'");
+            var config = CheckpointZip.ReadJson<GeneratorConfig>(zip, "config.json");
+            return CheckpointZip.Restore(new GeneratorTrainer(config, device, state.Seed, scaleInputs), trainer =>
+            {
+                CheckpointZip.ReadTrainer(zip, trainer._model, trainer._optimizer, trainer._generator);
+                (trainer.Step, trainer.LastLoss, trainer.ResolvedSpec) = (state.Step, state.LastLoss, CheckpointZip.ReadSpec(zip));
+            });
+        });
 }

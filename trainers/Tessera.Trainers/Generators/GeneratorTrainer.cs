@@ -22,6 +22,7 @@ public sealed partial class GeneratorTrainer : IDisposable
     private readonly TorchSharp.Modules.AdamW _optimizer;
     private readonly Generator _generator;
     private readonly Device _device;
+    private readonly NonFiniteGuard _guard;
     private bool _disposed;
 
     /// <param name="scaleInputs">The multi-scale tokenizer's scale inputs; required for a VAR model, ignored by the GPT.</param>
@@ -38,6 +39,31 @@ public sealed partial class GeneratorTrainer : IDisposable
         _model.to(device);
         // Created after the move: to(device) replaces parameters.
         _optimizer = optim.AdamW(_model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
+        _guard = new NonFiniteGuard(Stage, config.OnNonFinite, _model);
+    }
+
+    private GeneratorTrainer(TokenGenerator model, long seed, int step, double lastLoss)
+    {
+        Config = model.Config;
+        Seed = seed;
+        _device = model.Device;
+        _generator = new Generator((ulong)seed);
+        _model = model.Copy();
+        _optimizer = optim.AdamW(_model.parameters(), lr: Config.LearningRate, weight_decay: Config.WeightDecay);
+        _guard = new NonFiniteGuard(Stage, Config.OnNonFinite, _model);
+        Step = step;
+        LastLoss = lastLoss;
+    }
+
+    /// <summary>
+    /// A trainer around a copy of <paramref name="model"/> (its config and weights) at <paramref name="step"/>, with
+    /// fresh optimizer moments: how a model trained elsewhere, e.g. a post-trained policy, is saved as a generator
+    /// checkpoint that every sampler and eval stage loads like any other.
+    /// </summary>
+    public static GeneratorTrainer FromModel(TokenGenerator model, long seed, int step, double lastLoss)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return new GeneratorTrainer(model, seed, step, lastLoss);
     }
 
     public GeneratorConfig Config { get; }
@@ -49,6 +75,8 @@ public sealed partial class GeneratorTrainer : IDisposable
     public double LastLoss { get; private set; } = double.NaN;
     /// <summary>The resolved spec text this trainer was restored with, if it came from a checkpoint.</summary>
     public string? ResolvedSpec { get; private set; }
+    /// <summary>Checks every step for a non-finite loss or gradient; <see cref="NonFiniteGuard.SkippedSteps"/> counts dropped steps.</summary>
+    public NonFiniteGuard NonFinite => _guard;
 
     /// <summary>Learning rate for 0-based step <paramref name="step"/>: linear warmup, then cosine to the floor.</summary>
     public double LearningRateAt(int step) => LearningRateSchedule.WarmupCosine(step, Config.Steps, Config.WarmupSteps,
@@ -56,7 +84,8 @@ public sealed partial class GeneratorTrainer : IDisposable
 
     /// <summary>
     /// Trains from <see cref="Step"/> to <c>Config.Steps</c>. Reports every <c>LogEvery</c> steps and on the last;
-    /// checks <paramref name="ct"/> every step; throws <see cref="TrainingDivergedException"/> on a non-finite loss.
+    /// checks <paramref name="ct"/> every step; on a non-finite loss or gradient skips the step or throws
+    /// <see cref="TrainingDivergedException"/> (<c>OnNonFinite</c>).
     /// Returns the last step's loss. With <paramref name="parallel"/>, <paramref name="source"/> yields this rank's
     /// slice of each global batch, the ranks start from rank 0's weights and average gradients every step.
     /// <paramref name="checkpoint"/>, if given, saves the trainer every few steps (see <see cref="PeriodicCheckpoint"/>).
@@ -89,28 +118,29 @@ public sealed partial class GeneratorTrainer : IDisposable
 
             double lr = LearningRateAt(Step);
             foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
+            _guard.BeginStep();
             _optimizer.zero_grad();
-            var loss = _model.TrainingLoss(trainClasses_B, tokens_BN);
-            double lossValue = loss.item<float>();
-            if (!double.IsFinite(lossValue))
-                throw new TrainingDivergedException(Stage, Step + 1, lossValue,
-                    $"Learning rate was {lr:G3}; lower it (config learning_rate {Config.LearningRate:G3}) or the grad clip.");
+            var loss = _guard.Observe(Step + 1, _model.TrainingLoss(trainClasses_B, tokens_BN));
             loss.backward();
-            sync?.AverageGradients();
-            double gradNorm = nn.utils.clip_grad_norm_(_model.parameters(), Config.GradClip);
-            _optimizer.step();
+            var verdict = _guard.Complete(Step + 1, loss, sync, Config.GradClip,
+                () => $"Learning rate was {lr:G3}; lower it (config learning_rate {Config.LearningRate:G3}) or the grad clip.");
+            if (verdict.Apply)
+            {
+                _optimizer.step();
+                LastLoss = verdict.Loss;
+            }
             Step++;
-            LastLoss = lossValue;
             sequencesSinceReport += batch.Count * (parallel?.WorldSize ?? 1); // all ranks together
 
             if (progress is not null && (Step % Config.LogEvery == 0 || Step == Config.Steps))
             {
                 double now = clock.Elapsed.TotalSeconds;
-                progress.Report(new TrainingProgress(Stage, Step, Config.Steps, lossValue,
+                progress.Report(new TrainingProgress(Stage, Step, Config.Steps, LastLoss,
                     sequencesSinceReport / Math.Max(1e-9, now - lastReport), new Dictionary<string, double>
                     {
                         ["learning_rate"] = lr,
-                        ["grad_norm"] = gradNorm,
+                        ["grad_norm"] = verdict.GradNorm,
+                        ["skipped_steps"] = _guard.SkippedSteps,
                     }));
                 lastReport = now;
                 sequencesSinceReport = 0;
@@ -154,6 +184,7 @@ public sealed partial class GeneratorTrainer : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        _guard.Dispose();
         _optimizer.Dispose();
         _model.Dispose();
         _generator.Dispose();

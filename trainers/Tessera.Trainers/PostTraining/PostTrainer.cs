@@ -16,6 +16,7 @@ public sealed class PostTrainer : IDisposable
     private readonly TokenGenerator _policy;
     private readonly TorchSharp.Modules.AdamW _optimizer;
     private FrozenReference _reference;
+    private readonly NonFiniteGuard _guard;
     private bool _disposed;
 
     public PostTrainer(TokenGenerator start, PostTrainingConfig config, long seed)
@@ -29,6 +30,7 @@ public sealed class PostTrainer : IDisposable
         _policy.train();
         _reference = new FrozenReference(start);
         _optimizer = optim.AdamW(_policy.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
+        _guard = new NonFiniteGuard(config.Objective, config.OnNonFinite, _policy);
     }
 
     public PostTrainingConfig Config { get; }
@@ -40,6 +42,8 @@ public sealed class PostTrainer : IDisposable
     public int Step { get; private set; }
     /// <summary>Loss and metrics of the latest step (null before any).</summary>
     public TrainingProgress? Last { get; private set; }
+    /// <summary>Checks every step for a non-finite loss or gradient; <see cref="NonFiniteGuard.SkippedSteps"/> counts dropped steps.</summary>
+    public NonFiniteGuard NonFinite => _guard;
 
     /// <summary>Learning rate for 0-based step <paramref name="step"/>: linear warmup, then cosine to the floor.</summary>
     public double LearningRateAt(int step) => LearningRateSchedule.WarmupCosine(step, Config.Steps, Config.WarmupSteps,
@@ -60,8 +64,8 @@ public sealed class PostTrainer : IDisposable
 
     /// <summary>
     /// Trains from <see cref="Step"/> to <c>Config.Steps</c>, reporting every <c>LogEvery</c> steps and on the last (the
-    /// objective's metrics beside learning rate and gradient norm); checks <paramref name="ct"/> every step; throws
-    /// <see cref="TrainingDivergedException"/> on a non-finite loss. Returns the last step's report.
+    /// objective's metrics beside learning rate and gradient norm); checks <paramref name="ct"/> every step; on a non-finite loss or
+    /// gradient skips the step or throws <see cref="TrainingDivergedException"/> (<c>OnNonFinite</c>). Returns the last step's report.
     /// </summary>
     public TrainingProgress Train(IPostTrainingObjective objective, IProgress<TrainingProgress>? progress, CancellationToken ct)
     {
@@ -76,20 +80,23 @@ public sealed class PostTrainer : IDisposable
             using var scope = torch.NewDisposeScope();
             double lr = LearningRateAt(Step);
             foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
+            _guard.BeginStep();
             _optimizer.zero_grad();
             var result = objective.NextLoss(_policy, _reference, Config.BatchSize);
-            double loss = result.Loss.to(float64).item<double>();
-            if (!double.IsFinite(loss))
-                throw new TrainingDivergedException(objective.Name, Step + 1, loss, $"Learning rate was {lr:G3}; lower it or beta ({Config.Beta:G3}).");
-            result.Loss.backward();
-            double gradNorm = nn.utils.clip_grad_norm_(_policy.parameters(), Config.GradClip);
-            _optimizer.step();
+            var lossTensor = _guard.Observe(Step + 1, result.Loss);
+            lossTensor.backward();
+            var verdict = _guard.Complete(Step + 1, lossTensor, sync: null, Config.GradClip,
+                () => $"Learning rate was {lr:G3}; lower it or beta ({Config.Beta:G3}).");
+            if (verdict.Apply) _optimizer.step();
             Step++;
             sinceReport += objective.ImagesPerStep(Config.BatchSize);
 
             double now = clock.Elapsed.TotalSeconds;
-            var metrics = new Dictionary<string, double>(result.Metrics) { ["learning_rate"] = lr, ["grad_norm"] = gradNorm };
-            Last = new TrainingProgress(objective.Name, Step, Config.Steps, loss, sinceReport / Math.Max(1e-9, now - lastReport), metrics);
+            var metrics = new Dictionary<string, double>(result.Metrics)
+            {
+                ["learning_rate"] = lr, ["grad_norm"] = verdict.GradNorm, ["skipped_steps"] = _guard.SkippedSteps,
+            };
+            Last = new TrainingProgress(objective.Name, Step, Config.Steps, verdict.Loss, sinceReport / Math.Max(1e-9, now - lastReport), metrics);
             if (Step % Config.LogEvery == 0 || Step == Config.Steps)
             {
                 progress?.Report(Last);
@@ -100,10 +107,24 @@ public sealed class PostTrainer : IDisposable
         return Last ?? throw new InvalidOperationException($"no steps to run: step {Step} of {Config.Steps}");
     }
 
+    /// <summary>
+    /// Writes the policy as it is now as a generator checkpoint (<see cref="GeneratorTrainer.SaveCheckpoint"/>'s format,
+    /// its config with this run's dropout) at <paramref name="step"/>, so samplers and eval stages load it like a
+    /// pretrained generator. The optimizer moments are not kept: they belong to this objective, not to further
+    /// maximum-likelihood training.
+    /// </summary>
+    public void SaveGeneratorCheckpoint(Stream destination, string resolvedSpec, long seed, int step)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var asGenerator = GeneratorTrainer.FromModel(_policy, seed, step, Last?.Loss ?? double.NaN);
+        asGenerator.SaveCheckpoint(destination, resolvedSpec);
+    }
+
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
+        _guard.Dispose();
         _optimizer.Dispose();
         _policy.Dispose();
         _reference.Dispose();

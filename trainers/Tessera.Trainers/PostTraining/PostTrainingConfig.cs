@@ -53,6 +53,8 @@ public sealed record PostTrainingConfig
     /// </summary>
     public double Dropout { get; init; }
 
+    /// <summary>On a NaN or infinite loss or gradient: stop the stage (<see cref="NonFinitePolicy.Stop"/>) or skip the step (<see cref="NonFinitePolicy.Skip"/>).</summary>
+    public string OnNonFinite { get; init; } = NonFinitePolicy.Stop;
     /// <summary>Report progress every this many steps (and always on the last).</summary>
     public int LogEvery { get; init; } = 25;
 
@@ -71,6 +73,7 @@ public sealed record PostTrainingConfig
         {
             if (!ok) throw new ArgumentOutOfRangeException(name, value, $"{name} {rule}");
         }
+        NonFinitePolicy.Validate(OnNonFinite);
         For(Objective); // throws on an unknown objective
         Check(Beta > 0 && double.IsFinite(Beta), nameof(Beta), Beta, "must be positive");
         Check(Lambda > 0 && double.IsFinite(Lambda), nameof(Lambda), Lambda, "must be positive");

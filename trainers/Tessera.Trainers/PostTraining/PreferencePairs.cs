@@ -19,6 +19,17 @@ public sealed record PreferencePairs
 
     public TokenBatch Chosen { get; }
     public TokenBatch Rejected { get; }
+
+    /// <summary>The pairs at <paramref name="rows"/>, in that order.</summary>
+    public PreferencePairs Select(int[] rows) => new(Rows(Chosen, rows), Rows(Rejected, rows));
+
+    internal static TokenBatch Rows(TokenBatch batch, int[] rows)
+    {
+        int n = batch.Length;
+        var tokens = new int[rows.Length * n];
+        for (int i = 0; i < rows.Length; i++) batch.Sequence(rows[i]).CopyTo(tokens.AsSpan(i * n, n));
+        return new TokenBatch(tokens, rows.Select(r => batch.Labels[r]).ToArray(), rows.Length, n);
+    }
 }
 
 /// <summary>An endless, deterministic stream of preference pairs.</summary>

@@ -70,6 +70,8 @@ public sealed record VqTokenizerConfig
     /// <summary>AdamW (decoupled) weight decay; zero because the small model does not overfit 9k digits in 7 epochs.</summary>
     public double WeightDecay { get; init; } = 0.0;
 
+    /// <summary>On a NaN or infinite loss or gradient: stop the stage (<see cref="NonFinitePolicy.Stop"/>) or skip the step (<see cref="NonFinitePolicy.Skip"/>).</summary>
+    public string OnNonFinite { get; init; } = NonFinitePolicy.Stop;
     // ---- reporting ----
     /// <summary>Report progress every this many steps (and always on the last).</summary>
     public int LogEvery { get; init; } = 50;
@@ -99,6 +101,7 @@ public sealed record VqTokenizerConfig
     /// <summary>Throws if a value is out of range, naming it.</summary>
     public void Validate()
     {
+        NonFinitePolicy.Validate(OnNonFinite);
         if (Kind is not (KindVq or KindMsVq)) throw new ArgumentException($"Kind '{Kind}' is not '{KindVq}' or '{KindMsVq}'");
         if (Quantizer is not (QuantizerEma or QuantizerSimVq))
             throw new ArgumentException($"Quantizer '{Quantizer}' is not '{QuantizerEma}' or '{QuantizerSimVq}'");
@@ -121,6 +124,11 @@ public sealed record VqTokenizerConfig
         Positive(BatchSize, nameof(BatchSize));
         Positive(LogEvery, nameof(LogEvery));
         Positive(EvalBatchSize, nameof(EvalBatchSize));
+        // Upper bounds as the spec schema's: a config read from a checkpoint must not ask for more than a spec could.
+        ConfigBounds.AtMost(
+            (ImageChannels, 4, nameof(ImageChannels)), (ImageSize, 4096, nameof(ImageSize)), (HiddenChannels, 1024, nameof(HiddenChannels)),
+            (LatentChannels, 2048, nameof(LatentChannels)), (CodebookSize, 65536, nameof(CodebookSize)), (CodeDim, 512, nameof(CodeDim)),
+            (ResidualBlocks, 16, nameof(ResidualBlocks)), (PhiConvs, 16, nameof(PhiConvs)));
         if (ResidualBlocks < 0) throw new ArgumentOutOfRangeException(nameof(ResidualBlocks), ResidualBlocks, "must be >= 0");
         if (WarmupSteps < 0) throw new ArgumentOutOfRangeException(nameof(WarmupSteps), WarmupSteps, "must be >= 0");
         if (PreviewCount < 0) throw new ArgumentOutOfRangeException(nameof(PreviewCount), PreviewCount, "must be >= 0");

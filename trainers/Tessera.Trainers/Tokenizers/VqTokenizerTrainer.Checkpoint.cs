@@ -23,56 +23,38 @@ public sealed partial class VqTokenizerTrainer
         ArgumentNullException.ThrowIfNull(destination);
         ArgumentNullException.ThrowIfNull(resolvedSpec);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        using var zip = new ZipArchive(destination, ZipArchiveMode.Create, leaveOpen: true);
-        CheckpointZip.WriteTrainer(zip, new CheckpointHeader(CheckpointFormat, Step, Seed, LastLoss), Config, resolvedSpec,
+        CheckpointZip.WriteTrainer(destination, new CheckpointHeader(CheckpointFormat, Step, Seed, LastLoss), Config, resolvedSpec,
             _model, _optimizer, _generator);
     }
 
-    /// <summary>Restores a trainer (model, optimizer, step, generator) from a checkpoint written by <see cref="SaveCheckpoint"/>.</summary>
-    public static VqTokenizerTrainer LoadCheckpoint(Stream source, Device device)
-    {
-        ArgumentNullException.ThrowIfNull(source);
-        using var zip = new ZipArchive(source, ZipArchiveMode.Read, leaveOpen: true);
-        var (state, config) = ReadHeader(zip);
-
-        var trainer = new VqTokenizerTrainer(config, device, state.Seed);
-        try
+    /// <summary>
+    /// Restores a trainer (model, optimizer, step, generator) from a checkpoint written by <see cref="SaveCheckpoint"/>;
+    /// a damaged one is a <see cref="CheckpointFormatException"/> naming <paramref name="name"/>.
+    /// </summary>
+    public static VqTokenizerTrainer LoadCheckpoint(Stream source, Device device, string? name = null) =>
+        CheckpointZip.Load(source, name, zip =>
         {
-            CheckpointZip.ReadTrainer(zip, trainer._model, trainer._optimizer, trainer._generator);
-            trainer.Step = state.Step;
-            trainer.LastLoss = state.LastLoss;
-            trainer.ResolvedSpec = CheckpointZip.ReadSpec(zip);
-            return trainer;
-        }
-        catch
-        {
-            trainer.Dispose();
-            throw;
-        }
-    }
+            var (state, config) = ReadHeader(zip);
+            return CheckpointZip.Restore(new VqTokenizerTrainer(config, device, state.Seed), trainer =>
+            {
+                CheckpointZip.ReadTrainer(zip, trainer._model, trainer._optimizer, trainer._generator);
+                (trainer.Step, trainer.LastLoss, trainer.ResolvedSpec) = (state.Step, state.LastLoss, CheckpointZip.ReadSpec(zip));
+            });
+        });
 
     /// <summary>Loads only the model of a checkpoint, ready to encode and decode (eval mode); the caller disposes it.</summary>
-    public static TokenizerModel LoadModel(Stream source, Device device)
-    {
-        ArgumentNullException.ThrowIfNull(source);
-        using var zip = new ZipArchive(source, ZipArchiveMode.Read, leaveOpen: true);
-        var (state, config) = ReadHeader(zip);
-        using var generator = new Generator((ulong)state.Seed); // initial weights, all overwritten by the load
-        var model = CreateModel(config, generator);
-        try
+    public static TokenizerModel LoadModel(Stream source, Device device, string? name = null) =>
+        CheckpointZip.Load(source, name, zip =>
         {
-            model.to(device);
-            using (var weights = new MemoryStream(CheckpointZip.Read(zip, "model.bin")))
-                model.load(weights);
-            model.eval();
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-    }
+            var (state, config) = ReadHeader(zip);
+            using var generator = new Generator((ulong)state.Seed); // initial weights, all overwritten by the load
+            return CheckpointZip.Restore(CreateModel(config, generator), model =>
+            {
+                model.to(device);
+                CheckpointZip.ReadWeights(zip, model);
+                model.eval();
+            });
+        });
 
     private static (CheckpointHeader State, VqTokenizerConfig Config) ReadHeader(ZipArchive zip)
     {

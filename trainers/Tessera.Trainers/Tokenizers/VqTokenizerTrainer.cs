@@ -21,6 +21,7 @@ public sealed partial class VqTokenizerTrainer : IDisposable
     private readonly TorchSharp.Modules.AdamW _optimizer;
     private readonly Generator _generator;
     private readonly Device _device;
+    private readonly NonFiniteGuard _guard;
     private bool _disposed;
 
     public VqTokenizerTrainer(VqTokenizerConfig config, Device device, long seed)
@@ -36,6 +37,7 @@ public sealed partial class VqTokenizerTrainer : IDisposable
         _model.to(device);
         // Created after the move: to(device) replaces parameters.
         _optimizer = optim.AdamW(_model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
+        _guard = new NonFiniteGuard(Stage, config.OnNonFinite, _model);
     }
 
     public VqTokenizerConfig Config { get; }
@@ -47,6 +49,8 @@ public sealed partial class VqTokenizerTrainer : IDisposable
     public double LastLoss { get; private set; } = double.NaN;
     /// <summary>The resolved spec text this trainer was restored with, if it came from a checkpoint.</summary>
     public string? ResolvedSpec { get; private set; }
+    /// <summary>Checks every step for a non-finite loss or gradient; <see cref="NonFiniteGuard.SkippedSteps"/> counts dropped steps.</summary>
+    public NonFiniteGuard NonFinite => _guard;
 
     /// <summary>Learning rate for 0-based step <paramref name="step"/>: linear warmup, then cosine to the floor.</summary>
     public double LearningRateAt(int step) => LearningRateSchedule.WarmupCosine(step, Config.Steps, Config.WarmupSteps,
@@ -55,7 +59,7 @@ public sealed partial class VqTokenizerTrainer : IDisposable
     /// <summary>
     /// Trains from <see cref="Step"/> to <c>Config.Steps</c>, then evaluates on <paramref name="heldOut"/>.
     /// Reports progress every <c>LogEvery</c> steps and on the last step; checks <paramref name="ct"/> every step;
-    /// throws <see cref="TrainingDivergedException"/> naming the step if the loss stops being finite.
+    /// on a non-finite loss or gradient skips the step or throws <see cref="TrainingDivergedException"/> (<c>OnNonFinite</c>).
     /// </summary>
     public TokenizerReport Train(IBatchSource train, ImageBatch heldOut, IProgress<TrainingProgress>? progress, CancellationToken ct,
         DataParallel? parallel = null, PeriodicCheckpoint? checkpoint = null)
@@ -84,20 +88,22 @@ public sealed partial class VqTokenizerTrainer : IDisposable
 
             double lr = LearningRateAt(Step);
             foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
+            _guard.BeginStep();
             _optimizer.zero_grad();
             var fwd = _model.Forward(x_BCHW, updateCodebook: true, _generator);
             var mse = nn.functional.mse_loss(fwd.Reconstruction, x_BCHW);
             var loss = mse + fwd.QuantizerLoss;
             if (Config.L1Weight > 0) loss = loss + Config.L1Weight * nn.functional.l1_loss(fwd.Reconstruction, x_BCHW);
-            double lossValue = loss.item<float>();
-            if (!double.IsFinite(lossValue))
-                throw new TrainingDivergedException(Stage, Step + 1, lossValue,
-                    $"Learning rate was {lr:G3}; lower it (config learning_rate {Config.LearningRate:G3}) or check the input images.");
+            loss = _guard.Observe(Step + 1, loss);
             loss.backward();
-            sync?.AverageGradients();
-            _optimizer.step();
+            var verdict = _guard.Complete(Step + 1, loss, sync, gradClip: 0,
+                () => $"Learning rate was {lr:G3}; lower it (config learning_rate {Config.LearningRate:G3}) or check the input images.");
+            if (verdict.Apply)
+            {
+                _optimizer.step();
+                LastLoss = verdict.Loss;
+            }
             Step++;
-            LastLoss = lossValue;
             imagesSinceReport += batch.Count * (parallel?.WorldSize ?? 1); // all ranks together
             restartedSinceReport += fwd.RestartedCodes;
 
@@ -106,13 +112,14 @@ public sealed partial class VqTokenizerTrainer : IDisposable
                 double now = clock.Elapsed.TotalSeconds;
                 double rate = imagesSinceReport / Math.Max(1e-9, now - lastReportSeconds);
                 long batchCodes = fwd.Indices.unique().Item1.shape[0];
-                progress.Report(new TrainingProgress(Stage, Step, Config.Steps, lossValue, rate, new Dictionary<string, double>
+                progress.Report(new TrainingProgress(Stage, Step, Config.Steps, LastLoss, rate, new Dictionary<string, double>
                 {
                     ["learning_rate"] = lr,
                     ["recon_mse"] = mse.item<float>(),
                     ["quantizer_loss"] = fwd.QuantizerLoss.item<float>(),
                     ["batch_codebook_usage"] = batchCodes / (double)Config.CodebookSize,
                     ["restarted_codes"] = restartedSinceReport,
+                    ["skipped_steps"] = _guard.SkippedSteps,
                 }));
                 lastReportSeconds = now;
                 imagesSinceReport = 0;
@@ -186,6 +193,7 @@ public sealed partial class VqTokenizerTrainer : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        _guard.Dispose();
         _optimizer.Dispose();
         _model.Dispose();
         _generator.Dispose();

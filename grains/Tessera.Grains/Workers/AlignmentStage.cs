@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using Tessera.Infra.Specs;
+using Tessera.Trainers;
+using Tessera.Trainers.Data;
+using Tessera.Trainers.Generators;
+using Tessera.Trainers.PostTraining;
+using TorchSharp;
+
+namespace Tessera.Grains.Workers;
+
+/// <summary>
+/// The alignment stages `cca`, `ddo`, `dpo` and `rl`: post-train a copy of the `from` generator against a frozen copy
+/// of it (<see cref="PostTrainer"/>), judge the start and the result alike (<see cref="SampleJudge"/>), and write the
+/// aligned generator as a generator checkpoint with the start's lineage, so eval stages and `tessera sample` load it
+/// like any other. Objectives and their data: cca and ddo read the train token shards (ddo also samples fakes from
+/// its reference each step, with `rounds` self-play rounds); dpo ranks the start's samples by the classifier into
+/// pairs whose reference log-probabilities are cached; rl samples groups from the policy, rewarded by the classifier.
+/// </summary>
+public static class AlignmentStage
+{
+    public static StageOutcome Run(StageContext context)
+    {
+        var stage = context.Stage;
+        var store = context.Services.Store;
+        var ct = context.Cancellation;
+        var device = TorchRuntime.ResolveDevice(context.Spec.Device);
+        long seed = context.Spec.Seed;
+        string from = stage.String("from");
+        var (startPath, _) = StageCheckpoints.Resolve(store, context.ExperimentId, from, ct);
+        GeneratorLineage lineage = StageCheckpoints.ReadLineage(store, startPath, ct);
+        var (start, tokenizer) = StageCheckpoints.LoadGenerator(store, startPath, device, ct);
+        using var _ = start;
+        using var __ = tokenizer;
+        using var judge = SampleJudge.Load(context, stage.String("classifier"), device);
+        var evalSettings = new EvalSettings(stage.Int("samples_per_class"), stage.Double("cfg"), stage.Double("temperature"),
+            stage.Int("top_k"), stage.Double("top_p"), stage.Int("sample_batch_size"));
+        var artifacts = new List<ArtifactInfo>();
+        var before = judge.Evaluate(context, start.Model, tokenizer, evalSettings, $"{stage.Name}-before", artifacts);
+
+        var config = FromStage(stage);
+        int rounds = stage.Kind == PostTrainingConfig.ObjectiveDdo ? stage.Int("rounds") : 1;
+        var objectiveNumbers = new Dictionary<string, double> { ["steps"] = rounds * config.Steps, ["rounds"] = rounds };
+        var clock = Stopwatch.StartNew();
+        using (var trainer = new PostTrainer(start.Model, config, seed))
+        using (var random = new torch.Generator((ulong)seed))
+        {
+            var sampling = evalSettings.Sampling(cfg: null); // the objectives' own samples are conditional, without guidance
+            IPostTrainingObjective objective = stage.Kind switch
+            {
+                PostTrainingConfig.ObjectiveCca => new CcaObjective(TrainTokens(context, lineage, tokenizer.Scales), config, random),
+                PostTrainingConfig.ObjectiveDdo => new DdoObjective(TrainTokens(context, lineage, tokenizer.Scales), config, sampling, random),
+                PostTrainingConfig.ObjectiveDpo => PreferencePairs(context, start.Model, trainer.Reference, judge.Reward(tokenizer), config, sampling,
+                    random, objectiveNumbers),
+                PostTrainingConfig.ObjectiveRl => new GrpoObjective(judge.Reward(tokenizer), config, sampling, random),
+                _ => throw new NotSupportedException($"stage kind '{stage.Kind}' is not an alignment stage"),
+            };
+            TrainingProgress? last = null;
+            for (int round = 0; round < rounds; round++)
+            {
+                if (round > 0) trainer.ResetReference(); // DDO self-play: the model as it is now is the next round's reference
+                last = trainer.Train(objective, new RoundProgress(context.Progress, stage.Name, round, rounds), ct);
+            }
+            objectiveNumbers["train_seconds"] = clock.Elapsed.TotalSeconds;
+            objectiveNumbers["train_loss"] = last!.Loss;
+            foreach (var (key, value) in last.Metrics) objectiveNumbers[$"train_{key}"] = value;
+            artifacts.Add(StageData.WriteCheckpoint(context, s => trainer.SaveGeneratorCheckpoint(s, context.ResolvedSpecYaml, seed, rounds * config.Steps)));
+            artifacts.Add(StageData.WriteJson(context, GeneratorStage.Lineage(context.ExperimentId, stage.Name), lineage));
+        }
+
+        // Judged from the checkpoint just written, loaded the way every later user loads it.
+        var (aligned, alignedTokenizer) = StageCheckpoints.LoadGenerator(store, ExperimentPaths.Checkpoint(context.ExperimentId, stage.Name), device, ct);
+        using var ___ = aligned;
+        using var ____ = alignedTokenizer;
+        var after = judge.Evaluate(context, aligned.Model, alignedTokenizer, evalSettings, $"{stage.Name}-after", artifacts);
+        objectiveNumbers["kl_to_start"] = SampledKl.Estimate(aligned.Model, start.Model, evalSettings.SamplesPerClass * aligned.Config.Classes,
+            seed, evalSettings.BatchSize, ct);
+
+        var section = new AlignmentSection(stage.Name, stage.Kind, from, aligned.Config.Model, stage.String("classifier"),
+            evalSettings.SamplesPerClass, before, after, objectiveNumbers);
+        artifacts.Add(StageData.WriteJson(context, AlignmentReport.SectionPath(context.ExperimentId, stage.Name), section));
+        artifacts.Add(EvalReport.Write(context));
+        return new StageOutcome(Headline(section), artifacts);
+    }
+
+    /// <summary>The stage result: each judged number before and after, the objective's KL and pair rewards, steps and time.</summary>
+    static Dictionary<string, double> Headline(AlignmentSection section)
+    {
+        var metrics = new Dictionary<string, double>();
+        string[] judged = ["class_accuracy", "fd", "inception_score", "mean_reward", "samples_per_second"];
+        foreach (var (when, m) in new[] { ("before", section.Before), ("after", section.After) })
+            foreach (string mode in SampleJudge.Modes)
+                foreach (string what in judged)
+                    metrics[$"{when}_{mode}_{what}"] = m[$"{mode}_{what}"];
+        metrics["fd_heldout_halves"] = section.Before["fd_heldout_halves"];
+        foreach (var (key, value) in section.Objective.Where(kv => !kv.Key.StartsWith("train_", StringComparison.Ordinal) || kv.Key == "train_seconds"))
+            metrics[key] = value;
+        return metrics;
+    }
+
+    /// <summary>The post-training hyperparameters a stage's settings give; the objective's defaults for anything its kind lacks.</summary>
+    public static PostTrainingConfig FromStage(StageSpec stage)
+    {
+        var config = PostTrainingConfig.For(stage.Kind) with
+        {
+            Steps = stage.Int("steps"),
+            BatchSize = stage.Int("batch_size"),
+            LearningRate = stage.Double("lr"),
+            WarmupSteps = stage.Int("warmup_steps"),
+            MinLearningRateFraction = stage.Double("min_lr_fraction"),
+            WeightDecay = stage.Double("weight_decay"),
+            GradClip = stage.Double("grad_clip"),
+            LogEvery = stage.Int("log_every"),
+        };
+        if (stage.Settings.ContainsKey("beta")) config = config with { Beta = stage.Double("beta") }; // rl has no beta
+        return stage.Kind switch
+        {
+            PostTrainingConfig.ObjectiveCca => config with { Lambda = stage.Double("lambda"), NullRatio = stage.Double("null_ratio") },
+            PostTrainingConfig.ObjectiveDdo => config with { Alpha = stage.Double("alpha") },
+            PostTrainingConfig.ObjectiveRl => config with
+            {
+                GroupSize = stage.Int("group_size"), ClipEpsilon = stage.Double("clip_epsilon"),
+                AdvantageClip = stage.Double("advantage_clip"), KlCoefficient = stage.Double("kl_coefficient"),
+            },
+            _ => config,
+        };
+    }
+
+    static ITokenBatchSource TrainTokens(StageContext context, GeneratorLineage lineage, IReadOnlyList<int> scales) =>
+        new TokenBatchSource(StageData.Tokens(context, StageData.Manifest(context), "train", lineage.TokenizerSha256, scales), (ulong)context.Spec.Seed);
+
+    /// <summary>DPO's pairs from the start's samples, ranked by the classifier, with their reference log-probabilities cached.</summary>
+    static CachedDpoObjective PreferencePairs(StageContext context, TokenGenerator start, FrozenReference reference,
+        Func<torch.Tensor, torch.Tensor, torch.Tensor> reward, PostTrainingConfig config, SamplingOptions sampling, torch.Generator random,
+        Dictionary<string, double> numbers)
+    {
+        var ranked = PreferencePairBuilder.Build(start, reward, context.Stage.Int("pairs"), context.Stage.Int("candidates"), sampling, random,
+            context.Stage.Int("sample_batch_size"), context.Cancellation);
+        numbers["pairs_chosen_reward"] = ranked.MeanChosenReward;
+        numbers["pairs_rejected_reward"] = ranked.MeanRejectedReward;
+        numbers["pairs_mean_reward"] = ranked.MeanReward;
+        return new CachedDpoObjective(ranked.Pairs, reference, config.Beta, (ulong)context.Spec.Seed);
+    }
+
+    /// <summary>Progress over all rounds: a round's step s is step round x steps + s of rounds x steps.</summary>
+    sealed class RoundProgress(IProgress<TrainingProgress> inner, string stage, int round, int rounds) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => inner.Report(value with
+        {
+            Stage = stage,
+            Step = round * value.TotalSteps + value.Step,
+            TotalSteps = rounds * value.TotalSteps,
+            Metrics = new Dictionary<string, double>(value.Metrics) { ["round"] = round + 1 },
+        });
+    }
+}

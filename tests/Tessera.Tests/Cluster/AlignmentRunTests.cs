@@ -1,0 +1,112 @@
+using System.Text.Json;
+using Tessera.Cli;
+using Tessera.Grains.Workers;
+using Tessera.Infra.Storage;
+using Tessera.Trainers;
+
+namespace Tessera.Tests.Cluster;
+
+/// <summary>
+/// The four alignment stages end to end through `tessera run` (embedded silo): each post-trains the tiny generator,
+/// judges it before and after, writes a generator checkpoint that loads and samples like any other, and its
+/// before/after section of report.md.
+/// </summary>
+[Collection(TorchCollection.Name)]
+public sealed class AlignmentRunTests : IDisposable
+{
+    readonly string _dir = Path.Combine(Path.GetTempPath(), $"tessera-align-{Guid.NewGuid():N}");
+
+    public AlignmentRunTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    const string Spec = $$"""
+        experiment: align
+        seed: 6
+        device: cpu
+        dataset:
+          name: mnist
+          shards: 2
+        stages:
+        {{ExperimentFlowTests.TinyStages}}
+          - kind: cca
+            steps: 3
+            batch_size: 8
+            lr: 0.001
+            log_every: 1
+            samples_per_class: 2
+          - kind: ddo
+            steps: 2
+            rounds: 2
+            batch_size: 4
+            log_every: 1
+            samples_per_class: 2
+          - kind: dpo
+            pairs: 6
+            candidates: 3
+            steps: 2
+            batch_size: 3
+            log_every: 1
+            samples_per_class: 2
+          - kind: rl
+            steps: 2
+            batch_size: 2
+            group_size: 3
+            log_every: 1
+            samples_per_class: 2
+        """;
+
+    [Fact]
+    public async Task EachAlignmentKindTrainsJudgesAndLeavesALoadableGenerator()
+    {
+        string spec = Path.Combine(_dir, "align.yaml"), runs = Path.Combine(_dir, "runs");
+        await File.WriteAllTextAsync(spec, Spec);
+
+        Assert.Equal(ExitCodes.Success, await TesseraApp.RunAsync(["run", spec, "--runs", runs]));
+
+        string run = Assert.Single(Directory.GetDirectories(runs, "align-*"));
+        string id = Path.GetFileName(run);
+        using var summary = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(run, "summary.json")));
+        Assert.Equal("succeeded", summary.RootElement.GetProperty("state").GetString());
+        string report = await File.ReadAllTextAsync(Path.Combine(run, "report.md"));
+        var store = new LocalArtifactStore(runs);
+        TorchRuntime.Initialize(2);
+        foreach (var (stage, steps) in new[] { ("cca", 3), ("ddo", 4), ("dpo", 2), ("rl", 2) })
+        {
+            foreach (string file in new[] { $"checkpoints/{stage}.ckpt", $"checkpoints/{stage}.lineage.json", $"{stage}.align.json",
+                         $"{stage}-before-guided.png", $"{stage}-before-unguided.png", $"{stage}-after-guided.png", $"{stage}-after-unguided.png" })
+                Assert.True(File.Exists(Path.Combine(run, file)), $"missing {file}");
+
+            var metrics = summary.RootElement.GetProperty("stages").GetProperty(stage);
+            Assert.Equal(steps, metrics.GetProperty("steps").GetDouble());
+            foreach (string when in new[] { "before", "after" })
+                foreach (string mode in new[] { "guided", "unguided" })
+                {
+                    Assert.InRange(metrics.GetProperty($"{when}_{mode}_class_accuracy").GetDouble(), 0, 1);
+                    Assert.InRange(metrics.GetProperty($"{when}_{mode}_mean_reward").GetDouble(), 0, 1);
+                    Assert.True(metrics.GetProperty($"{when}_{mode}_fd").GetDouble() >= 0);
+                }
+            Assert.True(double.IsFinite(metrics.GetProperty("kl_to_start").GetDouble()));
+
+            // The aligned checkpoint is a generator: it loads with its tokenizer and samples through `tessera sample`.
+            var (generator, tokenizer) = StageCheckpoints.LoadGenerator(store, $"{id}/checkpoints/{stage}.ckpt", TorchSharp.torch.CPU, default);
+            using (generator)
+            using (tokenizer)
+                Assert.Equal(steps, generator.Step);
+            string grid = Path.Combine(_dir, $"{stage}.png");
+            Assert.Equal(0, await TesseraApp.RunAsync(["sample", id, "--runs", runs, "--stage", stage, "--class", "2", "--n", "3", "--out", grid]));
+            Assert.True(new FileInfo(grid).Length > 0);
+
+            Assert.Contains($"## Post-training `{stage}` ({stage}) from `generator`", report);
+            Assert.Contains($"| after (`{stage}`) | guidance-free | 49 |", report);
+            Assert.Contains($"| before (`generator`) | guided (cfg 2) | 98 |", report);
+            Assert.Contains($"({stage}-after-unguided.png)", report);
+        }
+        // DDO's two rounds report as one run of 4 steps; DPO's pairs were ranked by the classifier.
+        var ddoSteps = File.ReadLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(r => r.GetProperty("stage").GetString() == "ddo").Select(r => r.GetProperty("step").GetInt32());
+        Assert.Equal([1, 2, 3, 4], ddoSteps);
+        var dpo = summary.RootElement.GetProperty("stages").GetProperty("dpo");
+        Assert.True(dpo.GetProperty("pairs_chosen_reward").GetDouble() >= dpo.GetProperty("pairs_rejected_reward").GetDouble());
+    }
+}
