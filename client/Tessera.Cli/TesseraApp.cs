@@ -8,9 +8,18 @@ namespace Tessera.Cli;
 public static class TesseraApp
 {
     /// <summary>Runs the command line. `--n` (as `tessera sample --n 64` is documented) is read as `-n`, since
-    /// the parser only accepts one-letter names with a single dash.</summary>
-    public static Task<int> RunAsync(string[] args) =>
-        Create().RunAsync(args.Select(a => a == "--n" ? "-n" : a).ToArray());
+    /// the parser only accepts one-letter names with a single dash.
+    /// <para/>
+    /// `tessera silo drain` is its own command under a hidden name: a branch would make `silo` a default command,
+    /// whose options then vanish from `tessera silo --help` and whose unknown options go unreported.</summary>
+    public static Task<int> RunAsync(string[] args)
+    {
+        string[] mapped = args.Select(a => a == "--n" ? "-n" : a).ToArray();
+        if (mapped is ["silo", "drain", .. var rest]) mapped = [SiloDrainName, .. rest];
+        return Create().RunAsync(mapped);
+    }
+
+    const string SiloDrainName = "silo-drain";
 
     public static CommandApp Create()
     {
@@ -30,7 +39,9 @@ public static class TesseraApp
                 .WithExample("run", "examples/quickstart.yaml");
             config.AddCommand<ValidateCommand>("validate").WithDescription("Check a spec without running it.");
             config.AddCommand<SchemaCommand>("schema").WithDescription("Print every stage kind and its settings (Markdown).");
-            config.AddCommand<SiloCommand>("silo").WithDescription("Run a silo until Ctrl+C: alone (localhost clustering), or in a Redis cluster with --redis.");
+            config.AddCommand<SiloCommand>("silo").WithDescription("Run a silo until Ctrl+C: alone (localhost clustering), or in a Redis cluster with --redis. `silo drain <silo>` drains one.");
+            config.AddCommand<SiloDrainCommand>(SiloDrainName).IsHidden()
+                .WithDescription("Stop placing ranks on a silo; its slots leave as they come free.");
             config.AddCommand<SubmitCommand>("submit").WithDescription("Submit an experiment to a running silo; prints its id.");
             config.AddCommand<StatusCommand>("status").WithDescription("Show one experiment's state and progress.");
             config.AddCommand<WatchCommand>("watch").WithDescription("Follow an experiment on a running silo until it ends.");

@@ -18,6 +18,12 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
     Task RemoveSilo(string silo);
 
     /// <summary>
+    /// Drains a silo (by name, address or "host:port"): it gets no new ranks and its slots leave the inventory as
+    /// they come free. Returns the silo and the grants with ranks on it now. Throws for an unknown silo.
+    /// </summary>
+    Task<DrainResult> Drain(string silo);
+
+    /// <summary>
     /// The grant for this request if it has (or now gets) its slots, else null: it is queued, and the caller asks
     /// again later. Asking again with the same request is idempotent.
     /// </summary>

@@ -10,7 +10,8 @@ public sealed record SlotRequest(
     [property: Id(1)] int StageIndex,
     [property: Id(2)] int Ranks,
     [property: Id(3)] int Priority,
-    [property: Id(4)] string Team);
+    [property: Id(4)] string Team,
+    [property: Id(5)] string Stage = "");
 
 /// <summary>The slots granted to a request: the silo (parsable Orleans silo address) of each rank, in rank order.</summary>
 [GenerateSerializer, Immutable]
@@ -25,7 +26,8 @@ public sealed record SiloSlots(
     [property: Id(0)] string Silo,
     [property: Id(1)] string Name,
     [property: Id(2)] int Slots,
-    [property: Id(3)] int InUse);
+    [property: Id(3)] int InUse,
+    [property: Id(4)] bool Draining = false);
 
 /// <summary>A request waiting for slots; <see cref="Position"/> 1 is served first.</summary>
 [GenerateSerializer, Immutable]
@@ -42,6 +44,13 @@ public sealed record ClusterSnapshot(
     [property: Id(1)] IReadOnlyList<SlotGrant> Running,
     [property: Id(2)] IReadOnlyList<QueuedRequest> Queue,
     [property: Id(3)] IReadOnlyDictionary<string, int> Quotas);
+
+/// <summary>A silo put to drain, and the stages that still have ranks on it.</summary>
+[GenerateSerializer, Immutable]
+public sealed record DrainResult(
+    [property: Id(0)] string Silo,
+    [property: Id(1)] string Name,
+    [property: Id(2)] IReadOnlyList<SlotGrant> Affected);
 
 public static class SchedulerLimits
 {

@@ -252,7 +252,7 @@ public sealed class ExperimentGrain(
             ExperimentSpec spec = SpecParser.Parse(S.ResolvedSpecYaml, ExperimentPaths.Spec(Id));
             // All the stage's slots at once, or stay queued (pending) and ask again: never half the ranks.
             int workers = spec.Stages[S.StageIndex].Workers;
-            if (await Scheduler.Reserve(new SlotRequest(Id, S.StageIndex, workers, spec.Priority, spec.Team)) is not { } slots)
+            if (await Scheduler.Reserve(new SlotRequest(Id, S.StageIndex, workers, spec.Priority, spec.Team, S.StageNames[S.StageIndex])) is not { } slots)
             {
                 ScheduleStageStart(QueuedRetry);
                 return;

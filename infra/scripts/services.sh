@@ -102,8 +102,10 @@ stop_pid() {
 down() {
   local state=$1
   [ -d "$state" ] || return 0
-  stop_pid "$state/azurite.pid"
+  # Both at once: Azurite takes a few seconds to exit.
+  stop_pid "$state/azurite.pid" &
   stop_pid "$state/redis.pid"
+  wait
   rm -rf "$state"
 }
 

@@ -41,7 +41,7 @@ public sealed class ClusterCommand : AsyncCommand<ClusterCommand.Settings>
     {
         var silos = new Table().AddColumns("silo", "address", "slots", "in use");
         foreach (var silo in cluster.Silos)
-            silos.AddRow(Markup.Escape(silo.Name), Markup.Escape(silo.Silo), Slots(silo.Slots), silo.InUse.ToString());
+            silos.AddRow(Markup.Escape(silo.Name), Markup.Escape(silo.Silo), Slots(silo.Slots) + (silo.Draining ? " (draining)" : ""), silo.InUse.ToString());
         AnsiConsole.Write(silos);
 
         var names = cluster.Silos.ToDictionary(s => s.Silo, s => s.Name);

@@ -45,8 +45,21 @@ public sealed class SchedulerGrain(
 
     public async Task RemoveSilo(string silo)
     {
+        S.Draining.Remove(silo);
         if (!S.Silos.Remove(silo, out var entry)) return;
         await Changed($"silo {entry.Name} ({silo}) left; its slots are gone");
+    }
+
+    public async Task<DrainResult> Drain(string silo)
+    {
+        var matches = S.Silos.Where(s => s.Key == silo || s.Value.Name == silo || s.Key.StartsWith(silo + "@", StringComparison.Ordinal)).ToList();
+        if (matches.Count != 1)
+            throw new ArgumentException(matches.Count == 0
+                ? $"no live silo '{silo}' (known: {string.Join(", ", S.Silos.Select(s => $"{s.Value.Name} {s.Key}"))})"
+                : $"'{silo}' names {matches.Count} silos; give the full address");
+        var (address, entry) = (matches[0].Key, matches[0].Value);
+        if (S.Draining.Add(address)) await Changed($"draining silo {entry.Name} ({address}): no new ranks go there");
+        return new DrainResult(address, entry.Name, S.Grants.Values.Where(g => g.Silos.Contains(address)).ToList());
     }
 
     public async Task<SlotGrant?> Reserve(SlotRequest request)
@@ -54,7 +67,7 @@ public sealed class SchedulerGrain(
         ArgumentOutOfRangeException.ThrowIfLessThan(request.Ranks, 1);
         if (S.Grants.TryGetValue(request.ExperimentId, out var held))
         {
-            if (held.Request.StageIndex == request.StageIndex && held.Request.Ranks == request.Ranks) return held;
+            if (SlotBook.StillHolds(S, held, request)) return held;
             S.Grants.Remove(request.ExperimentId);
         }
         int queued = S.Queue.FindIndex(e => e.Request.ExperimentId == request.ExperimentId);
@@ -62,15 +75,15 @@ public sealed class SchedulerGrain(
             S.Queue.Add(new QueueEntry(request, DateTimeOffset.UtcNow));
         else if (S.Queue[queued].Request != request)
             S.Queue[queued] = S.Queue[queued] with { Request = request };
-        await Changed(queued < 0 ? $"{request.ExperimentId} asks for {request.Ranks} slot(s)" : null);
+        await Changed(queued < 0 ? $"{request.ExperimentId} asks for {request.Ranks} slot(s)" : null, request);
         return S.Grants.GetValueOrDefault(request.ExperimentId);
     }
 
     public async Task Release(string experimentId)
     {
-        bool held = S.Grants.Remove(experimentId);
+        bool held = S.Grants.Remove(experimentId, out var grant);
         bool queued = S.Queue.RemoveAll(e => e.Request.ExperimentId == experimentId) > 0;
-        if (held || queued) await Changed(held ? $"{experimentId} released its slots" : null);
+        if (held || queued) await Changed(held ? $"{experimentId} released its slots" : null, grant?.Request);
     }
 
     public async Task SetQuota(string team, int? slots)
@@ -84,22 +97,34 @@ public sealed class SchedulerGrain(
     {
         var used = SlotBook.InUse(S);
         var silos = S.Silos.OrderBy(s => s.Value.Name, StringComparer.Ordinal)
-            .Select(s => new SiloSlots(s.Key, s.Value.Name, s.Value.Slots, used[s.Key])).ToList();
+            .Select(s => new SiloSlots(s.Key, s.Value.Name, s.Value.Slots, used[s.Key], S.Draining.Contains(s.Key))).ToList();
         var queue = SlotBook.InOrder(S.Queue)
             .Select((e, i) => new QueuedRequest(e.Request, i + 1, e.QueuedAt, SlotBook.Waiting(S, e.Request, i + 1))).ToList();
         var running = S.Grants.Values.OrderBy(g => g.GrantedAt).ToList();
         return Task.FromResult(new ClusterSnapshot(silos, running, queue, new Dictionary<string, int>(S.Quotas)));
     }
 
-    /// <summary>Serves the queue with what is now free, then persists; every change goes through here.</summary>
-    async Task Changed(string? what)
+    /// <summary>
+    /// Serves the queue with what is now free, then persists; every change goes through here. What concerns one
+    /// experiment is logged in its scope, so it also lands in that experiment's log.
+    /// </summary>
+    async Task Changed(string? what, SlotRequest? about = null)
     {
-        if (what is not null) logger.LogInformation("Scheduler: {Change}", what);
+        if (what is not null)
+        {
+            using var scope = about is null ? null : ExperimentLogScope.Begin(logger, about.ExperimentId, NullIfEmpty(about.Stage));
+            logger.LogInformation("Scheduler: {Change}", what);
+        }
         foreach (var grant in Admit())
+        {
+            using var scope = ExperimentLogScope.Begin(logger, grant.Request.ExperimentId, NullIfEmpty(grant.Request.Stage));
             logger.LogInformation("Scheduler: {Experiment} granted {Ranks} slot(s) on {Silos}", grant.Request.ExperimentId,
                 grant.Request.Ranks, string.Join(", ", grant.Silos.Distinct().Select(s => S.Silos.TryGetValue(s, out var e) ? e.Name : s)));
+        }
         await state.WriteStateAsync();
     }
+
+    static string? NullIfEmpty(string stage) => stage.Length == 0 ? null : stage;
 
     List<SlotGrant> Admit()
     {

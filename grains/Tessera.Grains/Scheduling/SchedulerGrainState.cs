@@ -11,6 +11,8 @@ public sealed class SchedulerGrainState
     /// <summary>Slots held, by experiment id.</summary>
     [Id(3)] public Dictionary<string, SlotGrant> Grants { get; set; } = [];
     [Id(4)] public Dictionary<string, int> Quotas { get; set; } = [];
+    /// <summary>Silos being drained: no new ranks go there.</summary>
+    [Id(5)] public HashSet<string> Draining { get; set; } = [];
 }
 
 [GenerateSerializer]

@@ -5,7 +5,7 @@ namespace Tessera.Grains;
 /// Rules: the queue is served by priority (high first), then age. A request whose team is at its quota is passed
 /// over (it does not hold up other teams); the first request that does not fit in the free slots stops the round,
 /// so a large stage is never starved by small ones slipping past it. Ranks are packed onto the silos with the most
-/// free slots, so a ring spans as few silos as it can.
+/// free slots, so a ring spans as few silos as it can. A draining silo takes no new ranks.
 /// </summary>
 public static class SlotBook
 {
@@ -28,7 +28,7 @@ public static class SlotBook
     public static int Admit(SchedulerGrainState state, DateTimeOffset now)
     {
         var used = InUse(state);
-        var free = state.Silos.ToDictionary(s => s.Key, s => (long)s.Value.Slots - used[s.Key]);
+        var free = state.Silos.ToDictionary(s => s.Key, s => state.Draining.Contains(s.Key) ? 0 : (long)s.Value.Slots - used[s.Key]);
         int granted = 0;
         foreach (var entry in InOrder(state.Queue).ToList())
         {
@@ -60,15 +60,22 @@ public static class SlotBook
         return silos;
     }
 
+    /// <summary>
+    /// Whether a grant still answers a request asked again: the same stage and rank count, and every one of its silos
+    /// still in the inventory (a grant on a silo that died is given up, and the request queued afresh).
+    /// </summary>
+    public static bool StillHolds(SchedulerGrainState state, SlotGrant held, SlotRequest request) =>
+        held.Request.StageIndex == request.StageIndex && held.Request.Ranks == request.Ranks && held.Silos.All(state.Silos.ContainsKey);
+
     /// <summary>Why a queued request is still waiting, for `tessera list` and `tessera cluster`.</summary>
     public static string Waiting(SchedulerGrainState state, SlotRequest request, int position)
     {
         if (state.Quotas.TryGetValue(request.Team, out int quota) && TeamInUse(state, request.Team) + request.Ranks > quota)
             return $"team '{request.Team}' at its quota ({TeamInUse(state, request.Team)} of {quota} slots in use)";
-        long capacity = state.Silos.Values.Sum(s => (long)s.Slots);
+        long capacity = state.Silos.Where(s => !state.Draining.Contains(s.Key)).Sum(s => (long)s.Value.Slots);
         if (capacity < request.Ranks)
             return $"needs {request.Ranks} slots, the cluster has {capacity}";
-        long free = capacity - InUse(state).Values.Sum();
+        long free = capacity - InUse(state).Where(u => !state.Draining.Contains(u.Key)).Sum(u => (long)u.Value);
         return position == 1 ? $"needs {request.Ranks} slots, {free} free" : $"behind {position - 1} other request(s)";
     }
 }

@@ -96,6 +96,37 @@ public sealed class SlotBookTests
     }
 
     [Fact]
+    public void ADrainingSiloTakesNoNewRanksButKeepsThoseItHas()
+    {
+        var state = Cluster(("a", 2), ("b", 2));
+        Queue(state, "x", 2);
+        SlotBook.Admit(state, T0);
+        Assert.Equal(["a", "a"], state.Grants["x"].Silos);
+        state.Draining.Add("b");
+        Queue(state, "y", 1, secondsLate: 1);
+        Assert.Equal(0, SlotBook.Admit(state, T0));
+        Assert.Equal("needs 1 slots, 0 free", SlotBook.Waiting(state, state.Queue[0].Request, 1));
+        Assert.Equal(2, SlotBook.InUse(state)["a"]);
+
+        state.Grants.Remove("x");
+        SlotBook.Admit(state, T0);
+        Assert.Equal(["a"], state.Grants["y"].Silos);
+    }
+
+    [Fact]
+    public void AGrantOnASiloThatLeftNoLongerAnswersItsRequest()
+    {
+        var state = Cluster(("a", 1), ("b", 1));
+        Queue(state, "x", 2);
+        SlotBook.Admit(state, T0);
+        var grant = state.Grants["x"];
+        Assert.True(SlotBook.StillHolds(state, grant, grant.Request));
+        Assert.False(SlotBook.StillHolds(state, grant, grant.Request with { StageIndex = 1 }));
+        state.Silos.Remove("b");
+        Assert.False(SlotBook.StillHolds(state, grant, grant.Request));
+    }
+
+    [Fact]
     public void UnlimitedSilosTakeAnyStage()
     {
         var state = Cluster(("embedded", SchedulerLimits.Unlimited));

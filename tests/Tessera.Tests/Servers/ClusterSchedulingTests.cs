@@ -93,7 +93,12 @@ public sealed class ClusterSchedulingTests : IAsyncLifetime
         var after = await WaitForSnapshot(s => s.Running.Count == 0);
         Assert.Empty(after.Queue);
 
-        // A silo that stops takes its slots with it.
+        // Draining a silo keeps it listed but takes it out of placement; stopping it takes its slots away.
+        var drained = await Scheduler.Drain(after.Silos[1].Name);
+        Assert.Equal(after.Silos[1].Silo, drained.Silo);
+        Assert.Empty(drained.Affected);
+        Assert.True((await Scheduler.Snapshot()).Silos.Single(s => s.Silo == drained.Silo).Draining);
+        await Assert.ThrowsAsync<ArgumentException>(() => Scheduler.Drain("no-such-silo"));
         await _silos[1].StopAsync();
         var one = await WaitForSnapshot(s => s.Silos.Count == 1);
         Assert.Equal(1, one.Silos[0].Slots);
