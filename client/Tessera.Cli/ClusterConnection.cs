@@ -1,13 +1,21 @@
+using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Orleans.Configuration;
 using Serilog;
 using Spectre.Console;
+using StackExchange.Redis;
+using Tessera.Cli.Commands;
 using Tessera.Silo;
 using Tessera.Silo.Security;
 
 namespace Tessera.Cli;
 
-/// <summary>Starts an Orleans client against a localhost silo, or says clearly that none is there.</summary>
+/// <summary>
+/// Starts an Orleans client against running silos, or says clearly that none is there. With a Redis connection
+/// string the client reads the cluster's live gateways from Redis membership, so it keeps working when any one silo
+/// goes; otherwise it uses the gateways named by `--gateway` (default localhost:30000).
+/// </summary>
 public sealed class ClusterConnection : IAsyncDisposable
 {
     readonly IHost _host;
@@ -16,15 +24,29 @@ public sealed class ClusterConnection : IAsyncDisposable
 
     public IClusterClient Client => _host.Services.GetRequiredService<IClusterClient>();
 
-    /// <param name="token">The cluster token to present on every call (null: none, for a silo without authentication).</param>
-    /// <param name="tlsCertificate">The silo's certificate (PEM or DER) to trust over TLS (null: no TLS).</param>
-    public static async Task<ClusterConnection?> TryConnectAsync(int gatewayPort, string? token, CancellationToken cancellationToken,
-        string? tlsCertificate = null)
+    public static async Task<ClusterConnection?> TryConnectAsync(GatewaySettings settings, CancellationToken cancellationToken)
     {
+        string? redis = settings.Redis ?? (settings.Gateway is null ? Environment.GetEnvironmentVariable("TESSERA_REDIS") : null);
+        string clusterId = settings.ClusterId ?? Environment.GetEnvironmentVariable("TESSERA_CLUSTER_ID") ?? TesseraSiloOptions.DefaultClusterId;
+        IPEndPoint[] gateways;
+        try { gateways = redis is null ? ParseGateways(settings.Gateway ?? "30000") : []; }
+        catch (FormatException e)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] --gateway {settings.Gateway}: {e.Message}");
+            return null;
+        }
+
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddSerilog();
-        builder.UseOrleansClient(client => OrleansTls.UseClusterTls(ClusterTokenFilter.AddClusterToken(client.UseLocalhostClustering(
-            gatewayPort, TesseraSiloOptions.ServiceId, TesseraSiloOptions.ClusterId), token), tlsCertificate));
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<ClusterOptions>(cluster => { cluster.ClusterId = clusterId; cluster.ServiceId = TesseraSiloOptions.ServiceId; });
+            if (redis is not null)
+                client.UseRedisClustering(clustering => clustering.ConfigurationOptions = ConfigurationOptions.Parse(redis));
+            else
+                client.UseStaticClustering(gateways);
+            OrleansTls.UseClusterTls(ClusterTokenFilter.AddClusterToken(client, settings.ClusterToken), settings.TlsCertificate);
+        });
         var host = builder.Build();
         try
         {
@@ -35,10 +57,46 @@ public sealed class ClusterConnection : IAsyncDisposable
         {
             host.Dispose();
             if (e is OperationCanceledException) throw;
+            string where = redis is null ? string.Join(", ", gateways.Select(g => g.ToString())) : $"cluster '{clusterId}' via {Secrets.DescribeRedis(redis)}";
+            string message = redis is null ? e.Message : Secrets.Redact(e.Message, new TesseraSiloOptions { RedisConnection = redis });
             AnsiConsole.MarkupLineInterpolated(
-                $"[red]no Tessera silo reachable[/] on localhost:{gatewayPort} ({e.GetType().Name}: {e.Message}). Start one with `tessera silo`.");
+                $"[red]no Tessera silo reachable[/] at {where} ({e.GetType().Name}: {message}). Start one with `tessera silo`.");
             return null;
         }
+    }
+
+    /// <summary>A silo on this machine's gateway <paramref name="gatewayPort"/>, with a token and a pinned TLS certificate if given.</summary>
+    public static Task<ClusterConnection?> TryConnectAsync(int gatewayPort, string? token, CancellationToken cancellationToken,
+        string? tlsCertificate = null) =>
+        TryConnectAsync(new GatewaySettings { Gateway = $"{gatewayPort}", Token = token, TlsCertificate = tlsCertificate }, cancellationToken);
+
+    /// <summary>"30000", "10.0.0.5:30000" or a comma-separated list of either; a bare port means localhost.</summary>
+    public static IPEndPoint[] ParseGateways(string text)
+    {
+        var endpoints = new List<IPEndPoint>();
+        foreach (string part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (int.TryParse(part, out int port) && port is > 0 and < 65536)
+                endpoints.Add(new IPEndPoint(IPAddress.Loopback, port));
+            else if (IPEndPoint.TryParse(part, out var endpoint) && endpoint.Port > 0)
+                endpoints.Add(endpoint);
+            else if (part.LastIndexOf(':') is int colon and > 0 && int.TryParse(part[(colon + 1)..], out port) && port is > 0 and < 65536)
+                endpoints.Add(new IPEndPoint(Resolve(part[..colon]), port));
+            else
+                throw new FormatException($"'{part}' is not a port or HOST:PORT");
+        }
+        return endpoints.Count > 0 ? [.. endpoints] : throw new FormatException("names no gateway");
+    }
+
+    static IPAddress Resolve(string host)
+    {
+        try
+        {
+            var addresses = Dns.GetHostAddresses(host);
+            return addresses.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+                ?? addresses.FirstOrDefault() ?? throw new FormatException($"host '{host}' has no address");
+        }
+        catch (System.Net.Sockets.SocketException e) { throw new FormatException($"host '{host}' does not resolve ({e.Message})"); }
     }
 
     public async ValueTask DisposeAsync()

@@ -30,9 +30,14 @@ public static class TesseraApp
                 .WithExample("run", "examples/quickstart.yaml");
             config.AddCommand<ValidateCommand>("validate").WithDescription("Check a spec without running it.");
             config.AddCommand<SchemaCommand>("schema").WithDescription("Print every stage kind and its settings (Markdown).");
-            config.AddCommand<SiloCommand>("silo").WithDescription("Run a silo (localhost clustering) until Ctrl+C.");
+            config.AddCommand<SiloCommand>("silo").WithDescription("Run a silo until Ctrl+C: alone (localhost clustering), or in a Redis cluster with --redis.");
             config.AddCommand<SubmitCommand>("submit").WithDescription("Submit an experiment to a running silo; prints its id.");
             config.AddCommand<StatusCommand>("status").WithDescription("Show one experiment's state and progress.");
+            config.AddCommand<WatchCommand>("watch").WithDescription("Follow an experiment on a running silo until it ends.");
+            config.AddCommand<CancelCommand>("cancel").WithDescription("Cancel an experiment on a running silo (resume continues it).");
+            config.AddCommand<ResumeCommand>("resume")
+                .WithDescription("Continue a failed, cancelled or interrupted experiment from where it stopped (embedded, or --gateway).")
+                .WithExample("resume", "quickstart-20261128-181502-3fa2");
             config.AddCommand<SampleCommand>("sample")
                 .WithDescription("Sample a trained generator into a grid or a folder of PNGs.")
                 .WithExample("sample", "quickstart-20261128-181502-3fa2", "--class", "3", "--n", "64", "--cfg", "1.5", "--out", "grid.png");
@@ -40,6 +45,7 @@ public static class TesseraApp
                 .WithDescription("Print an experiment's log events; --follow keeps printing until it ends.")
                 .WithExample("logs", "quickstart-20261128-181502-3fa2", "--follow");
             config.AddCommand<ListCommand>("list").WithDescription("List the experiments a silo knows.");
+            config.AddCommand<ClusterCommand>("cluster").WithDescription("Show the silos, their slots in use, the queue and team quotas.");
             config.AddBranch("data", data =>
             {
                 data.SetDescription("Datasets in the artifact store.");

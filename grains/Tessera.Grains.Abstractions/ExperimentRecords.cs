@@ -1,7 +1,10 @@
 namespace Tessera.Grains;
 
-/// <summary>Where an experiment is in its life.</summary>
-public enum ExperimentState { Pending = 0, Running = 1, Succeeded = 2, Failed = 3, Cancelled = 4 }
+/// <summary>
+/// Where an experiment is in its life. Interrupted: the silo driving it stopped while it ran; nothing runs now and
+/// `tessera resume` continues it from its last checkpoint.
+/// </summary>
+public enum ExperimentState { Pending = 0, Running = 1, Succeeded = 2, Failed = 3, Cancelled = 4, Interrupted = 5 }
 
 /// <summary>What a client submits: the spec text as written (the experiment grain validates it again).</summary>
 [GenerateSerializer, Immutable]
@@ -50,7 +53,8 @@ public sealed record ExperimentStatus(
     [property: Id(9)] DateTimeOffset? FinishedAt,
     [property: Id(10)] int TotalStages)
 {
-    public bool IsFinished => State is ExperimentState.Succeeded or ExperimentState.Failed or ExperimentState.Cancelled;
+    /// <summary>Nothing runs any more (an interrupted experiment may be resumed, which makes it pending again).</summary>
+    public bool IsFinished => State is ExperimentState.Succeeded or ExperimentState.Failed or ExperimentState.Cancelled or ExperimentState.Interrupted;
 }
 
 /// <summary>One line of <c>tessera list</c>.</summary>

@@ -18,10 +18,21 @@ public interface IExperimentGrain : IGrainWithStringKey
 
     Task Cancel();
 
+    /// <summary>
+    /// Continues an experiment that failed, was cancelled, or was interrupted (its silo stopped mid-stage): the
+    /// stages that completed stay done, and the stage where it stopped restarts from its newest resumable
+    /// checkpoint. Returns at once. Refused for an experiment that succeeded or is still running.
+    /// </summary>
+    Task<ExperimentStatus> Resume();
+
     // Called by trainer workers. One-way: a worker never waits on the control plane mid-step.
     [OneWay] Task ReportProgress(int stageIndex, StageProgress progress);
-    Task ReportStageCompleted(int stageIndex, StageResult result);
-    Task ReportStageFailed(int stageIndex, string error);
+    /// <summary>Rank 0 wrote a resumable checkpoint at <paramref name="step"/>: the history up to it is made durable.</summary>
+    [OneWay] Task ReportCheckpoint(int stageIndex, int step);
+    /// <summary>Rank 0 finished the stage. A report of an older generation (ranks since replaced by a restart) is ignored.</summary>
+    Task ReportStageCompleted(int stageIndex, long generation, StageResult result);
+    /// <summary>A rank failed. A report of an older generation is ignored; otherwise the stage restarts (max_restarts) or the experiment fails.</summary>
+    Task ReportStageFailed(int stageIndex, long generation, string error);
 
     /// <summary>
     /// Rendezvous of a data-parallel stage: rank <paramref name="rank"/> of generation <paramref name="generation"/>

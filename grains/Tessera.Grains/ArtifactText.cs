@@ -10,6 +10,12 @@ public static class ArtifactText
         CancellationToken cancellationToken = default) =>
         store.WriteAsync(path, new MemoryStream(Encoding.UTF8.GetBytes(text)), cancellationToken);
 
+    public static async Task<string> ReadTextAsync(this IArtifactStore store, string path, CancellationToken cancellationToken = default)
+    {
+        using var reader = new StreamReader(await store.OpenReadAsync(path, cancellationToken), Encoding.UTF8);
+        return await reader.ReadToEndAsync(cancellationToken);
+    }
+
     public static Task<ArtifactRef> WriteBytesAsync(this IArtifactStore store, string path, byte[] bytes,
         CancellationToken cancellationToken = default) =>
         store.WriteAsync(path, new MemoryStream(bytes, writable: false), cancellationToken);

@@ -23,6 +23,11 @@ public sealed class ExperimentGrain(
     IGrainTimer? _stageStarter;
     // The ranks of the running stage and their rendezvous; memory only, a new generation starts them afresh.
     RingRendezvous? _ring;
+    // Whether this activation is driving the workflow. A state that says running in a fresh activation means the
+    // silo that ran it stopped: the experiment was interrupted and can be resumed.
+    bool _live;
+    // Whether this process's experiment gauges include this experiment (see TesseraMetrics).
+    bool _counted;
 
     string Id => this.GetPrimaryKeyString();
     ExperimentGrainState S => state.State;
@@ -44,6 +49,7 @@ public sealed class ExperimentGrain(
         S.StageNames = spec.Stages.Select(s => s.Name).ToList();
         await state.WriteStateAsync();
         TesseraMetrics.ExperimentMoved(null, StateName(S.State), finished: false);
+        _counted = true;
 
         await store.WriteTextAsync(ExperimentPaths.Spec(Id), S.ResolvedSpecYaml);
         await GrainFactory.GetGrain<ISchedulerGrain>(0).Register(new ExperimentListing(Id, S.Name, submission.SubmittedAt));
@@ -66,13 +72,44 @@ public sealed class ExperimentGrain(
 
     public async Task Cancel()
     {
-        if (S.Submission is null || IsFinished) return;
+        if (S.Submission is null || (IsFinished && S.State != ExperimentState.Interrupted)) return;
         await Finish(ExperimentState.Cancelled, "cancelled by request");
+    }
+
+    public async Task<ExperimentStatus> Resume()
+    {
+        if (S.Submission is null) throw new KeyNotFoundException($"no experiment with id '{Id}'");
+        if (S.State == ExperimentState.Succeeded)
+            throw new InvalidOperationException($"experiment '{Id}' already succeeded; there is nothing to resume");
+        if (_live)
+        {
+            logger.LogInformation("Experiment {Id}: resume asked while it runs (stage {Stage}); nothing to do", Id, S.StageNames[S.StageIndex]);
+            return Status();
+        }
+        S.Restarts = 0; // a manual resume refills the automatic-restart budget
+        string was = StateName(S.State);
+        CountLoadedState();
+        if (IsFinished)
+        {
+            TesseraMetrics.ExperimentResumed(was);
+            S.State = ExperimentState.Pending;
+        }
+        else MoveTo(ExperimentState.Pending);
+        S.Error = null;
+        S.FinishedAt = null;
+        await state.WriteStateAsync();
+        logger.LogInformation("Experiment {Id} ({Was}) resumes at stage {Stage}; {Done} of {Total} stage(s) already done",
+            Id, was, S.StageNames[S.StageIndex], S.Completed.Count, S.TotalStages);
+        ScheduleStageStart();
+        return Status();
     }
 
     public Task ReportProgress(int stageIndex, StageProgress progress)
     {
         if (stageIndex != S.StageIndex || IsFinished) return Task.CompletedTask;
+        // A resumed stage repeats the steps after its last checkpoint: their new rows replace the lost ones.
+        if (_history.Count > 0 && _history[^1].Stage == progress.Stage && _history[^1].Step >= progress.Step)
+            _history.RemoveAll(row => row.Stage == progress.Stage && row.Step >= progress.Step);
         _progress = progress;
         _history.Add(new MetricsRow(progress.Stage, progress.Step, progress.Loss, progress.ImagesPerSecond,
             progress.Metrics, DateTimeOffset.UtcNow));
@@ -81,9 +118,15 @@ public sealed class ExperimentGrain(
         return Task.CompletedTask;
     }
 
-    public async Task ReportStageCompleted(int stageIndex, StageResult result)
+    public async Task ReportCheckpoint(int stageIndex, int step)
     {
         if (stageIndex != S.StageIndex || IsFinished) return;
+        await store.WriteTextAsync(ExperimentPaths.Metrics(Id), MetricsRow.ToJsonLines(_history));
+    }
+
+    public async Task ReportStageCompleted(int stageIndex, long generation, StageResult result)
+    {
+        if (stageIndex != S.StageIndex || generation != S.Generation || IsFinished) return;
         S.Completed.Add(result);
         await store.WriteTextAsync(ExperimentPaths.Metrics(Id), MetricsRow.ToJsonLines(_history));
         logger.LogInformation("Experiment {Id}: stage {Stage} completed in {Seconds:F1}s", Id, result.Stage, result.WallSeconds);
@@ -98,10 +141,37 @@ public sealed class ExperimentGrain(
         await Finish(ExperimentState.Succeeded, error: null);
     }
 
-    public Task ReportStageFailed(int stageIndex, string error) =>
-        stageIndex != S.StageIndex || IsFinished
+    public Task ReportStageFailed(int stageIndex, long generation, string error) =>
+        stageIndex != S.StageIndex || generation != S.Generation || IsFinished
             ? Task.CompletedTask
-            : Finish(ExperimentState.Failed, $"stage '{S.StageNames[stageIndex]}' failed: {error}");
+            : RestartOrFail($"stage '{S.StageNames[stageIndex]}' failed: {error}");
+
+    /// <summary>
+    /// A stage failed (a rank crashed or lost its peers, a silo died, the stage could not start): while the spec's
+    /// max_restarts allows, stop what is left of its ranks, give back their slots and start it again as a new
+    /// generation, which resumes from the stage's newest checkpoint on whatever slots the scheduler finds. Otherwise
+    /// the experiment fails with the reason.
+    /// </summary>
+    async Task RestartOrFail(string reason)
+    {
+        int budget = SpecParser.Parse(S.ResolvedSpecYaml, ExperimentPaths.Spec(Id)).MaxRestarts;
+        if (S.Restarts >= budget)
+        {
+            await Finish(ExperimentState.Failed, budget == 0 ? reason : $"{reason} (after {S.Restarts} automatic restart(s))");
+            return;
+        }
+        S.Restarts++;
+        S.Generation++; // late reports of the ranks being stopped now are stale from here on
+        logger.LogWarning("Experiment {Id}: {Reason}; restarting the stage from its last checkpoint (restart {Restart} of {Budget})",
+            Id, reason, S.Restarts, budget);
+        await StopRanks();
+        await Scheduler.Release(Id);
+        MoveTo(ExperimentState.Pending);
+        await state.WriteStateAsync();
+        // Backing off (5 s, 10 s, ...) gives a cluster that just lost a silo time to declare it dead, so the scheduler
+        // stops offering its slots before the next start.
+        ScheduleStageStart(TimeSpan.FromSeconds(Math.Min(30, 5 * S.Restarts)));
+    }
 
     public Task<RingMembership> JoinRing(int stageIndex, long generation, int rank, string endpoint)
     {
@@ -117,7 +187,33 @@ public sealed class ExperimentGrain(
         return Task.FromResult(new RingMembership(_ring.Endpoints.ToArray(), complete ? _ring.Secret : "", generation));
     }
 
-    bool IsFinished => S.State is ExperimentState.Succeeded or ExperimentState.Failed or ExperimentState.Cancelled;
+    bool IsFinished => S.State is ExperimentState.Succeeded or ExperimentState.Failed or ExperimentState.Cancelled or ExperimentState.Interrupted;
+
+    /// <summary>
+    /// A stored state that says pending or running, in a fresh activation, means the silo that drove the experiment
+    /// stopped: record it as interrupted (resumable) and stop any rank still training for the old activation.
+    /// </summary>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (S.Submission is null) return;
+        // The curve so far, as last made durable (at each checkpoint and at the end of each stage).
+        if (await store.ExistsAsync(ExperimentPaths.Metrics(Id), cancellationToken))
+            _history.AddRange(MetricsRow.FromJsonLines(await store.ReadTextAsync(ExperimentPaths.Metrics(Id), cancellationToken)));
+        if (S.State is not (ExperimentState.Pending or ExperimentState.Running)) return;
+        string stage = S.StageNames[S.StageIndex];
+        var spec = SpecParser.Parse(S.ResolvedSpecYaml, ExperimentPaths.Spec(Id));
+        await Task.WhenAll(Enumerable.Range(0, spec.Stages[S.StageIndex].Workers).Select(rank => Trainer(S.StageIndex, rank).Stop()));
+        if (S.Restarts < spec.MaxRestarts)
+        {
+            // The spec allows automatic restarts: carry on at once (the silo that drove it is gone, not the experiment).
+            await RestartOrFail($"the silo driving stage '{stage}' stopped");
+            return;
+        }
+        MoveTo(ExperimentState.Interrupted);
+        S.Error = $"interrupted in stage '{stage}': the silo running it stopped; `tessera resume {Id}` continues from its last checkpoint";
+        await state.WriteStateAsync();
+        logger.LogWarning("Experiment {Id} was interrupted in stage {Stage} (its silo stopped); it can be resumed", Id, stage);
+    }
 
     ITrainerGrain Trainer(int stageIndex, int rank) =>
         GrainFactory.GetGrain<ITrainerGrain>($"{Id}/{S.StageNames[stageIndex]}/{rank}");
@@ -132,12 +228,21 @@ public sealed class ExperimentGrain(
     }
 
     /// <summary>Starts the current stage in a turn of its own, so Submit and stage reports return at once.</summary>
-    void ScheduleStageStart()
+    void ScheduleStageStart(TimeSpan delay = default)
     {
+        _live = true;
+        // While it drives a workflow this activation must not be collected as idle: a stage may report nothing for
+        // a long while, and a fresh activation would take the experiment for interrupted.
+        DelayDeactivation(TimeSpan.FromDays(7));
         _stageStarter?.Dispose();
         _stageStarter = this.RegisterGrainTimer(StartCurrentStage,
-            new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = Timeout.InfiniteTimeSpan });
+            new GrainTimerCreationOptions { DueTime = delay, Period = Timeout.InfiniteTimeSpan });
     }
+
+    ISchedulerGrain Scheduler => GrainFactory.GetGrain<ISchedulerGrain>(0);
+
+    /// <summary>How soon a queued stage asks the scheduler again.</summary>
+    static readonly TimeSpan QueuedRetry = TimeSpan.FromSeconds(1);
 
     async Task StartCurrentStage(CancellationToken cancellationToken)
     {
@@ -145,21 +250,31 @@ public sealed class ExperimentGrain(
         try
         {
             ExperimentSpec spec = SpecParser.Parse(S.ResolvedSpecYaml, ExperimentPaths.Spec(Id));
+            // All the stage's slots at once, or stay queued (pending) and ask again: never half the ranks.
+            int workers = spec.Stages[S.StageIndex].Workers;
+            if (await Scheduler.Reserve(new SlotRequest(Id, S.StageIndex, workers, spec.Priority, spec.Team)) is not { } slots)
+            {
+                ScheduleStageStart(QueuedRetry);
+                return;
+            }
+            logger.LogInformation("Stage {Stage}: {Ranks} slot(s) on {Silos}", S.StageNames[S.StageIndex], workers, string.Join(", ", slots.Silos));
             await datasets.PrepareAsync(spec.Dataset, GrainFactory, cancellationToken);
             MoveTo(ExperimentState.Running);
             S.StartedAt ??= DateTimeOffset.UtcNow;
             S.Generation++;
             await state.WriteStateAsync();
-            int workers = spec.Stages[S.StageIndex].Workers;
             _ring = new RingRendezvous(S.StageIndex, S.Generation, Enumerable.Repeat("", workers).ToArray(),
                 Convert.ToHexString(RandomNumberGenerator.GetBytes(32)));
             for (int rank = 0; rank < workers; rank++)
+            {
+                using var placement = SlotPlacementDirector.On(slots.Silos[rank]);
                 await Trainer(S.StageIndex, rank).Start(new TrainerAssignment(Id, S.StageIndex, S.ResolvedSpecYaml, rank, workers, S.Generation));
+            }
         }
         catch (Exception e)
         {
             logger.LogError(e, "Experiment {Id}: stage {Stage} could not start", Id, S.StageNames[S.StageIndex]);
-            await Finish(ExperimentState.Failed, $"stage '{S.StageNames[S.StageIndex]}' could not start: {e.Message}");
+            await RestartOrFail($"stage '{S.StageNames[S.StageIndex]}' could not start: {e.Message}");
         }
     }
 
@@ -167,18 +282,32 @@ public sealed class ExperimentGrain(
     {
         if (final != ExperimentState.Succeeded) await StopRanks();
         _ring = null;
+        _live = false;
+        _stageStarter?.Dispose();
+        await Scheduler.Release(Id);
         MoveTo(final);
         S.Error = error;
         S.FinishedAt = DateTimeOffset.UtcNow;
         await state.WriteStateAsync();
+        // The curve so far, also when the experiment failed: a resumed run continues it.
+        await store.WriteTextAsync(ExperimentPaths.Metrics(Id), MetricsRow.ToJsonLines(_history));
         await store.WriteTextAsync(ExperimentPaths.Summary(Id), ExperimentSummary.ToJson(Status()));
         logger.LogInformation("Experiment {Id} finished: {State}{Error}", Id, StateName(final), error is null ? "" : $" ({error})");
     }
 
     void MoveTo(ExperimentState next)
     {
+        CountLoadedState();
         TesseraMetrics.ExperimentMoved(StateName(S.State), StateName(next), finished: next is not (ExperimentState.Pending or ExperimentState.Running));
         S.State = next;
+    }
+
+    /// <summary>A state loaded from storage was counted by the process that wrote it: count it here before moving it.</summary>
+    void CountLoadedState()
+    {
+        if (_counted) return;
+        _counted = true;
+        TesseraMetrics.ExperimentMoved(null, StateName(S.State), finished: IsFinished);
     }
 
     static string StateName(ExperimentState s) => s.ToString().ToLowerInvariant();

@@ -17,4 +17,6 @@ public sealed class ExperimentGrainState
     [Id(10)] public List<string> StageNames { get; set; } = [];
     /// <summary>Bumped at every start of a stage's ranks: a rank of an older generation can never join a newer ring.</summary>
     [Id(11)] public long Generation { get; set; }
+    /// <summary>Automatic restarts used so far (the spec's max_restarts is the budget; a manual resume refills it).</summary>
+    [Id(12)] public int Restarts { get; set; }
 }

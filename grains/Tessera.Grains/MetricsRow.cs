@@ -25,6 +25,22 @@ public sealed record MetricsRow(string Stage, int Step, double Loss, double Imag
         }
         return text.ToString();
     }
+
+    /// <summary>Reads back what <see cref="ToJsonLines"/> wrote (a resumed experiment continues its history).</summary>
+    public static List<MetricsRow> FromJsonLines(string text)
+    {
+        string[] known = ["stage", "step", "loss", "images_per_second", "time"];
+        var rows = new List<MetricsRow>();
+        foreach (string line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var json = JsonNode.Parse(line)!.AsObject();
+            var metrics = json.Where(p => !known.Contains(p.Key) && p.Value is JsonValue)
+                .ToDictionary(p => p.Key, p => p.Value!.GetValue<double>());
+            rows.Add(new MetricsRow(json["stage"]!.GetValue<string>(), json["step"]!.GetValue<int>(), json["loss"]!.GetValue<double>(),
+                json["images_per_second"]!.GetValue<double>(), metrics, DateTimeOffset.Parse(json["time"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        return rows;
+    }
 }
 
 /// <summary>summary.json: the experiment's outcome, each stage's headline metrics and the wall time.</summary>

@@ -5,21 +5,32 @@ namespace Tessera.Grains;
 
 /// <summary>
 /// One rank of one stage. Start returns at once: the training runs on a worker thread of this silo, never on
-/// the Orleans scheduler, and reports to the experiment grain by itself.
+/// the Orleans scheduler, and reports to the experiment grain by itself. It is activated on the silo whose slot
+/// the scheduler reserved for its rank (<see cref="SlotPlacementDirector"/>).
 /// </summary>
+[SlotPlacement]
 public sealed class TrainerGrain(WorkerServices services, ILogger<TrainerGrain> logger) : Grain, ITrainerGrain
 {
     TrainerWorker? _worker;
 
-    public Task Start(TrainerAssignment assignment)
+    public async Task Start(TrainerAssignment assignment)
     {
-        if (_worker is { IsRunning: true })
-            throw new InvalidOperationException($"trainer {this.GetPrimaryKeyString()} is already running");
+        if (_worker is { IsRunning: true } old)
+        {
+            if (assignment.Generation <= old.Generation)
+                throw new InvalidOperationException($"trainer {this.GetPrimaryKeyString()} is already running generation {old.Generation}");
+            // A restart of the stage replaces this rank's worker: stop the old one quietly, and wait, so two
+            // generations never train (or write) at once.
+            old.Interrupt();
+            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await old.WaitAsync(patience.Token);
+            if (old.IsRunning)
+                throw new InvalidOperationException($"trainer {this.GetPrimaryKeyString()}: the worker of generation {old.Generation} did not stop within 60 s");
+        }
         // Keep this activation (and its worker handle) while a stage may run for hours without calls.
         DelayDeactivation(TimeSpan.FromDays(7));
         _worker = new TrainerWorker(assignment, services, logger);
         _worker.Start();
-        return Task.CompletedTask;
     }
 
     public Task Stop()
@@ -29,4 +40,19 @@ public sealed class TrainerGrain(WorkerServices services, ILogger<TrainerGrain> 
     }
 
     public Task<bool> IsRunning() => Task.FromResult(_worker is { IsRunning: true });
+
+    /// <summary>
+    /// The silo is stopping (or the grain is being moved): stop the worker without reporting a failure, so the
+    /// experiment stays resumable at its last checkpoint, and wait for its thread so nothing writes afterwards.
+    /// </summary>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_worker is { IsRunning: true } worker)
+        {
+            logger.LogWarning("Trainer {Trainer} deactivating ({Reason}) while training: stopping its worker", this.GetPrimaryKeyString(), reason);
+            worker.Interrupt();
+            await worker.WaitAsync(cancellationToken);
+        }
+        await base.OnDeactivateAsync(reason, cancellationToken);
+    }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command of the README: builds the solution and runs every test, on a fresh machine.
-# It installs and starts whatever the tests need (today: Debian's chromium for the dashboard browser test;
-# later issues add Redis and Azurite here), and ends with a one-line "N passed, N failed" summary.
+# It installs and starts whatever the tests need (Debian's chromium for the dashboard browser test; Redis and
+# Azurite on loopback for the cluster-mode tests, through services.sh), and ends with a one-line
+# "N passed, N failed" summary.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -17,7 +18,13 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 results=$(mktemp -d)
-trap 'rm -rf "$results"' EXIT
+services=$(mktemp -d -u)
+trap 'bash infra/scripts/services.sh down "$services"; rm -rf "$results"' EXIT
+
+# Real Redis and Azurite for the cluster-mode tests, on free loopback ports; the tests read the connection strings
+# from TESSERA_TEST_REDIS and TESSERA_TEST_BLOB and fail (never skip) without them.
+bash infra/scripts/services.sh up "$services" >/dev/null
+source "$services/env"
 
 dotnet build Platform.sln -c Release -nologo -clp:ErrorsOnly
 set +e

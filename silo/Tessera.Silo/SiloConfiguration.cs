@@ -2,23 +2,50 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Orleans.Configuration;
+using StackExchange.Redis;
 using Tessera.Collective;
 using Tessera.Grains;
 using Tessera.Grains.Workers;
 using Tessera.Infra.Storage;
+using Tessera.Silo.Storage;
+using Orleans.Runtime.Hosting;
 
 namespace Tessera.Silo;
 
 /// <summary>Adds everything a Tessera silo runs on to an Orleans silo builder.</summary>
 public static class SiloConfiguration
 {
+    /// <summary>
+    /// Embedded (no Redis): localhost clustering, as a single silo. Cluster mode: Redis membership, with this silo's
+    /// silo and gateway ports advertised at <see cref="TesseraSiloOptions.AdvertisedAddress"/>.
+    /// </summary>
     public static ISiloBuilder UseTessera(this ISiloBuilder silo, TesseraSiloOptions options)
     {
-        silo.UseLocalhostClustering(
-            siloPort: options.SiloPort == 0 ? FreeTcpPort() : options.SiloPort,
-            gatewayPort: options.GatewayPort == 0 ? FreeTcpPort() : options.GatewayPort,
-            serviceId: TesseraSiloOptions.ServiceId,
-            clusterId: TesseraSiloOptions.ClusterId);
+        int siloPort = options.SiloPort == 0 ? FreeTcpPort() : options.SiloPort;
+        int gatewayPort = options.GatewayPort == 0 ? FreeTcpPort() : options.GatewayPort;
+        if (options.RedisConnection is { } redis)
+        {
+            if (options.Kubernetes)
+            {
+                silo.UseKubernetesHosting();
+            }
+            else
+            {
+                silo.Configure<ClusterOptions>(cluster =>
+                {
+                    cluster.ClusterId = options.ClusterId;
+                    cluster.ServiceId = TesseraSiloOptions.ServiceId;
+                });
+                silo.ConfigureEndpoints(IPAddress.Parse(options.AdvertisedAddress), siloPort, gatewayPort, options.ListenOnAnyAddress);
+            }
+            silo.UseRedisClustering(clustering => clustering.ConfigurationOptions = RedisOptions(redis));
+        }
+        else
+        {
+            silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: TesseraSiloOptions.ServiceId, clusterId: options.ClusterId);
+        }
         silo.AddTesseraServices(options);
         return silo;
     }
@@ -26,16 +53,33 @@ public static class SiloConfiguration
     /// <summary>The grain storage and silo services, without clustering (the test cluster brings its own).</summary>
     public static ISiloBuilder AddTesseraServices(this ISiloBuilder silo, TesseraSiloOptions options)
     {
-        silo.AddMemoryGrainStorage(GrainStorage.Experiments);
+        if (options.RedisConnection is { } redis)
+            silo.AddRedisGrainStorage(GrainStorage.Experiments, storage => storage.ConfigurationOptions = RedisOptions(redis));
+        else // experiment and scheduler state beside the artifacts, so a workflow survives the process (see ArtifactGrainStorage)
+            silo.Services.AddGrainStorage(GrainStorage.Experiments, (sp, _) =>
+                new ArtifactGrainStorage(sp.GetRequiredService<IArtifactStore>(), sp.GetRequiredService<Orleans.Serialization.Serializer>()));
         silo.Services.AddSingleton(options);
-        silo.Services.AddSingleton<IArtifactStore>(_ => new LocalArtifactStore(options.ArtifactRoot));
+        silo.Services.AddSingleton<IArtifactStore>(_ => options.BlobConnection is { } blob
+            ? BlobArtifactStore.Connect(blob, options.BlobContainer)
+            : new LocalArtifactStore(options.ArtifactRoot));
         silo.Services.AddSingleton(new WorkerSettings(options.TorchThreads));
         silo.Services.AddSingleton<ShardCache>();
         silo.Services.AddSingleton<DatasetPreparer>();
         silo.Services.AddSingleton<WorkerServices>();
         silo.Services.TryAddSingleton<CollectiveHub>();
         silo.Services.AddSingleton<DataPlane>();
+        silo.AddPlacementDirector<SlotPlacementStrategy, SlotPlacementDirector>();
+        silo.Services.AddSingleton<SlotRegistration>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(provider => provider.GetRequiredService<SlotRegistration>());
         return silo;
+    }
+
+    /// <summary>Parsed once per provider; keeps retrying in the background when Redis is not up yet, as a restarting cluster needs.</summary>
+    static ConfigurationOptions RedisOptions(string connection)
+    {
+        var parsed = ConfigurationOptions.Parse(connection);
+        parsed.AbortOnConnectFail = false;
+        return parsed;
     }
 
     internal static int FreeTcpPort()

@@ -36,6 +36,40 @@ public sealed class TesseraSiloOptions
     /// <summary>Port of the data plane; 0 picks a free port.</summary>
     public int CollectivePort { get; set; }
 
+    /// <summary>
+    /// Redis connection string (StackExchange.Redis format, e.g. <c>redis1:6379,password=...</c>). Set: cluster mode,
+    /// with Redis membership and grain state. Null: the embedded default, localhost clustering and memory state.
+    /// Never logged: <see cref="Secrets"/> redacts it.
+    /// </summary>
+    public string? RedisConnection { get; set; }
+
+    /// <summary>Azure Storage connection string of the artifact store (Azurite or Azure); null keeps the local <see cref="ArtifactRoot"/>.</summary>
+    public string? BlobConnection { get; set; }
+
+    /// <summary>Blob container of the artifacts.</summary>
+    public string BlobContainer { get; set; } = "tessera";
+
+    /// <summary>Which cluster this silo joins; silos and clients of one cluster must agree.</summary>
+    public string ClusterId { get; set; } = DefaultClusterId;
+
+    /// <summary>
+    /// Address other silos and clients reach this silo's silo and gateway ports at, in cluster mode (the listeners
+    /// bind to it too unless <see cref="ListenOnAnyAddress"/>).
+    /// </summary>
+    public string AdvertisedAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Bind the silo and gateway listeners to every interface (containers, where the advertised address is the pod's).</summary>
+    public bool ListenOnAnyAddress { get; set; }
+
+    /// <summary>
+    /// Running as a Kubernetes pod (Orleans Kubernetes hosting): the advertised address comes from POD_IP, the cluster
+    /// and service ids from ORLEANS_CLUSTER_ID / ORLEANS_SERVICE_ID, and pods of dead silos are deleted.
+    /// </summary>
+    public bool Kubernetes { get; set; }
+
+    /// <summary>Device slots this silo offers the scheduler: trainer ranks it runs at once. Null: <see cref="DeviceSlots.Default"/>.</summary>
+    public int? Slots { get; set; }
+
     /// <summary>Mount the Orleans Dashboard under <c>/orleans</c> (it adds a profiling filter to every grain call).</summary>
     public bool OrleansDashboard { get; set; } = true;
 
@@ -56,5 +90,8 @@ public sealed class TesseraSiloOptions
 
     public const int DefaultHttpPort = 5080;
     public const string ServiceId = "tessera";
-    public const string ClusterId = "tessera-local";
+    public const string DefaultClusterId = "tessera-local";
+
+    /// <summary>True when the silo joins a Redis-backed cluster rather than running alone.</summary>
+    public bool IsClusterMode => RedisConnection is not null;
 }

@@ -1,12 +1,7 @@
 using System.ComponentModel;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Serilog;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using Tessera.Cli.Output;
 using Tessera.Grains;
-using Tessera.Silo;
 
 namespace Tessera.Cli.Commands;
 
@@ -31,38 +26,13 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         if (!SpecFiles.TryLoad(settings.Spec, out var spec, out string yaml)) return ExitCodes.InvalidInput;
-        string logFile = Logging.Configure(settings.Runs, "run");
-        using var interrupt = Interrupt.OnCtrlC(cancellationToken);
-
-        using IHost host = TesseraWebHost.Build(new TesseraSiloOptions
+        return await EmbeddedRun.RunAsync(settings.Runs, "run", async client =>
         {
-            ArtifactRoot = settings.Runs, SiloPort = 0, GatewayPort = 0, HttpPortFallback = true,
-        });
-        await host.StartAsync(interrupt.Token);
-        AnsiConsole.MarkupLineInterpolated($"dashboard: [link]{TesseraWebHost.DashboardUrl(host)}[/]");
-        try
-        {
-            var client = host.Services.GetRequiredService<IClusterClient>();
             string id = SpecFiles.NewExperimentId(spec);
             var experiment = client.GetGrain<IExperimentGrain>(id);
             await experiment.Submit(new ExperimentSubmission(yaml, settings.Spec, DateTimeOffset.UtcNow));
-            AnsiConsole.MarkupLineInterpolated($"experiment [bold]{id}[/] ({spec.Stages.Count} stage(s), embedded silo; log {logFile})");
-
-            ExperimentStatus status;
-            try { status = await ProgressView.FollowAsync(experiment, interrupt.Token); }
-            catch (OperationCanceledException)
-            {
-                AnsiConsole.MarkupLine("[yellow]interrupted: cancelling the experiment[/]");
-                await experiment.Cancel();
-                return ExitCodes.Interrupted;
-            }
-            StatusPrinter.Print(status, settings.Runs);
-            return status.State == ExperimentState.Succeeded ? ExitCodes.Success : ExitCodes.Failed;
-        }
-        finally
-        {
-            await host.StopAsync(CancellationToken.None);
-            await Log.CloseAndFlushAsync();
-        }
+            AnsiConsole.MarkupLineInterpolated($"experiment [bold]{id}[/] ({spec.Stages.Count} stage(s), embedded silo)");
+            return experiment;
+        }, cancellationToken);
     }
 }

@@ -9,13 +9,17 @@ using Tessera.Silo.Security;
 
 namespace Tessera.Cli.Commands;
 
-/// <summary>`tessera silo`: a standalone silo with localhost clustering, until Ctrl+C (graceful shutdown).</summary>
+/// <summary>
+/// `tessera silo`: a standalone silo until Ctrl+C (graceful shutdown). Alone with localhost clustering by default;
+/// with a Redis connection string it joins that cluster (Redis membership and grain state, artifacts in blob
+/// storage when a blob connection string is given too).
+/// </summary>
 public sealed class SiloCommand : AsyncCommand<SiloCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--runs <DIR>")]
-        [Description("Artifact store directory (default ./runs).")]
+        [Description("Artifact store directory without --blob, and this silo's log files (default ./runs).")]
         [DefaultValue("runs")]
         public string Runs { get; set; } = "runs";
 
@@ -34,6 +38,35 @@ public sealed class SiloCommand : AsyncCommand<SiloCommand.Settings>
         [DefaultValue(TesseraSiloOptions.DefaultHttpPort)]
         public int Http { get; set; } = TesseraSiloOptions.DefaultHttpPort;
 
+        [CommandOption("--collective <PORT>")]
+        [Description("Port of the gRPC data plane (default: a free port).")]
+        [DefaultValue(0)]
+        public int Collective { get; set; }
+
+        [CommandOption("--redis <CONNECTION>")]
+        [Description("Join the cluster kept in this Redis (StackExchange.Redis connection string; env TESSERA_REDIS).")]
+        public string? Redis { get; set; }
+
+        [CommandOption("--blob <CONNECTION>")]
+        [Description("Keep artifacts in Azure Blob Storage / Azurite (connection string; env TESSERA_BLOB).")]
+        public string? Blob { get; set; }
+
+        [CommandOption("--slots <N>")]
+        [Description("Trainer ranks this silo runs at once (default: one per GPU, else one per 2 CPU cores; env TESSERA_SLOTS).")]
+        public int? Slots { get; set; }
+
+        [CommandOption("--address <IP>")]
+        [Description("Address other silos and clients reach this silo at, in cluster mode (default 127.0.0.1; env TESSERA_ADDRESS).")]
+        public string? Address { get; set; }
+
+        [CommandOption("--cluster-id <ID>")]
+        [Description($"Cluster to join (default {TesseraSiloOptions.DefaultClusterId}; env TESSERA_CLUSTER_ID).")]
+        public string? ClusterId { get; set; }
+
+        [CommandOption("--config <FILE>")]
+        [Description("JSON file with any of: redis, blob, blob_container, slots, address, cluster_id, listen_any, kubernetes, http_address (flags and env win).")]
+        public string? Config { get; set; }
+
         [CommandOption("--token <TOKENS>")]
         [Description("Require this cluster token (or two, comma-separated, while rotating) on the gateway and the HTTP API (default: TESSERA_TOKEN; none: no authentication).")]
         public string? Token { get; set; }
@@ -45,29 +78,41 @@ public sealed class SiloCommand : AsyncCommand<SiloCommand.Settings>
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        string logFile = Logging.Configure(settings.Runs, "silo", consoleLevel: LogEventLevel.Information);
-        using var interrupt = Interrupt.OnCtrlC(cancellationToken);
-        using IHost host = TesseraWebHost.Build(new TesseraSiloOptions
-        {
-            ArtifactRoot = settings.Runs, SiloPort = settings.Port, GatewayPort = settings.Gateway, HttpPort = settings.Http,
-            Tokens = ClusterTokens.FromOptionOrEnvironment(settings.Token),
-            TlsCertificatePath = settings.TlsCertificate, TlsCertificatePassword = Environment.GetEnvironmentVariable("TESSERA_TLS_PASSWORD"),
-        });
+        TesseraSiloOptions options;
         try
         {
+            options = SiloSettings.Resolve(settings);
+            options.Tokens = ClusterTokens.FromOptionOrEnvironment(settings.Token);
+            options.TlsCertificatePath = settings.TlsCertificate;
+            options.TlsCertificatePassword = Environment.GetEnvironmentVariable("TESSERA_TLS_PASSWORD");
+        }
+        catch (ArgumentException e)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            return ExitCodes.InvalidInput;
+        }
+        string logFile = Logging.Configure(settings.Runs, "silo", consoleLevel: LogEventLevel.Information);
+        using var interrupt = Interrupt.OnCtrlC(cancellationToken);
+        IHost host;
+        try
+        {
+            host = TesseraWebHost.Build(options);
             await host.StartAsync(interrupt.Token);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]silo failed to start[/]: {e.Message}");
+            AnsiConsole.MarkupLineInterpolated($"[red]silo failed to start[/]: {Secrets.Redact(e.Message, options)}");
             return ExitCodes.Failed;
         }
-        AnsiConsole.MarkupLineInterpolated(
-            $"silo up: gateway localhost:{settings.Gateway}, dashboard {TesseraWebHost.DashboardUrl(host)}, artifacts in {Path.GetFullPath(settings.Runs)}, log {logFile}. Ctrl+C stops it.");
-        try { await Task.Delay(Timeout.Infinite, interrupt.Token); }
-        catch (OperationCanceledException) { }
-        AnsiConsole.MarkupLine("stopping the silo…");
-        await host.StopAsync(CancellationToken.None);
+        using (host)
+        {
+            AnsiConsole.MarkupLineInterpolated(
+                $"silo up: {SiloSettings.Describe(options, host)}, dashboard {TesseraWebHost.DashboardUrl(host)}, log {logFile}. Ctrl+C stops it.");
+            try { await Task.Delay(Timeout.Infinite, interrupt.Token); }
+            catch (OperationCanceledException) { }
+            AnsiConsole.MarkupLine("stopping the silo…");
+            await host.StopAsync(CancellationToken.None);
+        }
         await Log.CloseAndFlushAsync();
         return ExitCodes.Success;
     }

@@ -1,4 +1,3 @@
-using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Tessera.Cli.Output;
@@ -7,19 +6,12 @@ using Tessera.Grains;
 namespace Tessera.Cli.Commands;
 
 /// <summary>`tessera status &lt;id&gt;`: one experiment's state, progress and finished stages.</summary>
-public sealed class StatusCommand : AsyncCommand<StatusCommand.Settings>
+public sealed class StatusCommand : AsyncCommand<ExperimentSettings>
 {
-    public sealed class Settings : GatewaySettings
-    {
-        [CommandArgument(0, "<id>")]
-        [Description("Experiment id, as printed by `tessera submit`.")]
-        public string Id { get; set; } = "";
-    }
-
-    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    public override async Task<int> ExecuteAsync(CommandContext context, ExperimentSettings settings, CancellationToken cancellationToken)
     {
         Logging.Configure(settings.Runs, "status");
-        await using var connection = await ClusterConnection.TryConnectAsync(settings.Gateway, settings.ClusterToken, cancellationToken, settings.TlsCertificate);
+        await using var connection = await ClusterConnection.TryConnectAsync(settings, cancellationToken);
         if (connection is null) return ExitCodes.Unavailable;
         try
         {

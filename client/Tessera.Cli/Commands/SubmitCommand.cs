@@ -19,7 +19,7 @@ public sealed class SubmitCommand : AsyncCommand<SubmitCommand.Settings>
     {
         if (!SpecFiles.TryLoad(settings.Spec, out var spec, out string yaml)) return ExitCodes.InvalidInput;
         Logging.Configure(settings.Runs, "submit");
-        await using var connection = await ClusterConnection.TryConnectAsync(settings.Gateway, settings.ClusterToken, cancellationToken, settings.TlsCertificate);
+        await using var connection = await ClusterConnection.TryConnectAsync(settings, cancellationToken);
         if (connection is null) return ExitCodes.Unavailable;
         string id = SpecFiles.NewExperimentId(spec);
         await connection.Client.GetGrain<IExperimentGrain>(id)

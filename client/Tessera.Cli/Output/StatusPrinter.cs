@@ -11,7 +11,7 @@ public static class StatusPrinter
     {
         string color = status.State switch
         {
-            ExperimentState.Succeeded => "green", ExperimentState.Failed => "red", ExperimentState.Cancelled => "yellow", _ => "blue",
+            ExperimentState.Succeeded => "green", ExperimentState.Failed => "red", ExperimentState.Cancelled or ExperimentState.Interrupted => "yellow", _ => "blue",
         };
         AnsiConsole.MarkupLineInterpolated($"[bold]{status.Id}[/]  [{color}]{status.State.ToString().ToLowerInvariant()}[/]  ({status.Completed.Count}/{status.TotalStages} stages)");
         if (status.CurrentStage is { } stage && status.Progress is { } p)

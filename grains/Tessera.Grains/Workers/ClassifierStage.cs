@@ -15,17 +15,21 @@ public static class ClassifierStage
         ImageBatch heldOut = ImageShard.Concatenate(StageData.Images(context, manifest, "heldout"));
 
         var device = TorchRuntime.ResolveDevice(context.Spec.Device);
-        using var trainer = new DigitClassifierTrainer(FromStage(context.Stage, manifest), device, context.Spec.Seed);
-        double finalLoss = trainer.Train(train, context.Progress, context.Cancellation, context.Parallel);
+        // The classifier draws its batches by step itself, so a restored step is also the data position.
+        using var trainer = StageResume.Latest(context, s => DigitClassifierTrainer.LoadCheckpoint(s, device))
+            ?? new DigitClassifierTrainer(FromStage(context.Stage, manifest), device, context.Spec.Seed);
+        int resumedFrom = trainer.Step;
+        double finalLoss = trainer.Train(train, context.Progress, context.Cancellation, context.Parallel,
+            StageResume.Periodic(context, s => trainer.SaveCheckpoint(s, context.ResolvedSpecYaml)));
         if (!context.IsLeader) return StageOutcome.FollowerDone;
         double accuracy = trainer.Accuracy(heldOut);
-        return new StageOutcome(new Dictionary<string, double>
+        return new StageOutcome(StageResume.Note(resumedFrom, new Dictionary<string, double>
         {
             ["heldout_accuracy"] = accuracy,
             ["final_loss"] = finalLoss,
             ["steps"] = trainer.Step,
             ["skipped_steps"] = trainer.NonFinite.SkippedSteps,
-        }, [StageData.WriteCheckpoint(context, stream => trainer.SaveCheckpoint(stream, context.ResolvedSpecYaml))]);
+        }), [StageData.WriteCheckpoint(context, stream => trainer.SaveCheckpoint(stream, context.ResolvedSpecYaml))]);
     }
 
     public static DigitClassifierConfig FromStage(StageSpec stage, DatasetManifest manifest) => new()

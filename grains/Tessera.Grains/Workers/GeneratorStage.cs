@@ -39,9 +39,12 @@ public static class GeneratorStage
         if (config.Model == GeneratorConfig.ModelVar && tokenizer.ScaleInputs is null)
             throw new InvalidOperationException($"stage '{context.Stage.Name}' has model: var, which predicts scale by scale and needs a " +
                 $"multi-scale tokenizer (kind: msvq); tokenizer '{context.Stage.String("tokenizer")}' is kind '{tokenizer.Kind}'");
-        using var trainer = new GeneratorTrainer(config, device, context.Spec.Seed, tokenizer.ScaleInputs);
-        double finalLoss = trainer.Train(new TokenBatchSource(train, (ulong)context.Spec.Seed, context.Parallel), context.Progress,
-            context.Cancellation, context.Parallel);
+        using var trainer = StageResume.Latest(context, s => GeneratorTrainer.LoadCheckpoint(s, device, tokenizer.ScaleInputs))
+            ?? new GeneratorTrainer(config, device, context.Spec.Seed, tokenizer.ScaleInputs);
+        int resumedFrom = trainer.Step;
+        var source = new TokenBatchSource(train, (ulong)context.Spec.Seed, context.Parallel, position: (long)resumedFrom * config.BatchSize);
+        double finalLoss = trainer.Train(source, context.Progress, context.Cancellation, context.Parallel,
+            StageResume.Periodic(context, s => trainer.SaveCheckpoint(s, context.ResolvedSpecYaml)));
         if (!context.IsLeader) return StageOutcome.FollowerDone;
         double heldOutLoss = trainer.Evaluate(Concatenate(heldOut));
 
@@ -56,7 +59,7 @@ public static class GeneratorStage
             StageData.Write(context, Samples(context.ExperimentId, context.Stage.Name),
                 ImageGrid.RenderPng(ImageSampler.RowsPerClass(preview.Images, perClass, perClass))),
         };
-        return new StageOutcome(new Dictionary<string, double>
+        return new StageOutcome(StageResume.Note(resumedFrom, new Dictionary<string, double>
         {
             ["final_loss"] = finalLoss,
             ["heldout_loss"] = heldOutLoss,
@@ -64,7 +67,7 @@ public static class GeneratorStage
             ["skipped_steps"] = trainer.NonFinite.SkippedSteps,
             ["parameters"] = trainer.Model.parameters().Sum(p => p.numel()),
             ["forward_passes_per_image"] = config.ForwardPassesPerImage,
-        }, artifacts);
+        }), artifacts);
     }
 
     public static GeneratorConfig FromStage(StageSpec stage) => new()

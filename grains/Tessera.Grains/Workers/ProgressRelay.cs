@@ -11,7 +11,10 @@ namespace Tessera.Grains.Workers;
 /// </summary>
 public sealed class ProgressRelay : IProgress<Tessera.Trainers.TrainingProgress>
 {
-    readonly Channel<StageProgress> _queue = Channel.CreateUnbounded<StageProgress>(new() { SingleReader = true });
+    // Calls to the experiment grain, delivered one after the other in the order the worker made them.
+    readonly Channel<(int Step, Func<Task> Call)> _queue = Channel.CreateUnbounded<(int, Func<Task>)>(new() { SingleReader = true });
+    readonly IExperimentGrain _experiment;
+    readonly int _stageIndex;
     readonly Task _pump;
 
     readonly string _stage;
@@ -23,13 +26,15 @@ public sealed class ProgressRelay : IProgress<Tessera.Trainers.TrainingProgress>
     public ProgressRelay(IExperimentGrain experiment, int stageIndex, string stage, ILogger logger)
     {
         _stage = stage;
+        _experiment = experiment;
+        _stageIndex = stageIndex;
         _experimentId = experiment.GetPrimaryKeyString();
         _pump = Task.Run(async () =>
         {
-            await foreach (var progress in _queue.Reader.ReadAllAsync())
+            await foreach (var (step, call) in _queue.Reader.ReadAllAsync())
             {
-                try { await experiment.ReportProgress(stageIndex, progress); }
-                catch (Exception e) { logger.LogWarning(e, "Progress report for step {Step} was lost", progress.Step); }
+                try { await call(); }
+                catch (Exception e) { logger.LogWarning(e, "Progress report for step {Step} was lost", step); }
             }
         });
     }
@@ -37,9 +42,15 @@ public sealed class ProgressRelay : IProgress<Tessera.Trainers.TrainingProgress>
     public void Report(Tessera.Trainers.TrainingProgress value)
     {
         RecordMetrics(value);
-        _queue.Writer.TryWrite(new StageProgress(_stage, value.Step, value.TotalSteps, value.Loss,
-            value.ImagesPerSecond, value.Metrics.ToDictionary()));
+        var progress = new StageProgress(_stage, value.Step, value.TotalSteps, value.Loss, value.ImagesPerSecond, value.Metrics.ToDictionary());
+        _queue.Writer.TryWrite((value.Step, () => _experiment.ReportProgress(_stageIndex, progress)));
     }
+
+    /// <summary>
+    /// Tells the experiment a resumable checkpoint of <paramref name="step"/> is written, after every report before it,
+    /// so it can make the curve up to there durable: a restart from that checkpoint reports the steps after it again.
+    /// </summary>
+    public void Checkpointed(int step) => _queue.Writer.TryWrite((step, () => _experiment.ReportCheckpoint(_stageIndex, step)));
 
     /// <summary>Waits until every queued report has been delivered (or given up on).</summary>
     public Task DrainAsync()

@@ -5,9 +5,9 @@ using Tessera.Trainers.Distributed;
 namespace Tessera.Grains.Workers;
 
 /// <summary>Deterministic training batches of images over a set of cached shards.</summary>
-public sealed class ShardBatchSource(IReadOnlyList<ImageShard> shards, ulong seed, DataParallel? parallel = null) : IBatchSource
+public sealed class ShardBatchSource(IReadOnlyList<ImageShard> shards, ulong seed, DataParallel? parallel = null, long position = 0) : IBatchSource
 {
-    readonly ShardIndex _index = new(shards.Select(s => s.Count).ToList(), seed, parallel);
+    readonly ShardIndex _index = new(shards.Select(s => s.Count).ToList(), seed, parallel, position);
 
     public ImageBatch Next(int batchSize)
     {

@@ -17,9 +17,12 @@ public sealed class ShardIndex
 
     readonly DataParallel? _parallel;
 
-    public ShardIndex(IReadOnlyList<int> shardCounts, ulong seed, DataParallel? parallel = null)
+    /// <param name="position">Items already drawn (step x global batch): where a resumed stage continues.</param>
+    public ShardIndex(IReadOnlyList<int> shardCounts, ulong seed, DataParallel? parallel = null, long position = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(position);
         _parallel = parallel;
+        _position = position;
         if (shardCounts.Count == 0) throw new ArgumentException("a batch source needs at least one shard");
         _offsets = new int[shardCounts.Count];
         int total = 0;

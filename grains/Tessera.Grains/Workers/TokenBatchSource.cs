@@ -5,9 +5,9 @@ using Tessera.Trainers.Distributed;
 namespace Tessera.Grains.Workers;
 
 /// <summary>Deterministic token batches over cached token shards, ordered by the same sampler as images.</summary>
-public sealed class TokenBatchSource(IReadOnlyList<TokenShard> shards, ulong seed, DataParallel? parallel = null) : ITokenBatchSource
+public sealed class TokenBatchSource(IReadOnlyList<TokenShard> shards, ulong seed, DataParallel? parallel = null, long position = 0) : ITokenBatchSource
 {
-    readonly ShardIndex _index = new(shards.Select(s => s.Count).ToList(), seed, parallel);
+    readonly ShardIndex _index = new(shards.Select(s => s.Count).ToList(), seed, parallel, position);
 
     public TokenBatch Next(int batchSize)
     {

@@ -17,9 +17,12 @@ public static class TokenizerStage
 
         VqTokenizerConfig config = FromStage(context.Stage);
         var device = TorchRuntime.ResolveDevice(context.Spec.Device);
-        using var trainer = new VqTokenizerTrainer(config, device, context.Spec.Seed);
-        var source = new ShardBatchSource(train, (ulong)context.Spec.Seed, context.Parallel);
-        TokenizerReport report = trainer.Train(source, ImageShard.Concatenate(heldOut), context.Progress, context.Cancellation, context.Parallel);
+        using var trainer = StageResume.Latest(context, s => VqTokenizerTrainer.LoadCheckpoint(s, device))
+            ?? new VqTokenizerTrainer(config, device, context.Spec.Seed);
+        int resumedFrom = trainer.Step;
+        var source = new ShardBatchSource(train, (ulong)context.Spec.Seed, context.Parallel, position: (long)resumedFrom * config.BatchSize);
+        TokenizerReport report = trainer.Train(source, ImageShard.Concatenate(heldOut), context.Progress, context.Cancellation, context.Parallel,
+            StageResume.Periodic(context, s => trainer.SaveCheckpoint(s, context.ResolvedSpecYaml)));
         if (!context.IsLeader) return StageOutcome.FollowerDone;
 
         var artifacts = new List<ArtifactInfo>
@@ -36,7 +39,7 @@ public static class TokenizerStage
             ["steps"] = report.Steps,
             ["skipped_steps"] = trainer.NonFinite.SkippedSteps,
         };
-        return new StageOutcome(metrics, artifacts);
+        return new StageOutcome(StageResume.Note(resumedFrom, metrics), artifacts);
     }
 
     /// <summary>

@@ -14,9 +14,13 @@ namespace Tessera.Grains.Workers;
 public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices services, ILogger logger)
 {
     readonly CancellationTokenSource _cancel = new();
+    volatile bool _interrupted;
     Thread? _thread;
 
     public bool IsRunning => _thread is { IsAlive: true };
+
+    /// <summary>The start of the stage this worker belongs to (see <see cref="TrainerAssignment.Generation"/>).</summary>
+    public long Generation => assignment.Generation;
 
     public void Start()
     {
@@ -25,6 +29,20 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
     }
 
     public void Cancel() => _cancel.Cancel();
+
+    /// <summary>Stops the worker like <see cref="Cancel"/> but reports nothing: its silo is going away, not the experiment.</summary>
+    public void Interrupt()
+    {
+        _interrupted = true;
+        _cancel.Cancel();
+    }
+
+    /// <summary>Completes when the worker thread has ended (or <paramref name="ct"/> fires first).</summary>
+    public async Task WaitAsync(CancellationToken ct)
+    {
+        while (IsRunning && !ct.IsCancellationRequested)
+            await Task.Delay(50, CancellationToken.None);
+    }
 
     void Run()
     {
@@ -52,7 +70,7 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
             }
             // Only rank 0 reports progress and writes artifacts; the other ranks train in step with it.
             var context = new StageContext(assignment.ExperimentId, spec, stage, assignment.ResolvedSpecYaml, services,
-                leader ? relay : NoProgress.Instance, _cancel.Token, parallel);
+                leader ? relay : NoProgress.Instance, _cancel.Token, parallel, logger, relay.Checkpointed);
             StageOutcome outcome = stage.Kind switch
             {
                 "tokenizer" => TokenizerStage.Run(context),
@@ -65,12 +83,13 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
             relay.DrainAsync().GetAwaiter().GetResult();
             if (!leader) return;
             var result = new StageResult(stage.Name, outcome.Metrics, outcome.Artifacts, clock.Elapsed.TotalSeconds);
-            experiment.ReportStageCompleted(assignment.StageIndex, result).GetAwaiter().GetResult();
+            experiment.ReportStageCompleted(assignment.StageIndex, assignment.Generation, result).GetAwaiter().GetResult();
         }
         catch (OperationCanceledException) when (_cancel.IsCancellationRequested)
         {
-            logger.LogInformation("Worker {Experiment}/{Stage} rank {Rank} stopped on request", assignment.ExperimentId, stage.Name, assignment.Rank);
-            ReportFailure(experiment, relay, "cancelled");
+            logger.LogInformation("Worker {Experiment}/{Stage} rank {Rank} stopped {How}", assignment.ExperimentId, stage.Name, assignment.Rank,
+                _interrupted ? "with its silo (the experiment stays resumable)" : "on request");
+            if (!_interrupted) ReportFailure(experiment, relay, "cancelled");
         }
         catch (Exception e)
         {
@@ -88,7 +107,7 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
         try
         {
             relay.DrainAsync().GetAwaiter().GetResult();
-            experiment.ReportStageFailed(assignment.StageIndex, error).GetAwaiter().GetResult();
+            experiment.ReportStageFailed(assignment.StageIndex, assignment.Generation, error).GetAwaiter().GetResult();
         }
         catch (Exception reportError)
         {
@@ -102,8 +121,12 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
 /// data-parallel stage this rank's place in the ring (null with one worker).
 /// </summary>
 public sealed record StageContext(string ExperimentId, ExperimentSpec Spec, StageSpec Stage, string ResolvedSpecYaml,
-    WorkerServices Services, IProgress<TrainingProgress> Progress, CancellationToken Cancellation, DataParallel? Parallel = null)
+    WorkerServices Services, IProgress<TrainingProgress> Progress, CancellationToken Cancellation, DataParallel? Parallel = null,
+    ILogger? Logger = null, Action<int>? Checkpointed = null)
 {
+    /// <summary>The worker's logger (inside the experiment's log scope), or a null logger in tests that pass none.</summary>
+    public ILogger Log => Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
     /// <summary>Rank 0 (or the only rank): the one that evaluates, writes artifacts and reports.</summary>
     public bool IsLeader => Parallel is null || Parallel.Rank == 0;
 }

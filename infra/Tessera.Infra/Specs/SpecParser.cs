@@ -11,7 +11,7 @@ namespace Tessera.Infra.Specs;
 /// </summary>
 public static partial class SpecParser
 {
-    static readonly string[] TopLevelKeys = ["experiment", "seed", "device", "dataset", "stages"];
+    static readonly string[] TopLevelKeys = ["experiment", "seed", "device", "priority", "team", "max_restarts", "dataset", "stages"];
     static readonly string[] DatasetKeys = ["name", "source", "shards"];
     static readonly string[] Devices = ["auto", "cpu", "cuda"];
 
@@ -47,9 +47,16 @@ public static partial class SpecParser
                 $"experiment name '{experiment}' must be 1-48 characters of letters, digits, '-' or '_'");
         long seed = reader.Integer(root, "seed", defaultValue: 0, min: 0, max: long.MaxValue);
         string device = reader.Choice(root, "device", Devices, defaultValue: "auto");
+        // Cluster scheduling: higher priority is admitted first; slot quotas are per team.
+        int priority = (int)reader.Integer(root, "priority", defaultValue: 0, min: -1000, max: 1000);
+        string team = reader.Scalar(root, "team", required: false) ?? ExperimentSpec.DefaultTeam;
+        if (!NamePattern().IsMatch(team))
+            throw reader.Error(root.Children[new YamlScalarNode("team")], $"team '{team}' must be 1-48 characters of letters, digits, '-' or '_'");
+        // A failed stage (a lost rank, a dead silo, a crash) restarts from its last checkpoint this many times in all.
+        int maxRestarts = (int)reader.Integer(root, "max_restarts", defaultValue: 0, min: 0, max: 100);
         DatasetSpec dataset = ParseDataset(reader, root);
         IReadOnlyList<StageSpec> stages = ParseStages(reader, root);
-        return new ExperimentSpec(experiment, seed, device, dataset, stages);
+        return new ExperimentSpec(experiment, seed, device, dataset, stages, priority, team, maxRestarts);
     }
 
     static DatasetSpec ParseDataset(NodeReader reader, YamlMappingNode root)
@@ -64,6 +71,10 @@ public static partial class SpecParser
         return new DatasetSpec(name, source, shards);
     }
 
+    /// <summary>
+    /// Reads every stage, resolves the references between them, and returns them in the order they will run: a
+    /// stage runs after every stage it names (a checkpoint it reads, or <c>after:</c>), otherwise in spec order.
+    /// </summary>
     static IReadOnlyList<StageSpec> ParseStages(NodeReader reader, YamlMappingNode root)
     {
         if (!root.Children.TryGetValue(new YamlScalarNode("stages"), out var stagesNode))
@@ -71,8 +82,8 @@ public static partial class SpecParser
         if (stagesNode is not YamlSequenceNode sequence || sequence.Children.Count == 0)
             throw reader.Error(stagesNode, "'stages' must be a non-empty list of stages");
 
-        var stages = new List<StageSpec>();
-        var names = new HashSet<string>();
+        // Pass 1: each stage on its own (kind, name, settings), so pass 2 can resolve names declared further down.
+        var parsed = new List<ParsedStage>();
         foreach (var item in sequence.Children)
         {
             if (item is not YamlMappingNode stage)
@@ -82,23 +93,86 @@ public static partial class SpecParser
                 throw reader.Error(stage.Children[new YamlScalarNode("kind")],
                     $"unknown stage kind '{kind}' (known: {string.Join(", ", StageSchemas.Kinds.Keys)})");
             string name = reader.Scalar(stage, "name", required: false) ?? kind;
-            if (!names.Add(name))
+            if (!NamePattern().IsMatch(name))
+                throw reader.Error(stage.Children[new YamlScalarNode("name")], $"stage name '{name}' must be 1-48 characters of letters, digits, '-' or '_'");
+            if (parsed.Any(p => p.Name == name))
                 throw reader.Error(stage, $"two stages are named '{name}'; give each a unique 'name'");
-            reader.RejectUnknown(stage, ["kind", "name", .. schema.Select(s => s.Key)], $"stage '{name}'");
-
-            var settings = new Dictionary<string, object>();
-            foreach (var setting in schema)
-            {
-                settings[setting.Key] = reader.Setting(stage, setting, name);
-                if (setting.RefersTo is { } target)
-                    settings[setting.Key] = ResolveReference(reader, stage, setting, (string)settings[setting.Key], target, name, stages);
-            }
-            CheckGeneratorFitsTokenizer(reader, stage, name, settings, stages);
-            CheckWorkers(reader, stage, name, kind, settings);
-            stages.Add(new StageSpec(name, kind, settings));
+            reader.RejectUnknown(stage, ["kind", "name", "after", .. schema.Select(s => s.Key)], $"stage '{name}'");
+            var settings = schema.ToDictionary(s => s.Key, s => reader.Setting(stage, s, name));
+            parsed.Add(new ParsedStage(stage, name, kind, settings, reader.NameList(stage, "after", name)));
         }
-        return stages;
+
+        // Pass 2: references and dependencies, then the checks that look at another stage.
+        var stages = new List<StageSpec>();
+        var needs = new List<HashSet<int>>();
+        for (int i = 0; i < parsed.Count; i++)
+        {
+            var (stage, name, kind, settings, after) = parsed[i];
+            var deps = new HashSet<int>();
+            foreach (var setting in StageSchemas.Kinds[kind].Where(s => s.RefersTo is not null))
+            {
+                string value = ResolveReference(reader, stage, setting, (string)settings[setting.Key], setting.RefersTo!, name, parsed, i);
+                settings[setting.Key] = value;
+                int target = parsed.FindIndex(p => p.Name == value);
+                if (target >= 0) deps.Add(target);
+            }
+            foreach (var (other, node) in after)
+            {
+                int target = parsed.FindIndex(p => p.Name == other);
+                if (target < 0 || target == i)
+                    throw reader.Error(node, target < 0
+                        ? $"'after' in stage '{name}' names '{other}', which is not a stage of this spec (stages: {string.Join(", ", parsed.Select(p => p.Name))})"
+                        : $"stage '{name}' cannot run after itself");
+                deps.Add(target);
+            }
+            CheckGeneratorFitsTokenizer(reader, stage, name, settings, parsed);
+            CheckWorkers(reader, stage, name, kind, settings);
+            stages.Add(new StageSpec(name, kind, settings, after.Select(a => a.Name).ToList()));
+            needs.Add(deps);
+        }
+        return RunOrder(reader, parsed, stages, needs);
     }
+
+    /// <summary>
+    /// A topological order that keeps spec order wherever the dependencies allow (of the stages that may run, the
+    /// one written first runs first), so a spec without forward references runs exactly as written.
+    /// </summary>
+    static List<StageSpec> RunOrder(NodeReader reader, List<ParsedStage> parsed, List<StageSpec> stages, List<HashSet<int>> needs)
+    {
+        var order = new List<StageSpec>();
+        var done = new bool[stages.Count];
+        while (order.Count < stages.Count)
+        {
+            int next = Enumerable.Range(0, stages.Count).FirstOrDefault(i => !done[i] && needs[i].All(d => done[d]), -1);
+            if (next < 0)
+            {
+                var cycle = Cycle(needs, done);
+                throw reader.Error(parsed[cycle[0]].Node,
+                    $"stages depend on each other in a cycle: {string.Join(" -> ", cycle.Append(cycle[0]).Select(i => parsed[i].Name))} (through 'after' or a stage reference)");
+            }
+            done[next] = true;
+            order.Add(stages[next]);
+        }
+        return order;
+    }
+
+    /// <summary>One cycle among the stages not yet ordered (every one of them waits on another).</summary>
+    static List<int> Cycle(List<HashSet<int>> needs, bool[] done)
+    {
+        int start = Enumerable.Range(0, needs.Count).First(i => !done[i]);
+        var path = new List<int>();
+        int current = start;
+        while (!path.Contains(current))
+        {
+            path.Add(current);
+            current = needs[current].First(d => !done[d]);
+        }
+        return path[path.IndexOf(current)..];
+    }
+
+    /// <summary>A stage after pass 1: its node (for error positions), settings with references still as written, and its `after` names.</summary>
+    sealed record ParsedStage(YamlMappingNode Node, string Name, string Kind, Dictionary<string, object> Settings,
+        IReadOnlyList<(string Name, YamlNode Node)> After);
 
     /// <summary>
     /// Several workers split each global batch evenly (or the average would weight rows unequally), and an EMA
@@ -121,10 +195,10 @@ public static partial class SpecParser
     /// experiment is checked when the stage loads it.)
     /// </summary>
     static void CheckGeneratorFitsTokenizer(NodeReader reader, YamlMappingNode stage, string name, Dictionary<string, object> settings,
-        List<StageSpec> earlier)
+        List<ParsedStage> all)
     {
         if (!settings.TryGetValue("model", out var model) || !settings.TryGetValue("tokenizer", out var reference) || (string)model != "var") return;
-        if (earlier.FirstOrDefault(s => s.Name == (string)reference && s.Kind == "tokenizer") is not { } tokenizer) return;
+        if (all.FirstOrDefault(s => s.Name == (string)reference && s.Kind == "tokenizer") is not { } tokenizer) return;
         if ((string)tokenizer.Settings["model"] == "msvq") return;
         YamlNode where = stage.Children.TryGetValue(new YamlScalarNode("model"), out var node) ? node : stage;
         throw reader.Error(where, $"stage '{name}' has model: var, which predicts scale by scale and needs a multi-scale tokenizer; " +
@@ -132,16 +206,18 @@ public static partial class SpecParser
     }
 
     /// <summary>
-    /// A reference to another stage: "" means the nearest earlier stage of the kind, a bare name must be an
-    /// earlier stage of that kind here, and "experiment-id/stage" points into another experiment's artifacts.
+    /// A reference to another stage: "" means the nearest earlier stage that makes a <paramref name="target"/> (see
+    /// <see cref="StageSchemas.Makes"/>: an aligned generator is a generator too), a bare name is any such stage of
+    /// this spec (the referring stage then runs after it), and "experiment-id/stage" points into another
+    /// experiment's artifacts.
     /// </summary>
     static string ResolveReference(NodeReader reader, YamlMappingNode stage, SettingSchema setting, string value,
-        string kind, string stageName, List<StageSpec> earlier)
+        string target, string stageName, List<ParsedStage> all, int index)
     {
         YamlNode where = stage.Children.TryGetValue(new YamlScalarNode(setting.Key), out var node) ? node : stage;
         if (value.Length == 0)
-            return earlier.LastOrDefault(s => s.Kind == kind)?.Name
-                ?? throw reader.Error(where, $"stage '{stageName}' needs a {kind} stage before it, or '{setting.Key}: <experiment-id>/<stage>'");
+            return all.Take(index).LastOrDefault(s => StageSchemas.Makes(s.Kind, target))?.Name
+                ?? throw reader.Error(where, $"stage '{stageName}' needs a {target} stage before it, or '{setting.Key}: <experiment-id>/<stage>'");
         if (value.Contains('/'))
         {
             string[] parts = value.Split('/');
@@ -149,8 +225,8 @@ public static partial class SpecParser
                 throw reader.Error(where, $"'{setting.Key}' in stage '{stageName}' must be a stage name or '<experiment-id>/<stage>', got '{value}'");
             return value;
         }
-        if (!earlier.Any(s => s.Name == value && s.Kind == kind))
-            throw reader.Error(where, $"'{setting.Key}' in stage '{stageName}' names '{value}', which is not an earlier {kind} stage (earlier {kind} stages: {string.Join(", ", earlier.Where(s => s.Kind == kind).Select(s => s.Name).DefaultIfEmpty("none"))})");
+        if (value == stageName || !all.Any(s => s.Name == value && StageSchemas.Makes(s.Kind, target)))
+            throw reader.Error(where, $"'{setting.Key}' in stage '{stageName}' names '{value}', which is not a {target} stage of this spec ({target} stages: {string.Join(", ", all.Where(s => s.Name != stageName && StageSchemas.Makes(s.Kind, target)).Select(s => s.Name).DefaultIfEmpty("none"))})");
         return value;
     }
 
@@ -193,6 +269,22 @@ public static partial class SpecParser
             if (node is not YamlScalarNode scalar || string.IsNullOrWhiteSpace(scalar.Value))
                 throw Error(node, $"'{key}' must be a non-empty text value");
             return scalar.Value;
+        }
+
+        /// <summary>A list of stage names (or one name) under <paramref name="key"/>; empty if absent.</summary>
+        public IReadOnlyList<(string Name, YamlNode Node)> NameList(YamlMappingNode parent, string key, string stageName)
+        {
+            if (!parent.Children.TryGetValue(new YamlScalarNode(key), out var node)) return [];
+            IEnumerable<YamlNode> items = node is YamlSequenceNode list ? list.Children : [node];
+            var names = new List<(string, YamlNode)>();
+            foreach (var item in items)
+            {
+                if (item is not YamlScalarNode { Value: { Length: > 0 } text })
+                    throw Error(item, $"'{key}' in stage '{stageName}' must be a stage name or a list of stage names");
+                if (names.Any(n => n.Item1 == text)) throw Error(item, $"'{key}' in stage '{stageName}' names '{text}' twice");
+                names.Add((text, item));
+            }
+            return names;
         }
 
         public string Choice(YamlMappingNode parent, string key, string[] choices, string defaultValue)

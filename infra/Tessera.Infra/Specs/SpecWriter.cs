@@ -12,6 +12,9 @@ public static class SpecWriter
             ["experiment"] = spec.Experiment,
             ["seed"] = spec.Seed,
             ["device"] = spec.Device,
+            ["priority"] = spec.Priority,
+            ["team"] = spec.Team,
+            ["max_restarts"] = spec.MaxRestarts,
             ["dataset"] = new Dictionary<string, object>
             {
                 ["name"] = spec.Dataset.Name, ["source"] = spec.Dataset.Source, ["shards"] = spec.Dataset.Shards,
@@ -19,6 +22,7 @@ public static class SpecWriter
             ["stages"] = spec.Stages.Select(stage =>
             {
                 var entry = new Dictionary<string, object> { ["kind"] = stage.Kind, ["name"] = stage.Name };
+                if (stage.After.Count > 0) entry["after"] = stage.After.ToList();
                 foreach (var (key, value) in stage.Settings) entry[key] = value;
                 return entry;
             }).ToList(),

@@ -30,6 +30,7 @@ public static class StageSchemas
         new("log_every", SettingType.Integer, logEvery, "steps between progress reports (rows of metrics.jsonl)", Min: 1),
         new("workers", SettingType.Integer, 1, "data-parallel ranks averaging gradients over the gRPC ring; must divide batch_size", Min: 1, Max: 16),
         new("peer_timeout_seconds", SettingType.Number, 30.0, "with workers > 1: how long a rank waits for a missing peer before the stage fails", Min: 1, Max: 3600),
+        new("checkpoint_every", SettingType.Integer, 250, "steps between resumable checkpoints (an interrupted stage resumes from the newest; 0 = none)", Min: 0),
         new("on_nonfinite", SettingType.Text, "stop", "a NaN or infinite loss or gradient: stop fails the stage naming the step and the first such parameter; skip drops the step and counts it (skipped_steps)", Choices: ["stop", "skip"]),
     ];
 
@@ -90,6 +91,12 @@ public static class StageSchemas
         new("top_p", SettingType.Number, 1.0, "nucleus sampling mass (1 = off)", Min: 0.01, Max: 1),
         new("batch_size", SettingType.Integer, 200, "sequences generated per batch", Min: 1, Max: 65536),
     ];
+
+    /// <summary>The kinds whose checkpoint is a generator: pretraining, and the alignment stages that post-train one.</summary>
+    public static readonly IReadOnlySet<string> GeneratorKinds = new HashSet<string> { "generator", "cca", "ddo", "dpo", "rl" };
+
+    /// <summary>Whether a stage of <paramref name="kind"/> leaves a checkpoint a <c>RefersTo = target</c> setting can name.</summary>
+    public static bool Makes(string kind, string target) => kind == target || (target == "generator" && GeneratorKinds.Contains(kind));
 
     /// <summary>Settings of each stage kind, common ones first.</summary>
     public static readonly IReadOnlyDictionary<string, IReadOnlyList<SettingSchema>> Kinds =

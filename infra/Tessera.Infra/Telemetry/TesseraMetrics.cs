@@ -77,6 +77,14 @@ public static class TesseraMetrics
         if (finished) Queue.Add(-1);
     }
 
+    /// <summary>A finished experiment (failed or cancelled) queued again.</summary>
+    public static void ExperimentResumed(string from)
+    {
+        Experiments.Add(-1, new KeyValuePair<string, object?>("state", from));
+        Experiments.Add(1, new KeyValuePair<string, object?>("state", "pending"));
+        Queue.Add(1);
+    }
+
     static IEnumerable<Measurement<double>> ObserveThroughput() =>
         Throughput.Select(entry => new Measurement<double>(entry.Value, ExperimentStage(entry.Key.Experiment, entry.Key.Stage)));
 

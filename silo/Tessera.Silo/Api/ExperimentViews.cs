@@ -18,8 +18,8 @@ public static class ExperimentViews
         if (s.CurrentStage is not null)
             stages.Add(new StageDto(s.CurrentStage, s.State == ExperimentState.Running ? "running" : "pending", null,
                 Live(s)?.Metrics ?? new Dictionary<string, double>()));
-        else if (s.State is ExperimentState.Failed or ExperimentState.Cancelled && s.Completed.Count < s.TotalStages)
-            stages.Add(new StageDto(s.Progress?.Stage ?? "?", s.State == ExperimentState.Failed ? "failed" : "cancelled", null,
+        else if (s.State is ExperimentState.Failed or ExperimentState.Cancelled or ExperimentState.Interrupted && s.Completed.Count < s.TotalStages)
+            stages.Add(new StageDto(s.Progress?.Stage ?? "?", s.State.ToString().ToLowerInvariant(), null,
                 s.Progress?.Metrics ?? new Dictionary<string, double>()));
 
         var artifacts = s.Completed

@@ -77,7 +77,7 @@ function renderDetail(d) {
   const seen = view.points.filter((x) => x.stage === view.stage);
   const last = seen[seen.length - 1];
   const meanSpeed = seen.length ? seen.reduce((a, x) => a + x.images_per_second, 0) / seen.length : null;
-  const finished = ["succeeded", "failed", "cancelled"].includes(d.state);
+  const finished = ["succeeded", "failed", "cancelled", "interrupted"].includes(d.state);
   const cards = [
     card("Stage", d.current_stage ? esc(d.current_stage) : (d.state === "succeeded" ? "done" : "–"), `<div class="muted">${d.stages.filter((s) => s.state === "succeeded").length} of ${d.total_stages} done</div>`),
     card("Step", p ? `${p.step.toLocaleString("en-US")} <small>/ ${p.total_steps.toLocaleString("en-US")}</small>` : (last ? `${last.step.toLocaleString("en-US")} <small>last report</small>` : "–"),

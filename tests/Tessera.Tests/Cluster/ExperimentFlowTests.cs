@@ -201,7 +201,7 @@ public sealed class ExperimentFlowTests : IAsyncLifetime
         Assert.Contains("broken.yaml", error.Message);
     }
 
-    static async Task<ExperimentStatus> WaitUntilFinished(IExperimentGrain experiment, TimeSpan timeout)
+    internal static async Task<ExperimentStatus> WaitUntilFinished(IExperimentGrain experiment, TimeSpan timeout)
     {
         using var deadline = new CancellationTokenSource(timeout);
         while (true)

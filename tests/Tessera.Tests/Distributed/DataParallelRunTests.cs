@@ -155,8 +155,10 @@ public sealed class DataParallelRunTests : IDisposable
         public Task<ExperimentStatus> GetStatus() => throw new NotSupportedException();
         public Task<IReadOnlyList<MetricsPoint>> GetMetrics(int since) => throw new NotSupportedException();
         public Task Cancel() => throw new NotSupportedException();
+        public Task<ExperimentStatus> Resume() => throw new NotSupportedException();
         public Task ReportProgress(int stageIndex, StageProgress progress) => throw new NotSupportedException();
-        public Task ReportStageCompleted(int stageIndex, StageResult result) => throw new NotSupportedException();
-        public Task ReportStageFailed(int stageIndex, string error) => throw new NotSupportedException();
+        public Task ReportCheckpoint(int stageIndex, int step) => throw new NotSupportedException();
+        public Task ReportStageCompleted(int stageIndex, long generation, StageResult result) => throw new NotSupportedException();
+        public Task ReportStageFailed(int stageIndex, long generation, string error) => throw new NotSupportedException();
     }
 }

@@ -152,19 +152,10 @@ public sealed class LocalArtifactStoreTests : IDisposable
     [Fact]
     public async Task ListFiltersByPrefixSortsOrdinallyAndSkipsBookkeepingFiles()
     {
-        foreach (var path in new[] { "datasets/mnist/train-00001.shard", "datasets/mnist/manifest.json", "datasets/mnist/B", "datasets/mnistx/a", "runs/r1" })
-            await _store.WriteAsync(path, new MemoryStream([7]));
-        File.WriteAllBytes(_dir.Combine("datasets", "mnist", ".tmp-abandoned-x"), [1]);
-
-        Assert.Equal(["datasets/mnist/B", "datasets/mnist/manifest.json", "datasets/mnist/train-00001.shard"],
-            await _store.ListAsync("datasets/mnist/"));
-        Assert.Equal(["datasets/mnist/B", "datasets/mnist/manifest.json", "datasets/mnist/train-00001.shard", "datasets/mnistx/a"],
-            await _store.ListAsync("datasets/mnist"));
-        Assert.Equal(5, (await _store.ListAsync("")).Count);
-        Assert.Empty(await _store.ListAsync("nothing/"));
+        await StoreListing.CheckPrefixesAsync(_store, afterWrites: () =>
+            File.WriteAllBytes(_dir.Combine("datasets", "mnist", ".tmp-abandoned-x"), [1]));
         // A prefix picks the directory to walk, so it must not lead out of the store.
         await Assert.ThrowsAsync<ArgumentException>(() => _store.ListAsync("/etc/"));
-        await Assert.ThrowsAsync<ArgumentException>(() => _store.ListAsync("../"));
     }
 
     [Fact]

@@ -127,6 +127,6 @@ public class SpecParserTests
         Assert.Contains("needs a tokenizer stage before it", Assert.Throws<SpecException>(() => SpecParser.Parse(yaml, "t.yaml")).Message);
         var wrong = Assert.Throws<SpecException>(() => SpecParser.Parse(Valid + "\n  - kind: tokenize\n    tokenizer: nope\n", "t.yaml"));
         Assert.Equal(10, wrong.Line);
-        Assert.Contains("names 'nope', which is not an earlier tokenizer stage", wrong.Message);
+        Assert.Contains("names 'nope', which is not a tokenizer stage of this spec", wrong.Message);
     }
 }

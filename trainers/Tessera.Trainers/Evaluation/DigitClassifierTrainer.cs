@@ -55,7 +55,8 @@ public sealed partial class DigitClassifierTrainer : IDisposable
     /// Trains from <see cref="Step"/> to <c>Config.Steps</c> on <paramref name="train"/>; returns the last loss. With
     /// <paramref name="parallel"/>, this rank takes its slice of each global batch and the ranks average gradients.
     /// </summary>
-    public double Train(ImageBatch train, IProgress<TrainingProgress>? progress, CancellationToken ct, DataParallel? parallel = null)
+    public double Train(ImageBatch train, IProgress<TrainingProgress>? progress, CancellationToken ct, DataParallel? parallel = null,
+        PeriodicCheckpoint? checkpoint = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -101,6 +102,7 @@ public sealed partial class DigitClassifierTrainer : IDisposable
                 lastReport = now;
                 imagesSinceReport = 0;
             }
+            checkpoint?.AfterStep(Step, Config.Steps);
         }
         return LastLoss;
     }

@@ -64,8 +64,10 @@ public sealed partial class GeneratorTrainer : IDisposable
     /// <see cref="TrainingDivergedException"/> (<c>OnNonFinite</c>).
     /// Returns the last step's loss. With <paramref name="parallel"/>, <paramref name="source"/> yields this rank's
     /// slice of each global batch, the ranks start from rank 0's weights and average gradients every step.
+    /// <paramref name="checkpoint"/>, if given, saves the trainer every few steps (see <see cref="PeriodicCheckpoint"/>).
     /// </summary>
-    public double Train(ITokenBatchSource source, IProgress<TrainingProgress>? progress, CancellationToken ct, DataParallel? parallel = null)
+    public double Train(ITokenBatchSource source, IProgress<TrainingProgress>? progress, CancellationToken ct, DataParallel? parallel = null,
+        PeriodicCheckpoint? checkpoint = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -119,6 +121,7 @@ public sealed partial class GeneratorTrainer : IDisposable
                 lastReport = now;
                 sequencesSinceReport = 0;
             }
+            checkpoint?.AfterStep(Step, Config.Steps);
         }
         return LastLoss;
     }

@@ -62,7 +62,7 @@ public sealed partial class VqTokenizerTrainer : IDisposable
     /// on a non-finite loss or gradient skips the step or throws <see cref="TrainingDivergedException"/> (<c>OnNonFinite</c>).
     /// </summary>
     public TokenizerReport Train(IBatchSource train, ImageBatch heldOut, IProgress<TrainingProgress>? progress, CancellationToken ct,
-        DataParallel? parallel = null)
+        DataParallel? parallel = null, PeriodicCheckpoint? checkpoint = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(heldOut);
@@ -125,6 +125,7 @@ public sealed partial class VqTokenizerTrainer : IDisposable
                 imagesSinceReport = 0;
                 restartedSinceReport = 0;
             }
+            checkpoint?.AfterStep(Step, Config.Steps);
         }
 
         var eval = Evaluate(heldOut);

@@ -1,0 +1,50 @@
+namespace Tessera.Grains;
+
+/// <summary>
+/// What an experiment asks the scheduler for before it starts a stage: all <see cref="Ranks"/> slots at once.
+/// One request per experiment at a time; asking for another stage gives up the slots of the previous one.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record SlotRequest(
+    [property: Id(0)] string ExperimentId,
+    [property: Id(1)] int StageIndex,
+    [property: Id(2)] int Ranks,
+    [property: Id(3)] int Priority,
+    [property: Id(4)] string Team);
+
+/// <summary>The slots granted to a request: the silo (parsable Orleans silo address) of each rank, in rank order.</summary>
+[GenerateSerializer, Immutable]
+public sealed record SlotGrant(
+    [property: Id(0)] SlotRequest Request,
+    [property: Id(1)] IReadOnlyList<string> Silos,
+    [property: Id(2)] DateTimeOffset GrantedAt);
+
+/// <summary>A silo's device slots as the scheduler counts them; <see cref="SchedulerLimits.Unlimited"/> for an embedded silo.</summary>
+[GenerateSerializer, Immutable]
+public sealed record SiloSlots(
+    [property: Id(0)] string Silo,
+    [property: Id(1)] string Name,
+    [property: Id(2)] int Slots,
+    [property: Id(3)] int InUse);
+
+/// <summary>A request waiting for slots; <see cref="Position"/> 1 is served first.</summary>
+[GenerateSerializer, Immutable]
+public sealed record QueuedRequest(
+    [property: Id(0)] SlotRequest Request,
+    [property: Id(1)] int Position,
+    [property: Id(2)] DateTimeOffset QueuedAt,
+    [property: Id(3)] string Waiting);
+
+/// <summary>The whole scheduler at one moment: what `tessera cluster` prints.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ClusterSnapshot(
+    [property: Id(0)] IReadOnlyList<SiloSlots> Silos,
+    [property: Id(1)] IReadOnlyList<SlotGrant> Running,
+    [property: Id(2)] IReadOnlyList<QueuedRequest> Queue,
+    [property: Id(3)] IReadOnlyDictionary<string, int> Quotas);
+
+public static class SchedulerLimits
+{
+    /// <summary>Slots of a silo that does not count them (embedded mode: every stage starts, as before cluster mode).</summary>
+    public const int Unlimited = int.MaxValue;
+}

@@ -1,0 +1,112 @@
+using Microsoft.Extensions.Logging;
+
+namespace Tessera.Grains;
+
+/// <summary>
+/// The experiments submitted, the slot inventory and the queue (rules in <see cref="SlotBook"/>). State is persisted
+/// on every change, so a scheduler reactivated on another silo keeps its queue and grants; silos re-register now and
+/// then, and on activation the inventory drops silos that membership no longer lists as active.
+/// </summary>
+public sealed class SchedulerGrain(
+    [PersistentState("scheduler", GrainStorage.Experiments)] IPersistentState<SchedulerGrainState> state,
+    ILogger<SchedulerGrain> logger)
+    : Grain, ISchedulerGrain
+{
+    SchedulerGrainState S => state.State;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (S.Silos.Count == 0) return;
+        var active = (await GrainFactory.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true)).Keys
+            .Select(s => s.ToParsableString()).ToHashSet();
+        var gone = S.Silos.Where(s => !active.Contains(s.Key)).ToList();
+        foreach (var silo in gone) S.Silos.Remove(silo.Key);
+        if (gone.Count > 0)
+            await Changed($"silo(s) {string.Join(", ", gone.Select(s => $"{s.Value.Name} ({s.Key})"))} left while the scheduler was away; their slots are gone");
+    }
+
+    public async Task Register(ExperimentListing experiment)
+    {
+        if (S.Experiments.Any(e => e.Id == experiment.Id)) return;
+        S.Experiments.Add(experiment);
+        await state.WriteStateAsync();
+    }
+
+    public Task<IReadOnlyList<ExperimentListing>> List() =>
+        Task.FromResult<IReadOnlyList<ExperimentListing>>(S.Experiments.OrderByDescending(e => e.SubmittedAt).ToList());
+
+    public async Task RegisterSilo(string silo, string name, int slots)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
+        if (S.Silos.TryGetValue(silo, out var known) && known.Slots == slots) return;
+        S.Silos[silo] = new SiloEntry(name, slots);
+        await Changed($"silo {name} ({silo}) offers {Describe(slots)} slot(s)");
+    }
+
+    public async Task RemoveSilo(string silo)
+    {
+        if (!S.Silos.Remove(silo, out var entry)) return;
+        await Changed($"silo {entry.Name} ({silo}) left; its slots are gone");
+    }
+
+    public async Task<SlotGrant?> Reserve(SlotRequest request)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(request.Ranks, 1);
+        if (S.Grants.TryGetValue(request.ExperimentId, out var held))
+        {
+            if (held.Request.StageIndex == request.StageIndex && held.Request.Ranks == request.Ranks) return held;
+            S.Grants.Remove(request.ExperimentId);
+        }
+        int queued = S.Queue.FindIndex(e => e.Request.ExperimentId == request.ExperimentId);
+        if (queued < 0)
+            S.Queue.Add(new QueueEntry(request, DateTimeOffset.UtcNow));
+        else if (S.Queue[queued].Request != request)
+            S.Queue[queued] = S.Queue[queued] with { Request = request };
+        await Changed(queued < 0 ? $"{request.ExperimentId} asks for {request.Ranks} slot(s)" : null);
+        return S.Grants.GetValueOrDefault(request.ExperimentId);
+    }
+
+    public async Task Release(string experimentId)
+    {
+        bool held = S.Grants.Remove(experimentId);
+        bool queued = S.Queue.RemoveAll(e => e.Request.ExperimentId == experimentId) > 0;
+        if (held || queued) await Changed(held ? $"{experimentId} released its slots" : null);
+    }
+
+    public async Task SetQuota(string team, int? slots)
+    {
+        if (slots is int n) { ArgumentOutOfRangeException.ThrowIfNegative(n); S.Quotas[team] = n; }
+        else S.Quotas.Remove(team);
+        await Changed($"team '{team}' quota: {(slots is null ? "none" : slots)}");
+    }
+
+    public Task<ClusterSnapshot> Snapshot()
+    {
+        var used = SlotBook.InUse(S);
+        var silos = S.Silos.OrderBy(s => s.Value.Name, StringComparer.Ordinal)
+            .Select(s => new SiloSlots(s.Key, s.Value.Name, s.Value.Slots, used[s.Key])).ToList();
+        var queue = SlotBook.InOrder(S.Queue)
+            .Select((e, i) => new QueuedRequest(e.Request, i + 1, e.QueuedAt, SlotBook.Waiting(S, e.Request, i + 1))).ToList();
+        var running = S.Grants.Values.OrderBy(g => g.GrantedAt).ToList();
+        return Task.FromResult(new ClusterSnapshot(silos, running, queue, new Dictionary<string, int>(S.Quotas)));
+    }
+
+    /// <summary>Serves the queue with what is now free, then persists; every change goes through here.</summary>
+    async Task Changed(string? what)
+    {
+        if (what is not null) logger.LogInformation("Scheduler: {Change}", what);
+        foreach (var grant in Admit())
+            logger.LogInformation("Scheduler: {Experiment} granted {Ranks} slot(s) on {Silos}", grant.Request.ExperimentId,
+                grant.Request.Ranks, string.Join(", ", grant.Silos.Distinct().Select(s => S.Silos.TryGetValue(s, out var e) ? e.Name : s)));
+        await state.WriteStateAsync();
+    }
+
+    List<SlotGrant> Admit()
+    {
+        var before = S.Grants.Keys.ToHashSet();
+        SlotBook.Admit(S, DateTimeOffset.UtcNow);
+        return S.Grants.Where(g => !before.Contains(g.Key)).Select(g => g.Value).ToList();
+    }
+
+    static string Describe(int slots) => slots == SchedulerLimits.Unlimited ? "unlimited" : slots.ToString();
+}

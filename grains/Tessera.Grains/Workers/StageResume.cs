@@ -1,0 +1,93 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Tessera.Trainers;
+
+namespace Tessera.Grains.Workers;
+
+/// <summary>
+/// Resumable checkpoints of a training stage. Every <c>checkpoint_every</c> steps rank 0 writes the whole trainer
+/// (weights, optimizer moments, RNG, step) into one of two slots, alternately, then records it in a small index
+/// (<c>&lt;stage&gt;.resume.json</c>) with its step and SHA-256. Two slots, because the newest one may be the one a
+/// crash or a bad disk spoiled: a restarted stage loads the newest checkpoint that verifies and loads, else the
+/// other, else starts from step 0. The data position is step x global batch, so the batch sources continue from
+/// the restored step exactly where the interrupted run was.
+/// </summary>
+public static class StageResume
+{
+    public static string Index(string experimentId, string stage) => $"{experimentId}/checkpoints/{stage}.resume.json";
+    public static string Slot(string experimentId, string stage, int slot) => $"{experimentId}/checkpoints/{stage}.resume-{slot}.ckpt";
+
+    /// <summary>One saved checkpoint: which slot holds it, after which step, and the hash it was written with.</summary>
+    public sealed record Entry(int Slot, int Step, string Sha256);
+
+    /// <summary>What rank 0 passes to its trainer (null for other ranks, or with <c>checkpoint_every: 0</c>).</summary>
+    public static PeriodicCheckpoint? Periodic(StageContext context, Action<Stream> save)
+    {
+        int every = context.Stage.Int("checkpoint_every");
+        if (!context.IsLeader || every <= 0) return null;
+        return new PeriodicCheckpoint(every, step =>
+        {
+            var entries = Entries(context);
+            // Overwrite the older slot, never the newest good one.
+            int slot = entries.Count == 0 ? 0 : 1 - entries.MaxBy(e => e.Step)!.Slot;
+            using var buffer = new MemoryStream();
+            save(buffer);
+            var written = StageData.Write(context, Slot(context.ExperimentId, context.Stage.Name, slot), buffer.ToArray());
+            var next = entries.Where(e => e.Slot != slot).Append(new Entry(slot, step, written.Sha256)).OrderByDescending(e => e.Step).ToList();
+            StageData.WriteJson(context, Index(context.ExperimentId, context.Stage.Name), next);
+            context.Checkpointed?.Invoke(step);
+            context.Log.LogInformation("Stage {Stage}: resumable checkpoint at step {Step} ({Bytes} bytes, slot {Slot})",
+                context.Stage.Name, step, written.Length, slot);
+        });
+    }
+
+    /// <summary>
+    /// The trainer restored from the newest checkpoint that verifies and loads, or null if there is none (a fresh
+    /// start). A checkpoint that fails is logged with the reason and the previous one is tried.
+    /// </summary>
+    public static T? Latest<T>(StageContext context, Func<Stream, T> load) where T : class
+    {
+        foreach (var entry in Entries(context))
+        {
+            string path = Slot(context.ExperimentId, context.Stage.Name, entry.Slot);
+            try
+            {
+                var stored = context.Services.Store.GetAsync(path, context.Cancellation).GetAwaiter().GetResult();
+                if (stored.Sha256 != entry.Sha256)
+                    throw new InvalidDataException($"SHA-256 is {stored.Sha256[..12]}…, the index recorded {entry.Sha256[..12]}… for step {entry.Step}");
+                using var stream = context.Services.Store.OpenReadAsync(path, context.Cancellation).GetAwaiter().GetResult();
+                T trainer = load(stream);
+                context.Log.LogInformation("Stage {Stage}: resuming from the checkpoint of step {Step} ({Path})", context.Stage.Name, entry.Step, path);
+                return trainer;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                context.Log.LogWarning("Stage {Stage}: the checkpoint of step {Step} at {Path} cannot be used ({Problem}); trying an older one",
+                    context.Stage.Name, entry.Step, path, e.Message);
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Adds <c>resumed_from_step</c> to a stage's metrics when it continued from a checkpoint (summary.json shows it).</summary>
+    public static Dictionary<string, double> Note(int resumedFrom, Dictionary<string, double> metrics)
+    {
+        if (resumedFrom > 0) metrics["resumed_from_step"] = resumedFrom;
+        return metrics;
+    }
+
+    static List<Entry> Entries(StageContext context)
+    {
+        string index = Index(context.ExperimentId, context.Stage.Name);
+        if (!context.Services.Store.ExistsAsync(index, context.Cancellation).GetAwaiter().GetResult()) return [];
+        try
+        {
+            return StageData.ReadJson<List<Entry>>(context, index).OrderByDescending(e => e.Step).ToList();
+        }
+        catch (JsonException e)
+        {
+            context.Log.LogWarning("Stage {Stage}: resume index {Path} is unreadable ({Problem}); starting from step 0", context.Stage.Name, index, e.Message);
+            return [];
+        }
+    }
+}

@@ -1,0 +1,101 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Tessera.Grains;
+using Tessera.Silo;
+
+namespace Tessera.Tests.Servers;
+
+/// <summary>
+/// Two cluster-mode silos (one slot each) on the test Redis: a 2-rank stage gets one slot on each and its trainer
+/// grains are activated there; a second 2-rank experiment waits queued, never half-started, until the first gives
+/// its slots back; a silo that stops takes its slots out of the inventory.
+/// </summary>
+[Collection(TorchCollection.Name)]
+public sealed class ClusterSchedulingTests : IAsyncLifetime
+{
+    readonly string _runs = Path.Combine(Path.GetTempPath(), $"tessera-sched-{Guid.NewGuid():N}");
+    readonly string _cluster = $"sched-{Guid.NewGuid():N}"[..14];
+    readonly List<WebApplication> _silos = [];
+    string _redis = "";
+
+    public async Task InitializeAsync()
+    {
+        _redis = await TestServers.FreshRedisDatabase(RedisDatabases.Scheduler);
+        for (int i = 0; i < 2; i++)
+        {
+            var silo = TesseraWebHost.Build(new TesseraSiloOptions
+            {
+                ArtifactRoot = _runs, SiloPort = 0, GatewayPort = 0, HttpPort = 0, TorchThreads = 1, OrleansDashboard = false,
+                RedisConnection = _redis, ClusterId = _cluster, Slots = 1,
+            });
+            await silo.StartAsync();
+            _silos.Add(silo);
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var silo in _silos)
+        {
+            await silo.StopAsync();
+            await silo.DisposeAsync();
+        }
+        if (Directory.Exists(_runs)) Directory.Delete(_runs, recursive: true);
+    }
+
+    IClusterClient Client => _silos[0].Services.GetRequiredService<IClusterClient>();
+    ISchedulerGrain Scheduler => Client.GetGrain<ISchedulerGrain>(0);
+
+    async Task<ClusterSnapshot> WaitForSnapshot(Func<ClusterSnapshot, bool> done)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var snapshot = await Scheduler.Snapshot();
+            if (done(snapshot)) return snapshot;
+            Assert.True(DateTime.UtcNow < deadline, $"scheduler never got there: {snapshot.Silos.Count} silos, {snapshot.Running.Count} running, {snapshot.Queue.Count} queued");
+            await Task.Delay(200);
+        }
+    }
+
+    [Fact]
+    public async Task RanksGoWhereTheirSlotsAreAndAFullClusterQueues()
+    {
+        await WaitForSnapshot(s => s.Silos.Count == 2);
+
+        // A long 2-rank stage takes both slots, one rank on each silo.
+        string first = $"long-{Guid.NewGuid():N}"[..13];
+        await TinyExperiments.Submit(Client, first, TinyExperiments.TokenizerSpec("long", steps: 100_000, workers: 2, logEvery: 50));
+        await TinyExperiments.WaitFor(Client, first, s => s.State == ExperimentState.Running, TimeSpan.FromSeconds(60));
+        var grant = Assert.Single((await Scheduler.Snapshot()).Running);
+        Assert.Equal(first, grant.Request.ExperimentId);
+        Assert.Equal(2, grant.Silos.Distinct().Count());
+        var management = Client.GetGrain<IManagementGrain>(0);
+        for (int rank = 0; rank < 2; rank++)
+        {
+            var trainer = Client.GetGrain<ITrainerGrain>($"{first}/tokenizer/{rank}");
+            Assert.True(await trainer.IsRunning());
+            Assert.Equal(grant.Silos[rank], (await management.GetActivationAddress(trainer))!.ToParsableString());
+        }
+
+        // A second 2-rank experiment waits: queued, pending, no rank started.
+        string second = $"next-{Guid.NewGuid():N}"[..13];
+        await TinyExperiments.Submit(Client, second, TinyExperiments.TokenizerSpec("next", steps: 4, workers: 2));
+        var queued = await WaitForSnapshot(s => s.Queue.Any(q => q.Request.ExperimentId == second));
+        Assert.Equal("needs 2 slots, 0 free", queued.Queue[0].Waiting);
+        Assert.Equal(ExperimentState.Pending, (await Client.GetGrain<IExperimentGrain>(second).GetStatus()).State);
+        Assert.False(await Client.GetGrain<ITrainerGrain>($"{second}/tokenizer/0").IsRunning());
+
+        // Cancelling the first gives its slots back; the second starts and finishes.
+        await Client.GetGrain<IExperimentGrain>(first).Cancel();
+        var done = await TinyExperiments.WaitUntilFinished(Client, second);
+        Assert.True(done.State == ExperimentState.Succeeded, $"{done.State}: {done.Error}");
+        var after = await WaitForSnapshot(s => s.Running.Count == 0);
+        Assert.Empty(after.Queue);
+
+        // A silo that stops takes its slots with it.
+        await _silos[1].StopAsync();
+        var one = await WaitForSnapshot(s => s.Silos.Count == 1);
+        Assert.Equal(1, one.Silos[0].Slots);
+    }
+}

@@ -1,0 +1,170 @@
+using System.Text.Json;
+using Orleans.TestingHost;
+using Tessera.Grains;
+using Tessera.Grains.Workers;
+using Tessera.Infra.Storage;
+using Tessera.Silo;
+using Tessera.Tests.Cluster;
+
+namespace Tessera.Tests.Workflow;
+
+/// <summary>
+/// Durable workflows on a real in-process cluster: a cancelled experiment, and one whose silo stopped mid-stage,
+/// continue from the stage and the checkpoint where they stopped, without redoing finished stages.
+/// </summary>
+[Collection(TorchCollection.Name)]
+public sealed class ResumeWorkflowTests : IAsyncDisposable
+{
+    readonly string _runs = Path.Combine(Path.GetTempPath(), $"tessera-resume-{Guid.NewGuid():N}");
+
+    // Enough generator steps that the test can interrupt it after a couple of checkpoints on a busy machine.
+    const string Spec = """
+        experiment: resumable
+        seed: 3
+        device: cpu
+        dataset:
+          name: mnist
+          shards: 2
+        stages:
+          - kind: tokenizer
+            steps: 8
+            batch_size: 16
+            log_every: 4
+            warmup_steps: 2
+            hidden_channels: 8
+            latent_channels: 16
+            codebook_size: 32
+          - kind: tokenize
+          - kind: generator
+            steps: 400
+            batch_size: 8
+            log_every: 20
+            checkpoint_every: 20
+            warmup_steps: 1
+            model_dim: 8
+            layers: 1
+            heads: 1
+            mlp_ratio: 1
+        """;
+
+    static async Task<InProcessTestCluster> StartCluster(string runs)
+    {
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((_, silo) => silo.AddTesseraServices(new TesseraSiloOptions { ArtifactRoot = runs, TorchThreads = 2 }));
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return cluster;
+    }
+
+    /// <summary>Waits until the generator has written a resumable checkpoint at or past <paramref name="step"/>; returns its step.</summary>
+    async Task<int> WaitForCheckpoint(string id, int step)
+    {
+        var store = new LocalArtifactStore(_runs);
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        string index = StageResume.Index(id, "generator");
+        while (true)
+        {
+            if (await store.ExistsAsync(index, deadline.Token))
+            {
+                var entries = JsonSerializer.Deserialize<List<StageResume.Entry>>(await store.ReadTextAsync(index, deadline.Token))!;
+                int newest = entries.Max(e => e.Step);
+                if (newest >= step) return newest;
+            }
+            await Task.Delay(50, deadline.Token);
+        }
+    }
+
+    static void AssertResumedOnce(ExperimentStatus status, int checkpointStep)
+    {
+        Assert.True(status.State == ExperimentState.Succeeded, $"state {status.State}: {status.Error}");
+        Assert.Equal(["tokenizer", "tokenize", "generator"], status.Completed.Select(r => r.Stage));
+        var generator = status.Completed[2].Metrics;
+        Assert.Equal(400, generator["steps"]);
+        Assert.InRange(generator["resumed_from_step"], checkpointStep, 399);
+        Assert.False(status.Completed[0].Metrics.ContainsKey("resumed_from_step"));
+    }
+
+    [Fact]
+    public async Task ACancelledExperimentResumesFromItsCheckpoint()
+    {
+        await using var cluster = await StartCluster(_runs);
+        var experiment = cluster.Client.GetGrain<IExperimentGrain>("resumable-1");
+        await experiment.Submit(new ExperimentSubmission(Spec, "resumable.yaml", DateTimeOffset.UtcNow));
+        int checkpoint = await WaitForCheckpoint("resumable-1", 40);
+        await experiment.Cancel();
+        var cancelled = await experiment.GetStatus();
+        Assert.Equal(ExperimentState.Cancelled, cancelled.State);
+        Assert.Equal(2, cancelled.Completed.Count);
+
+        // Resuming a running experiment changes nothing, a succeeded one is refused; an unknown id is named.
+        var resumed = await experiment.Resume();
+        Assert.Equal(ExperimentState.Pending, resumed.State);
+        Assert.False((await experiment.Resume()).IsFinished);
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => cluster.Client.GetGrain<IExperimentGrain>("nope-1").Resume());
+
+        var status = await ExperimentFlowTests.WaitUntilFinished(experiment, TimeSpan.FromMinutes(5));
+        AssertResumedOnce(status, checkpoint);
+        var again = await Assert.ThrowsAsync<InvalidOperationException>(() => experiment.Resume());
+        Assert.Contains("already succeeded", again.Message);
+
+        // The loss curve continues where it stopped: every generator step reported once, in order, to the end.
+        var steps = (await experiment.GetMetrics(0)).Where(p => p.Stage == "generator").Select(p => p.Step).ToList();
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => i * 20), steps);
+    }
+
+    [Fact]
+    public async Task AnExperimentWhoseSiloStoppedIsInterruptedAndResumesInANewSilo()
+    {
+        string tokenizerSha;
+        int checkpoint;
+        await using (var first = await StartCluster(_runs))
+        {
+            var experiment = first.Client.GetGrain<IExperimentGrain>("resumable-2");
+            await experiment.Submit(new ExperimentSubmission(Spec, "resumable.yaml", DateTimeOffset.UtcNow));
+            checkpoint = await WaitForCheckpoint("resumable-2", 20);
+            tokenizerSha = (await experiment.GetStatus()).Completed[0].Artifacts.Single(a => a.Path.EndsWith("tokenizer.ckpt")).Sha256;
+            await first.StopAllSilosAsync(); // graceful: the trainer stops its worker and reports nothing
+        }
+
+        await using var second = await StartCluster(_runs);
+        var again = second.Client.GetGrain<IExperimentGrain>("resumable-2");
+        var interrupted = await again.GetStatus();
+        Assert.Equal(ExperimentState.Interrupted, interrupted.State);
+        Assert.Contains("tessera resume resumable-2", interrupted.Error);
+        Assert.Contains(await second.Client.GetGrain<ISchedulerGrain>(0).List(), l => l.Id == "resumable-2");
+
+        await again.Resume();
+        var status = await ExperimentFlowTests.WaitUntilFinished(again, TimeSpan.FromMinutes(5));
+        AssertResumedOnce(status, checkpoint);
+        Assert.Equal(tokenizerSha, status.Completed[0].Artifacts.Single(a => a.Path.EndsWith("tokenizer.ckpt")).Sha256);
+        Assert.Equal(tokenizerSha, (await new LocalArtifactStore(_runs).GetAsync("resumable-2/checkpoints/tokenizer.ckpt")).Sha256);
+    }
+
+    [Fact]
+    public async Task AFailedRankRestartsTheStageFromItsCheckpointWhileTheBudgetLasts()
+    {
+        await using var cluster = await StartCluster(_runs);
+        var experiment = cluster.Client.GetGrain<IExperimentGrain>("resumable-3");
+        await experiment.Submit(new ExperimentSubmission(Spec.Replace("device: cpu", "device: cpu\nmax_restarts: 1"), "resumable.yaml", DateTimeOffset.UtcNow));
+        int checkpoint = await WaitForCheckpoint("resumable-3", 20);
+        // The rank's worker ends with a failure report, as a crashed one would: the stage restarts by itself.
+        await cluster.Client.GetGrain<ITrainerGrain>("resumable-3/generator/0").Stop();
+        var status = await ExperimentFlowTests.WaitUntilFinished(experiment, TimeSpan.FromMinutes(5));
+        AssertResumedOnce(status, checkpoint);
+
+        // Without a budget left the same failure ends the experiment, naming the stage and the restarts used.
+        var second = cluster.Client.GetGrain<IExperimentGrain>("resumable-4");
+        await second.Submit(new ExperimentSubmission(Spec, "resumable.yaml", DateTimeOffset.UtcNow));
+        await WaitForCheckpoint("resumable-4", 20);
+        await cluster.Client.GetGrain<ITrainerGrain>("resumable-4/generator/0").Stop();
+        var failed = await ExperimentFlowTests.WaitUntilFinished(second, TimeSpan.FromMinutes(2));
+        Assert.Equal(ExperimentState.Failed, failed.State);
+        Assert.Equal("stage 'generator' failed: cancelled", failed.Error);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (Directory.Exists(_runs)) Directory.Delete(_runs, recursive: true);
+        return ValueTask.CompletedTask;
+    }
+}
