@@ -102,7 +102,7 @@ public sealed class NonFiniteGuard : IDisposable
             if (gradClip > 0)
             {
                 // As torch.nn.utils.clip_grad_norm_, from the norm already on the device: no second sync.
-                var coef = (gradClip / (norm + 1e-6)).clamp_max(1.0);
+                var coef = full_like(norm, gradClip).div(norm + 1e-6).clamp_max(1.0);
                 foreach (var g in grads) g.mul_(coef.to(g.dtype));
             }
             return new StepVerdict(true, lossValue, normValue);

@@ -98,18 +98,37 @@ public sealed class BlobArtifactStore : IArtifactStore
         return new ArtifactRef(path, sha256, length);
     }
 
+    /// <summary>
+    /// Streams one committed version, verified against the SHA-256 recorded with it as it is read
+    /// (<see cref="VerifiedReadStream"/>). The hash comes from the properties of one ETag and the bytes from a GET
+    /// conditional on that ETag: a download's own headers are not always the same version as its body (Azurite), and a
+    /// write committing in between makes the GET fail with 412, so it is simply tried again.
+    /// </summary>
     public async Task<Stream> OpenReadAsync(string path, CancellationToken cancellationToken = default)
     {
         ArtifactPath.Validate(path);
-        try
+        var blob = _container.GetBlobClient(path);
+        for (var attempt = 0; ; attempt++)
         {
-            // One GET streams one committed version, however many writes commit while it is read.
-            var response = await _container.GetBlobClient(path).DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            return response.Value.Content;
-        }
-        catch (RequestFailedException e) when (e.Status == 404)
-        {
-            throw new ArtifactNotFoundException(path, Location);
+            try
+            {
+                BlobProperties properties = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+                var response = await blob.DownloadStreamingAsync(new BlobDownloadOptions
+                {
+                    Conditions = new BlobRequestConditions { IfMatch = properties.ETag },
+                }, cancellationToken).ConfigureAwait(false);
+                if (!properties.Metadata.TryGetValue(Sha256Metadata, out var sha256) || !ChecksumSidecar.IsSha256Hex(sha256))
+                    return response.Value.Content; // not written by this store: nothing to verify against
+                return new VerifiedReadStream(response.Value.Content, path, Location, [new ChecksumSidecar.Entry(sha256, properties.ContentLength)]);
+            }
+            catch (RequestFailedException e) when (e.Status == 404)
+            {
+                throw new ArtifactNotFoundException(path, Location);
+            }
+            catch (RequestFailedException e) when (e.Status == 412 && attempt < 20)
+            {
+                // A write committed between the two requests: read the new version.
+            }
         }
     }
 

@@ -175,6 +175,30 @@ public class NonFiniteStepTests
     }
 
     [Fact]
+    public void TheGuardClipsExactlyAsTorchDoes()
+    {
+        // The guard clips from the norm it already has on the device (no second host sync); the result must be
+        // torch.nn.utils.clip_grad_norm_'s, bit for bit, so moving the clip into the guard changed no run.
+        float[] Clipped(bool byGuard)
+        {
+            using var g = new Generator(7);
+            using var model = new GptGenerator(GptGeneratorTests.Tiny, g);
+            var batch = GptGeneratorTests.OneBatch();
+            var (classes, tokens) = TokenBatchTensors.From(batch, GptGeneratorTests.Tiny, CPU);
+            var loss = model.TrainingLoss(classes, tokens) * 50; // large gradients, so the clip bites
+            loss.backward();
+            if (byGuard)
+            {
+                using var guard = new NonFiniteGuard("generator", NonFinitePolicy.Stop, model);
+                guard.Complete(1, loss, sync: null, gradClip: 0.5, () => "");
+            }
+            else nn.utils.clip_grad_norm_(model.parameters(), 0.5);
+            return model.parameters().SelectMany(p => p.grad!.data<float>().ToArray()).ToArray();
+        }
+        Assert.Equal(Clipped(byGuard: false), Clipped(byGuard: true));
+    }
+
+    [Fact]
     public void CheckpointIsNeverWrittenFromNonFiniteWeights()
     {
         using var trainer = new GeneratorTrainer(Gpt, CPU, seed: 1);

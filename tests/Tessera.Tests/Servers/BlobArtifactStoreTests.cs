@@ -55,6 +55,25 @@ public sealed class BlobArtifactStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ABlobChangedBehindTheStoresBackFailsItsReadNamingBothHashes()
+    {
+        var content = Content(4000, 7);
+        var written = await _store.WriteAsync("runs/x/model.ckpt", new MemoryStream(content));
+        var damaged = content.ToArray();
+        damaged[2000] ^= 0x01;
+        // Rewritten with the old metadata kept, as a faulty copy or a hand edit would leave it.
+        var blob = _container.GetBlobClient("runs/x/model.ckpt");
+        await blob.UploadAsync(new BinaryData(damaged), new Azure.Storage.Blobs.Models.BlobUploadOptions
+        {
+            Metadata = new Dictionary<string, string> { [BlobArtifactStore.Sha256Metadata] = written.Sha256 },
+        });
+        var error = await Assert.ThrowsAsync<ArtifactCorruptException>(() => ReadAsync("runs/x/model.ckpt"));
+        Assert.Equal(written.Sha256, error.ExpectedSha256);
+        Assert.Equal(Sha(damaged), error.ActualSha256);
+        Assert.Contains("runs/x/model.ckpt", error.Message);
+    }
+
+    [Fact]
     public async Task OverwriteReplacesContentAndChecksum()
     {
         await _store.WriteAsync("report.json", new MemoryStream(Content(3000, 1)));
