@@ -36,12 +36,14 @@ public sealed class AlignmentRunTests : IDisposable
             log_every: 1
             samples_per_class: 2
           - kind: ddo
+            from: generator
             steps: 2
             rounds: 2
             batch_size: 4
             log_every: 1
             samples_per_class: 2
           - kind: dpo
+            from: generator
             pairs: 6
             candidates: 3
             steps: 2
@@ -49,6 +51,7 @@ public sealed class AlignmentRunTests : IDisposable
             log_every: 1
             samples_per_class: 2
           - kind: rl
+            from: generator
             steps: 2
             batch_size: 2
             group_size: 3
