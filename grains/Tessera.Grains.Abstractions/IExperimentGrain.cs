@@ -25,6 +25,13 @@ public interface IExperimentGrain : IGrainWithStringKey
     /// </summary>
     Task<ExperimentStatus> Resume();
 
+    /// <summary>
+    /// Moves the running stage <paramref name="stageIndex"/>: its ranks stop, its slots go back, and it starts again as
+    /// a new generation on the slots the scheduler now offers, from its newest checkpoint. A planned move (a silo
+    /// draining), so it does not count against max_restarts. Ignored if that stage is not running.
+    /// </summary>
+    [OneWay] Task Reform(int stageIndex, string reason);
+
     // Called by trainer workers. One-way: a worker never waits on the control plane mid-step.
     [OneWay] Task ReportProgress(int stageIndex, StageProgress progress);
     /// <summary>Rank 0 wrote a resumable checkpoint at <paramref name="step"/>: the history up to it is made durable.</summary>

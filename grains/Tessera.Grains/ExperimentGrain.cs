@@ -146,6 +146,24 @@ public sealed class ExperimentGrain(
             ? Task.CompletedTask
             : RestartOrFail($"stage '{S.StageNames[stageIndex]}' failed: {error}");
 
+    public async Task Reform(int stageIndex, string reason)
+    {
+        if (stageIndex != S.StageIndex || _ring is null || IsFinished) return;
+        logger.LogWarning("Experiment {Id}: {Reason}; stage {Stage} re-forms on other slots from its last checkpoint", Id, reason, S.StageNames[stageIndex]);
+        await Restart();
+    }
+
+    /// <summary>Stops the stage's ranks, gives back their slots and starts it again as a new generation after <paramref name="delay"/>.</summary>
+    async Task Restart(TimeSpan delay = default)
+    {
+        S.Generation++; // late reports of the ranks being stopped now are stale from here on
+        await StopRanks();
+        await Scheduler.Release(Id);
+        MoveTo(ExperimentState.Pending);
+        await state.WriteStateAsync();
+        ScheduleStageStart(delay);
+    }
+
     /// <summary>
     /// A stage failed (a rank crashed or lost its peers, a silo died, the stage could not start): while the spec's
     /// max_restarts allows, stop what is left of its ranks, give back their slots and start it again as a new
@@ -161,16 +179,11 @@ public sealed class ExperimentGrain(
             return;
         }
         S.Restarts++;
-        S.Generation++; // late reports of the ranks being stopped now are stale from here on
         logger.LogWarning("Experiment {Id}: {Reason}; restarting the stage from its last checkpoint (restart {Restart} of {Budget})",
             Id, reason, S.Restarts, budget);
-        await StopRanks();
-        await Scheduler.Release(Id);
-        MoveTo(ExperimentState.Pending);
-        await state.WriteStateAsync();
         // Backing off (5 s, 10 s, ...) gives a cluster that just lost a silo time to declare it dead, so the scheduler
         // stops offering its slots before the next start.
-        ScheduleStageStart(TimeSpan.FromSeconds(Math.Min(30, 5 * S.Restarts)));
+        await Restart(TimeSpan.FromSeconds(Math.Min(30, 5 * S.Restarts)));
     }
 
     public Task<RingMembership> JoinRing(int stageIndex, long generation, int rank, string endpoint)
@@ -202,7 +215,7 @@ public sealed class ExperimentGrain(
         if (S.State is not (ExperimentState.Pending or ExperimentState.Running)) return;
         string stage = S.StageNames[S.StageIndex];
         var spec = SpecParser.Parse(S.ResolvedSpecYaml, ExperimentPaths.Spec(Id));
-        await Task.WhenAll(Enumerable.Range(0, spec.Stages[S.StageIndex].Workers).Select(rank => Trainer(S.StageIndex, rank).Stop()));
+        await StopAll(S.StageIndex, spec.Stages[S.StageIndex].Workers);
         if (S.Restarts < spec.MaxRestarts)
         {
             // The spec allows automatic restarts: carry on at once (the silo that drove it is gone, not the experiment).
@@ -224,7 +237,22 @@ public sealed class ExperimentGrain(
         if (_ring is null) return;
         int stage = _ring.StageIndex, ranks = _ring.Endpoints.Length;
         _ring = null;
-        await Task.WhenAll(Enumerable.Range(0, ranks).Select(rank => Trainer(stage, rank).Stop()));
+        await StopAll(stage, ranks);
+    }
+
+    /// <summary>
+    /// Tells every rank of a stage to stop. A rank whose silo is gone cannot answer: that must not stop the others
+    /// or what comes next (a restart), so each failure is logged, and the wait is bounded.
+    /// </summary>
+    async Task StopAll(int stageIndex, int ranks)
+    {
+        var stops = Enumerable.Range(0, ranks).Select(async rank =>
+        {
+            try { await Trainer(stageIndex, rank).Stop(); }
+            catch (Exception e) { logger.LogWarning("Rank {Rank} of stage {Stage} did not confirm it stopped: {Problem}", rank, S.StageNames[stageIndex], e.Message); }
+        });
+        try { await Task.WhenAll(stops).WaitAsync(TimeSpan.FromSeconds(10)); }
+        catch (TimeoutException) { logger.LogWarning("Some ranks of stage {Stage} did not answer within 10 s (their silo may be gone)", S.StageNames[stageIndex]); }
     }
 
     /// <summary>Starts the current stage in a turn of its own, so Submit and stage reports return at once.</summary>

@@ -33,9 +33,14 @@ public sealed class TrainerGrain(WorkerServices services, ILogger<TrainerGrain> 
         _worker.Start();
     }
 
+    /// <summary>
+    /// Stops the worker and lets this activation go (its deactivation waits for the worker's thread), so the next
+    /// generation of this rank is placed afresh, on whatever slot the scheduler reserved for it.
+    /// </summary>
     public Task Stop()
     {
         _worker?.Cancel();
+        DeactivateOnIdle();
         return Task.CompletedTask;
     }
 
@@ -50,7 +55,8 @@ public sealed class TrainerGrain(WorkerServices services, ILogger<TrainerGrain> 
         if (_worker is { IsRunning: true } worker)
         {
             logger.LogWarning("Trainer {Trainer} deactivating ({Reason}) while training: stopping its worker", this.GetPrimaryKeyString(), reason);
-            worker.Interrupt();
+            // A worker already told to stop (Stop) reports as it was told; any other is interrupted quietly.
+            if (!worker.IsStopping) worker.Interrupt();
             await worker.WaitAsync(cancellationToken);
         }
         await base.OnDeactivateAsync(reason, cancellationToken);

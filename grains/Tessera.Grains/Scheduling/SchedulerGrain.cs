@@ -59,7 +59,13 @@ public sealed class SchedulerGrain(
                 : $"'{silo}' names {matches.Count} silos; give the full address");
         var (address, entry) = (matches[0].Key, matches[0].Value);
         if (S.Draining.Add(address)) await Changed($"draining silo {entry.Name} ({address}): no new ranks go there");
-        return new DrainResult(address, entry.Name, S.Grants.Values.Where(g => g.Silos.Contains(address)).ToList());
+        var affected = S.Grants.Values.Where(g => g.Silos.Contains(address)).ToList();
+        // Each of those stages re-forms on other slots from its last checkpoint (one-way: the experiment calls back
+        // into this grain to release and reserve, which must not wait on this turn).
+        foreach (var grant in affected)
+            GrainFactory.GetGrain<IExperimentGrain>(grant.Request.ExperimentId)
+                .Reform(grant.Request.StageIndex, $"silo {entry.Name} is draining").Ignore();
+        return new DrainResult(address, entry.Name, affected);
     }
 
     public async Task<SlotGrant?> Reserve(SlotRequest request)

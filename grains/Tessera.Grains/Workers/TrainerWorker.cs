@@ -30,6 +30,9 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
 
     public void Cancel() => _cancel.Cancel();
 
+    /// <summary>Told to stop (by <see cref="Cancel"/> or <see cref="Interrupt"/>).</summary>
+    public bool IsStopping => _cancel.IsCancellationRequested;
+
     /// <summary>Stops the worker like <see cref="Cancel"/> but reports nothing: its silo is going away, not the experiment.</summary>
     public void Interrupt()
     {

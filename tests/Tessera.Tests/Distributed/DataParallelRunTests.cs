@@ -156,6 +156,7 @@ public sealed class DataParallelRunTests : IDisposable
         public Task<IReadOnlyList<MetricsPoint>> GetMetrics(int since) => throw new NotSupportedException();
         public Task Cancel() => throw new NotSupportedException();
         public Task<ExperimentStatus> Resume() => throw new NotSupportedException();
+        public Task Reform(int stageIndex, string reason) => throw new NotSupportedException();
         public Task ReportProgress(int stageIndex, StageProgress progress) => throw new NotSupportedException();
         public Task ReportCheckpoint(int stageIndex, int step) => throw new NotSupportedException();
         public Task ReportStageCompleted(int stageIndex, long generation, StageResult result) => throw new NotSupportedException();

@@ -59,6 +59,34 @@ public sealed class ClusterSchedulingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ADrainedSilosStageMovesToAnotherFromItsLastCheckpoint()
+    {
+        await WaitForSnapshot(s => s.Silos.Count == 2);
+        string id = $"drain-{Guid.NewGuid():N}"[..14];
+        await TinyExperiments.Submit(Client, id, TinyExperiments.TokenizerSpec("drain", steps: 400, logEvery: 10, checkpointEvery: 20));
+        var store = new Tessera.Infra.Storage.LocalArtifactStore(_runs);
+        string index = Tessera.Grains.Workers.StageResume.Index(id, "tokenizer");
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (!await store.ExistsAsync(index))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no checkpoint within 2 minutes");
+            await Task.Delay(50);
+        }
+        var grant = (await Scheduler.Snapshot()).Running.Single(g => g.Request.ExperimentId == id);
+
+        // Draining the silo of its one rank moves the stage; a planned move uses none of the (zero) restarts allowed.
+        var drained = await Scheduler.Drain(grant.Silos[0]);
+        Assert.Equal(id, Assert.Single(drained.Affected).Request.ExperimentId);
+        await WaitForSnapshot(s => s.Running.Any(g => g.Request.ExperimentId == id && g.Silos[0] != grant.Silos[0]) ||
+            s.Running.All(g => g.Request.ExperimentId != id));
+        var done = await TinyExperiments.WaitUntilFinished(Client, id);
+        Assert.True(done.State == ExperimentState.Succeeded, $"{done.State}: {done.Error}");
+        var metrics = Assert.Single(done.Completed).Metrics;
+        Assert.Equal(400, metrics["steps"]);
+        Assert.True(metrics.GetValueOrDefault("resumed_from_step") >= 20, "the stage did not continue from a checkpoint");
+    }
+
+    [Fact]
     public async Task RanksGoWhereTheirSlotsAreAndAFullClusterQueues()
     {
         await WaitForSnapshot(s => s.Silos.Count == 2);

@@ -31,7 +31,7 @@ public sealed class SiloFailureTests(ITestOutputHelper output) : IAsyncLifetime
         experiment: failover
         seed: 5
         device: cpu
-        max_restarts: 3
+        max_restarts: 6
         dataset:
           name: mnist
           shards: 2
@@ -65,7 +65,8 @@ public sealed class SiloFailureTests(ITestOutputHelper output) : IAsyncLifetime
             process.Dispose();
         }
         await new Azure.Storage.Blobs.BlobContainerClient(TestServers.Blob, _container).DeleteIfExistsAsync();
-        Directory.Delete(_root, recursive: true);
+        // TESSERA_KEEP_TEST_DIRS=1 keeps the silos' logs for a post-mortem.
+        if (Environment.GetEnvironmentVariable("TESSERA_KEEP_TEST_DIRS") != "1") Directory.Delete(_root, recursive: true);
     }
 
     /// <summary>A silo process of the cluster: one slot, its own ports and log directory; connection strings by environment, not argv.</summary>
@@ -141,8 +142,13 @@ public sealed class SiloFailureTests(ITestOutputHelper output) : IAsyncLifetime
 
         // Training again: progress reported by the restarted generation (the survivor of the old one is stuck in its
         // all-reduce until its peer timeout, so any report well after the kill is the new generation's).
-        await Until(async () => (await experiment.GetMetrics(0)).Any(p => p.Time > killTime + TimeSpan.FromSeconds(1)) ? "" : null,
-            TimeSpan.FromMinutes(3), "training after the kill");
+        await Until(async () =>
+        {
+            if ((await experiment.GetMetrics(0)).Any(p => p.Time > killTime + TimeSpan.FromSeconds(1))) return "";
+            var now = await experiment.GetStatus();
+            Assert.False(now.IsFinished, $"the experiment ended instead of recovering: {now.State}: {now.Error}");
+            return null;
+        }, TimeSpan.FromMinutes(5), "training after the kill");
         output.WriteLine($"killed the silo of rank 1 at step ~{stepAtKill} (checkpoint {checkpoint}); training again after {killedAt.Elapsed.TotalSeconds:F1} s");
 
         var status = await Until(async () => await experiment.GetStatus() is { IsFinished: true } done ? done : null, TimeSpan.FromMinutes(5), "the end");

@@ -5,7 +5,7 @@ namespace Tessera.Tests.Servers;
 /// <summary>Tokenizer experiments small enough for cluster tests, and waiting on them.</summary>
 public static class TinyExperiments
 {
-    public static string TokenizerSpec(string experiment, int steps, int workers = 1, int logEvery = 3) => $"""
+    public static string TokenizerSpec(string experiment, int steps, int workers = 1, int logEvery = 3, int checkpointEvery = 250) => $"""
         experiment: {experiment}
         seed: 2
         device: cpu
@@ -19,6 +19,7 @@ public static class TinyExperiments
             log_every: {logEvery}
             warmup_steps: 1
             workers: {workers}
+            checkpoint_every: {checkpointEvery}
             quantizer: simvq
             hidden_channels: 8
             latent_channels: 8
