@@ -110,6 +110,7 @@ public static class AlignmentStage
             WeightDecay = stage.Double("weight_decay"),
             GradClip = stage.Double("grad_clip"),
             LogEvery = stage.Int("log_every"),
+            OnNonFinite = stage.String("on_nonfinite"),
         };
         if (stage.Settings.ContainsKey("beta")) config = config with { Beta = stage.Double("beta") }; // rl has no beta
         return stage.Kind switch

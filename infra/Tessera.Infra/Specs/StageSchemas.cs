@@ -17,6 +17,11 @@ public enum SettingType { Integer, Number, Text }
 /// </summary>
 public static partial class StageSchemas
 {
+    /// <summary>What a training loop does on a NaN or infinity in a step's loss or gradient (trainers' NonFiniteGuard).</summary>
+    static SettingSchema OnNonFinite => new("on_nonfinite", SettingType.Text, "stop",
+        "a NaN or infinite loss or gradient: stop fails the stage naming the step and the first such parameter; skip drops the step and counts it (skipped_steps)",
+        Choices: ["stop", "skip"]);
+
     /// <summary>Settings every training stage has; only their defaults differ by kind.</summary>
     static SettingSchema[] Training(int steps, int batchSize, double lr, int logEvery, int warmup = 50, double weightDecay = 0.0,
         double minLrFraction = 0.05) =>
@@ -31,7 +36,7 @@ public static partial class StageSchemas
         new("workers", SettingType.Integer, 1, "data-parallel ranks averaging gradients over the gRPC ring; must divide batch_size", Min: 1, Max: 16),
         new("peer_timeout_seconds", SettingType.Number, 30.0, "with workers > 1: how long a rank waits for a missing peer before the stage fails", Min: 1, Max: 3600),
         new("checkpoint_every", SettingType.Integer, 250, "steps between resumable checkpoints (an interrupted stage resumes from the newest; 0 = none)", Min: 0),
-        new("on_nonfinite", SettingType.Text, "stop", "a NaN or infinite loss or gradient: stop fails the stage naming the step and the first such parameter; skip drops the step and counts it (skipped_steps)", Choices: ["stop", "skip"]),
+        OnNonFinite,
     ];
 
     static readonly SettingSchema[] Tokenizer =

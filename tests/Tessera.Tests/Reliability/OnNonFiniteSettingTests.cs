@@ -21,6 +21,14 @@ public class OnNonFiniteSettingTests
     }
 
     [Fact]
+    public void SkipReachesThePostTrainingConfig()
+    {
+        var spec = SpecParser.Parse("experiment: d\ndataset:\n  name: mnist\nstages:\n  - kind: tokenizer\n  - kind: generator\n" +
+            "  - kind: classifier\n  - kind: cca\n    on_nonfinite: skip\n", "d.yaml");
+        Assert.Equal(NonFinitePolicy.Skip, AlignmentStage.FromStage(spec.Stages[3]).OnNonFinite);
+    }
+
+    [Fact]
     public void AnyOtherValueIsASpecError()
     {
         var error = Assert.Throws<SpecException>(() => Stage("generator", "ignore"));
