@@ -29,10 +29,11 @@ public static partial class SpecParser
         {
             throw new SpecException(file, (int)e.Start.Line, (int)e.Start.Column, "not valid YAML: " + Innermost(e).Message);
         }
-        catch (InvalidOperationException e)
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
-            // YamlDotNet's scanner throws this on some malformed plain scalars (found by the spec fuzz test) instead
-            // of a YamlException; the input is at fault all the same.
+            // YamlDotNet's scanner throws these on some malformed input (found by the spec fuzz test: malformed plain
+            // scalars; "the current event is of an unsupported type" while loading a mapping) instead of a
+            // YamlException; the input is at fault all the same.
             throw new SpecException(file, 0, 0, "not valid YAML: the YAML scanner gave up (" + e.Message + ")");
         }
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
