@@ -70,10 +70,11 @@ public class BenchCommandTests
         using var report = JsonDocument.Parse(await File.ReadAllTextAsync(json));
         var results = report.RootElement.GetProperty("results");
         var rows = results.GetProperty("results").EnumerateArray()
-            .Select(r => (r.GetProperty("mode").GetString(), r.GetProperty("cfg").ValueKind == JsonValueKind.Null, r.GetProperty("imagesPerSecond").GetDouble()))
+            .Select(r => (r.GetProperty("generator").GetString() + " " + r.GetProperty("mode").GetString(), r.GetProperty("cfg").ValueKind == JsonValueKind.Null,
+                r.GetProperty("imagesPerSecond").GetDouble()))
             .ToList();
-        Assert.Equal(6, rows.Count);
-        foreach (var mode in new[] { "kv-cache", "uncached", "next-scale" })
+        Assert.Equal(8, rows.Count);
+        foreach (var mode in new[] { "gpt kv-cache", "gpt uncached", "var kv-cache", "var uncached" })
         {
             Assert.Contains(rows, r => r.Item1 == mode && r.Item2);
             Assert.Contains(rows, r => r.Item1 == mode && !r.Item2);
