@@ -69,6 +69,9 @@ public static class TesseraApp
                 bench.AddCommand<BenchAllReduceCommand>("allreduce")
                     .WithDescription("Ring all-reduce over loopback gRPC vs raw loopback TCP.")
                     .WithExample("bench", "allreduce", "--workers", "2,4", "--sizes", "1MB,16MB,64MB", "--json", "allreduce.json");
+                bench.AddCommand<BenchDpCommand>("dp")
+                    .WithDescription("Data-parallel overhead: a step with N ranks of one thread each (loopback gRPC ring) against one rank of one thread.")
+                    .WithExample("bench", "dp", "--workload", "ref-gpt", "--workers", "2", "--json", "dp.json");
                 bench.AddCommand<BenchStepCommand>("step")
                     .WithDescription("Milliseconds per training step of a reference workload or a spec's stage, per libtorch thread count.")
                     .WithExample("bench", "step", "--workload", "ref-gpt", "--threads", "1,2", "--json", "step.json");
