@@ -55,6 +55,10 @@ public sealed class SiloCommand : AsyncCommand<SiloCommand.Settings>
         [Description("Trainer ranks this silo runs at once (default: one per GPU, else one per 2 CPU cores; env TESSERA_SLOTS).")]
         public int? Slots { get; set; }
 
+        [CommandOption("--torch-threads <N>")]
+        [Description("libtorch threads this silo's training uses (default: one per core; env TESSERA_TORCH_THREADS). One less than the cores leaves a core for the API and the data plane.")]
+        public int? TorchThreads { get; set; }
+
         [CommandOption("--address <IP>")]
         [Description("Address other silos and clients reach this silo at, in cluster mode (default 127.0.0.1; env TESSERA_ADDRESS).")]
         public string? Address { get; set; }
