@@ -63,6 +63,13 @@ public static class TesseraApp
                 data.AddCommand<DataImportCommand>("import")
                     .WithDescription("Import an ImageFolder tree or MNIST IDX files as a sharded dataset.");
             });
+            config.AddBranch("store", store =>
+            {
+                store.SetDescription("The artifact store.");
+                store.AddCommand<StoreVerifyCommand>("verify")
+                    .WithDescription("Read every artifact and check it against the SHA-256 recorded at write time (exit 1 if any is corrupt).")
+                    .WithExample("store", "verify", "--runs", "runs");
+            });
             config.AddBranch("bench", bench =>
             {
                 bench.SetDescription("Measurements of this machine.");
