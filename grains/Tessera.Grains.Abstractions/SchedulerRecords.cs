@@ -1,7 +1,8 @@
 namespace Tessera.Grains;
 
 /// <summary>
-/// What an experiment asks the scheduler for before it starts a stage: all <see cref="Ranks"/> slots at once.
+/// What an experiment asks the scheduler for before it starts a stage: all <see cref="Ranks"/> slots at once, or, when
+/// fewer are free, as many as are free down to <see cref="MinRanks"/> (the stage's <c>min_workers</c>; 0 = Ranks).
 /// One request per experiment at a time; asking for another stage gives up the slots of the previous one.
 /// </summary>
 [GenerateSerializer, Immutable]
@@ -11,7 +12,12 @@ public sealed record SlotRequest(
     [property: Id(2)] int Ranks,
     [property: Id(3)] int Priority,
     [property: Id(4)] string Team,
-    [property: Id(5)] string Stage = "");
+    [property: Id(5)] string Stage = "",
+    [property: Id(6)] int MinRanks = 0)
+{
+    /// <summary>The fewest slots this request can start with.</summary>
+    public int Least => MinRanks is > 0 and var least ? Math.Min(least, Ranks) : Ranks;
+}
 
 /// <summary>The slots granted to a request: the silo (parsable Orleans silo address) of each rank, in rank order.</summary>
 [GenerateSerializer, Immutable]

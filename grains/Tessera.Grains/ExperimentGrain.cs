@@ -278,25 +278,33 @@ public sealed class ExperimentGrain(
         try
         {
             ExperimentSpec spec = SpecParser.Parse(S.ResolvedSpecYaml, ExperimentPaths.Spec(Id));
-            // All the stage's slots at once, or stay queued (pending) and ask again: never half the ranks.
-            int workers = spec.Stages[S.StageIndex].Workers;
-            if (await Scheduler.Reserve(new SlotRequest(Id, S.StageIndex, workers, spec.Priority, spec.Team, S.StageNames[S.StageIndex])) is not { } slots)
+            // All the stage's slots at once (or, with min_workers, at least that many), or stay queued (pending) and ask
+            // again: never a ring short of the ranks it was started with.
+            StageSpec stage = spec.Stages[S.StageIndex];
+            int workers = stage.Workers;
+            if (await Scheduler.Reserve(new SlotRequest(Id, S.StageIndex, workers, spec.Priority, spec.Team, stage.Name, stage.MinWorkers)) is not { } slots)
             {
                 ScheduleStageStart(QueuedRetry);
                 return;
             }
-            logger.LogInformation("Stage {Stage}: {Ranks} slot(s) on {Silos}", S.StageNames[S.StageIndex], workers, string.Join(", ", slots.Silos));
+            // With fewer slots than workers, rank r of k runs workers r, r + k, ... and accumulates their gradients.
+            int ranks = slots.Silos.Count;
+            if (ranks < workers)
+                logger.LogWarning("Stage {Stage}: {Ranks} of {Workers} slot(s) free, starting on {Ranks} rank(s) with gradient accumulation (min_workers {Min}) on {Silos}",
+                    stage.Name, ranks, workers, ranks, stage.MinWorkers, string.Join(", ", slots.Silos));
+            else
+                logger.LogInformation("Stage {Stage}: {Ranks} slot(s) on {Silos}", stage.Name, ranks, string.Join(", ", slots.Silos));
             await datasets.PrepareAsync(spec.Dataset, GrainFactory, cancellationToken);
             MoveTo(ExperimentState.Running);
             S.StartedAt ??= DateTimeOffset.UtcNow;
             S.Generation++;
             await state.WriteStateAsync();
-            _ring = new RingRendezvous(S.StageIndex, S.Generation, Enumerable.Repeat("", workers).ToArray(),
+            _ring = new RingRendezvous(S.StageIndex, S.Generation, Enumerable.Repeat("", ranks).ToArray(),
                 Convert.ToHexString(RandomNumberGenerator.GetBytes(32)));
-            for (int rank = 0; rank < workers; rank++)
+            for (int rank = 0; rank < ranks; rank++)
             {
                 using var placement = SlotPlacementDirector.On(slots.Silos[rank]);
-                await Trainer(S.StageIndex, rank).Start(new TrainerAssignment(Id, S.StageIndex, S.ResolvedSpecYaml, rank, workers, S.Generation));
+                await Trainer(S.StageIndex, rank).Start(new TrainerAssignment(Id, S.StageIndex, S.ResolvedSpecYaml, rank, ranks, S.Generation));
             }
         }
         catch (Exception e)

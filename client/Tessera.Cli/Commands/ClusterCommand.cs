@@ -48,7 +48,7 @@ public sealed class ClusterCommand : AsyncCommand<ClusterCommand.Settings>
         var running = new Table().AddColumns("experiment", "stage", "team", "ranks", "on");
         foreach (var grant in cluster.Running)
             running.AddRow(Markup.Escape(grant.Request.ExperimentId), grant.Request.StageIndex.ToString(), Markup.Escape(grant.Request.Team),
-                grant.Request.Ranks.ToString(), Markup.Escape(string.Join(", ", grant.Silos.Select(s => names.GetValueOrDefault(s, "(gone)")))));
+                grant.Silos.Count.ToString(), Markup.Escape(string.Join(", ", grant.Silos.Select(s => names.GetValueOrDefault(s, "(gone)")))));
         AnsiConsole.MarkupLine($"[bold]holding slots[/]: {cluster.Running.Count}");
         if (cluster.Running.Count > 0) AnsiConsole.Write(running);
 

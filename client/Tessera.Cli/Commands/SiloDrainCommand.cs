@@ -35,7 +35,7 @@ public sealed class SiloDrainCommand : AsyncCommand<SiloDrainCommand.Settings>
             AnsiConsole.MarkupLine("No experiment has ranks there: the silo can be stopped now.");
         foreach (var grant in drained.Affected)
             AnsiConsole.MarkupLineInterpolated(
-                $"  {grant.Request.ExperimentId} (stage {grant.Request.StageIndex}) has {grant.Silos.Count(s => s == drained.Silo)} of its {grant.Request.Ranks} rank(s) there");
+                $"  {grant.Request.ExperimentId} (stage {grant.Request.StageIndex}) has {grant.Silos.Count(s => s == drained.Silo)} of its {grant.Silos.Count} rank(s) there");
         return ExitCodes.Success;
     }
 }

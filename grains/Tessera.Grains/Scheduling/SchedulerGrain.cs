@@ -125,7 +125,7 @@ public sealed class SchedulerGrain(
         {
             using var scope = ExperimentLogScope.Begin(logger, grant.Request.ExperimentId, NullIfEmpty(grant.Request.Stage));
             logger.LogInformation("Scheduler: {Experiment} granted {Ranks} slot(s) on {Silos}", grant.Request.ExperimentId,
-                grant.Request.Ranks, string.Join(", ", grant.Silos.Distinct().Select(s => S.Silos.TryGetValue(s, out var e) ? e.Name : s)));
+                grant.Silos.Count, string.Join(", ", grant.Silos.Distinct().Select(s => S.Silos.TryGetValue(s, out var e) ? e.Name : s)));
         }
         await state.WriteStateAsync();
     }

@@ -5,7 +5,8 @@ namespace Tessera.Grains;
 /// Rules: the queue is served by priority (high first), then age. A request whose team is at its quota is passed
 /// over (it does not hold up other teams); the first request that does not fit in the free slots stops the round,
 /// so a large stage is never starved by small ones slipping past it. Ranks are packed onto the silos with the most
-/// free slots, so a ring spans as few silos as it can. A draining silo takes no new ranks.
+/// free slots, so a ring spans as few silos as it can. A draining silo takes no new ranks. A request that may start on
+/// fewer ranks (<see cref="SlotRequest.MinRanks"/>) gets every free slot up to its full count when fewer are free.
 /// </summary>
 public static class SlotBook
 {
@@ -22,7 +23,7 @@ public static class SlotBook
     }
 
     static long TeamInUse(SchedulerGrainState state, string team) =>
-        state.Grants.Values.Where(g => g.Request.Team == team).Sum(g => (long)g.Request.Ranks);
+        state.Grants.Values.Where(g => g.Request.Team == team).Sum(g => (long)g.Silos.Count);
 
     /// <summary>Grants what the free slots allow, in queue order; returns how many requests it granted.</summary>
     public static int Admit(SchedulerGrainState state, DateTimeOffset now)
@@ -33,9 +34,11 @@ public static class SlotBook
         foreach (var entry in InOrder(state.Queue).ToList())
         {
             var request = entry.Request;
-            if (OverQuota(state, request)) continue;
-            if (free.Values.Sum() < request.Ranks) break;
-            var silos = Place(free, request.Ranks);
+            long allowed = QuotaLeft(state, request.Team);
+            if (allowed < request.Least) continue;
+            long available = free.Values.Sum();
+            if (available < request.Least) break;
+            var silos = Place(free, (int)Math.Min(request.Ranks, Math.Min(available, allowed)));
             state.Grants[request.ExperimentId] = new SlotGrant(request, silos, now);
             state.Queue.Remove(entry);
             granted++;
@@ -43,8 +46,8 @@ public static class SlotBook
         return granted;
     }
 
-    static bool OverQuota(SchedulerGrainState state, SlotRequest request) =>
-        state.Quotas.TryGetValue(request.Team, out int quota) && TeamInUse(state, request.Team) + request.Ranks > quota;
+    static long QuotaLeft(SchedulerGrainState state, string team) =>
+        state.Quotas.TryGetValue(team, out int quota) ? quota - TeamInUse(state, team) : long.MaxValue;
 
     /// <summary>Takes <paramref name="ranks"/> slots from <paramref name="free"/>, fullest-free silo first; one silo per rank.</summary>
     static List<string> Place(Dictionary<string, long> free, int ranks)
@@ -61,21 +64,23 @@ public static class SlotBook
     }
 
     /// <summary>
-    /// Whether a grant still answers a request asked again: the same stage and rank count, and every one of its silos
+    /// Whether a grant still answers a request asked again: the same stage and rank counts, and every one of its silos
     /// still in the inventory (a grant on a silo that died is given up, and the request queued afresh).
     /// </summary>
     public static bool StillHolds(SchedulerGrainState state, SlotGrant held, SlotRequest request) =>
-        held.Request.StageIndex == request.StageIndex && held.Request.Ranks == request.Ranks && held.Silos.All(state.Silos.ContainsKey);
+        held.Request.StageIndex == request.StageIndex && held.Request.Ranks == request.Ranks && held.Request.Least == request.Least
+        && held.Silos.All(state.Silos.ContainsKey);
 
     /// <summary>Why a queued request is still waiting, for `tessera list` and `tessera cluster`.</summary>
     public static string Waiting(SchedulerGrainState state, SlotRequest request, int position)
     {
-        if (state.Quotas.TryGetValue(request.Team, out int quota) && TeamInUse(state, request.Team) + request.Ranks > quota)
+        string needs = request.Least == request.Ranks ? $"{request.Ranks}" : $"{request.Least} to {request.Ranks}";
+        if (state.Quotas.TryGetValue(request.Team, out int quota) && TeamInUse(state, request.Team) + request.Least > quota)
             return $"team '{request.Team}' at its quota ({TeamInUse(state, request.Team)} of {quota} slots in use)";
         long capacity = state.Silos.Where(s => !state.Draining.Contains(s.Key)).Sum(s => (long)s.Value.Slots);
-        if (capacity < request.Ranks)
-            return $"needs {request.Ranks} slots, the cluster has {capacity}";
+        if (capacity < request.Least)
+            return $"needs {needs} slots, the cluster has {capacity}";
         long free = capacity - InUse(state).Where(u => !state.Draining.Contains(u.Key)).Sum(u => (long)u.Value);
-        return position == 1 ? $"needs {request.Ranks} slots, {free} free" : $"behind {position - 1} other request(s)";
+        return position == 1 ? $"needs {needs} slots, {free} free" : $"behind {position - 1} other request(s)";
     }
 }

@@ -32,17 +32,14 @@ public sealed class ShardIndex
 
     /// <summary>
     /// The next global batch of <paramref name="batchSize"/> items in sampler order, each as (shard, index within the
-    /// shard): all of it, or this rank's slice.
+    /// shard): all of it, or this rank's slices (one per virtual rank it runs, in order: see <see cref="DataParallel"/>).
     /// </summary>
     public (int Shard, int Local)[] NextBatch(int batchSize)
     {
         int[] indices = _sampler.Indices(_position, batchSize);
         _position += batchSize;
         if (_parallel is not null)
-        {
-            var (start, count) = _parallel.Slice(batchSize);
-            indices = indices[start..(start + count)];
-        }
+            indices = _parallel.Slices(batchSize).SelectMany(slice => indices[slice.Start..(slice.Start + slice.Count)]).ToArray();
         return indices.Select(index =>
         {
             int shard = Array.BinarySearch(_offsets, index);

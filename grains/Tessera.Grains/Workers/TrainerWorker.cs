@@ -86,8 +86,13 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
                 TorchRuntime.LimitCallingThread(Math.Max(1, services.Settings.TorchThreads / assignment.WorldSize));
                 ring = RingRendezvousClient.Join(experiment, assignment, stage.Name, services.DataPlane,
                     TimeSpan.FromSeconds(stage.Double("peer_timeout_seconds")), _cancel.Token);
-                parallel = new DataParallel(assignment.Rank, assignment.WorldSize, new RingGradientReducer(ring, _cancel.Token));
+                parallel = new DataParallel(assignment.Rank, assignment.WorldSize, new RingGradientReducer(ring, _cancel.Token), stage.Workers);
             }
+            else if (stage.Workers > 1)
+                parallel = new DataParallel(0, 1, SoloReducer.Instance, stage.Workers); // re-formed on one rank: it runs every slice
+            if (parallel is { Accumulates: true })
+                logger.LogInformation("Rank {Rank} of {Ranks} runs workers {Virtual} of {Workers}, accumulating their gradients (min_workers)",
+                    parallel.Rank, parallel.WorldSize, string.Join(", ", parallel.VirtualRanks), parallel.VirtualWorld);
             // Only rank 0 reports progress and writes artifacts; the other ranks train in step with it.
             var context = new StageContext(assignment.ExperimentId, spec, stage, assignment.ResolvedSpecYaml, services,
                 leader ? relay : NoProgress.Instance, _cancel.Token, parallel, logger, relay.Checkpointed);

@@ -36,4 +36,7 @@ public sealed record StageSpec(string Name, string Kind, IReadOnlyDictionary<str
 
     /// <summary>Data-parallel ranks: the `workers` setting of training stages; other kinds always run one.</summary>
     public int Workers => Settings.ContainsKey("workers") ? Int("workers") : 1;
+
+    /// <summary>The fewest ranks a start of this stage may run on (`min_workers`, resolved; <see cref="Workers"/> if absent).</summary>
+    public int MinWorkers => Settings.ContainsKey("min_workers") && Int("min_workers") > 0 ? Int("min_workers") : Workers;
 }

@@ -181,8 +181,17 @@ public static partial class SpecParser
     /// </summary>
     static void CheckWorkers(NodeReader reader, YamlMappingNode stage, string name, string kind, Dictionary<string, object> settings)
     {
-        if (!settings.TryGetValue("workers", out var value) || (int)value <= 1) return;
+        if (!settings.TryGetValue("workers", out var value)) return;
         int workers = (int)value, batch = (int)settings["batch_size"];
+        if (settings.TryGetValue("min_workers", out var min))
+        {
+            // Resolved to a number, so the resolved spec says how few ranks the stage may run on.
+            if ((int)min == 0) settings["min_workers"] = workers;
+            else if ((int)min > workers)
+                throw reader.Error(stage.Children[new YamlScalarNode("min_workers")],
+                    $"stage '{name}' has min_workers {min}, more than its {workers} workers");
+        }
+        if (workers <= 1) return;
         YamlNode where = stage.Children.TryGetValue(new YamlScalarNode("workers"), out var node) ? node : stage;
         if (batch % workers != 0)
             throw reader.Error(where, $"stage '{name}' has batch_size {batch}, which does not split evenly over {workers} workers");

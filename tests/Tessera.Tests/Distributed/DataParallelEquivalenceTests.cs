@@ -54,6 +54,88 @@ public class DataParallelEquivalenceTests
         }
     }
 
+    /// <summary>
+    /// Re-forming on fewer ranks (min_workers): a stage of W workers on k &lt; W ranks, each rank accumulating the
+    /// gradients of its workers' slices (<see cref="GradientAccumulation"/>), ends with the same weights as on W ranks
+    /// and as one rank on the whole batch. Checked for workers 2 on 1 rank, 2 on 2, and 4 on 2 (rank r runs workers
+    /// r and r + 2, so its rows are not contiguous).
+    /// </summary>
+    [Fact]
+    public async Task FewerRanksAccumulatingGradientsMatchTheFullGroup()
+    {
+        const int Batch = 4 * PerRank;
+        var data = new Random(12);
+        long[] tokens = Enumerable.Range(0, Batch * Config.SequenceLength).Select(_ => (long)data.Next(Config.CodebookSize)).ToArray();
+        long[] classes = Enumerable.Range(0, Batch).Select(i => (long)(i % Config.Classes)).ToArray();
+        float[] init = Train(tokens, classes, 0, Batch, sync: null, steps: 0);
+
+        float[] single = TrainSlices(tokens, classes, parallel: null, init);
+        float[] twoOnOne = TrainSlices(tokens, classes, new DataParallel(0, 1, SoloReducer.Instance, Workers: 2), init);
+        float[][] twoOnTwo = await OnRing(2, (rank, reducer) => TrainSlices(tokens, classes, new DataParallel(rank, 2, reducer, Workers: 2), init));
+        float[][] fourOnTwo = await OnRing(2, (rank, reducer) => TrainSlices(tokens, classes, new DataParallel(rank, 2, reducer, Workers: 4), init));
+
+        Assert.NotEqual(init, single);
+        AssertClose(single, twoOnOne, "workers 2 on 1 rank");
+        AssertClose(single, twoOnTwo[0], "workers 2 on 2 ranks");
+        AssertClose(single, fourOnTwo[0], "workers 4 on 2 ranks");
+        Assert.Equal(fourOnTwo[0], fourOnTwo[1]);
+    }
+
+    static void AssertClose(float[] expected, float[] actual, string what)
+    {
+        double difference = Math.Sqrt(expected.Zip(actual, (a, b) => (double)(a - b) * (a - b)).Sum());
+        double relative = difference / Math.Sqrt(expected.Sum(a => (double)a * a));
+        Assert.True(relative < 1e-5, $"{what}: relative difference ||single - replica|| / ||single|| = {relative}");
+    }
+
+    /// <summary>Runs <paramref name="train"/> as each of <paramref name="ranks"/> ranks over a real loopback gRPC ring, each on its own thread.</summary>
+    static async Task<float[][]> OnRing(int ranks, Func<int, IGradientReducer, float[]> train)
+    {
+        await using var cluster = await LoopbackCluster.StartAsync(ranks);
+        var rings = await Task.WhenAll(Enumerable.Range(0, ranks).Select(r => cluster.Hub(r).JoinAsync(cluster.Group(r, "accumulation", "s3cret"))));
+        try
+        {
+            return await Task.WhenAll(Enumerable.Range(0, ranks).Select(r => Task.Factory.StartNew(
+                () => train(r, new RingGradientReducer(rings[r], CancellationToken.None)), TaskCreationOptions.LongRunning)));
+        }
+        finally
+        {
+            foreach (var ring in rings) await ring.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// SGD as <see cref="Train"/>, but the way the trainers step: this rank's rows of the global batch
+    /// (<see cref="GradientAccumulation.GlobalRows"/>), forward and backward per micro-batch, gradients averaged over the ring.
+    /// </summary>
+    static float[] TrainSlices(long[] tokens, long[] classes, DataParallel? parallel, float[] init)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var generator = new torch.Generator(seed: 5);
+        var model = new GptGenerator(Config, generator);
+        Load(model, init);
+        var optimizer = optim.SGD(model.parameters(), learningRate: 0.1, momentum: 0.9);
+        using var sync = DataParallel.Start(parallel, model.parameters());
+        int batch = classes.Length;
+        var rows = tensor(GradientAccumulation.GlobalRows(parallel, batch).Select(r => (long)r).ToArray());
+        var tokens_BN = tensor(tokens, new long[] { batch, Config.SequenceLength }).index_select(0, rows);
+        var classes_B = tensor(classes).index_select(0, rows);
+        for (int step = 0; step < Steps; step++)
+        {
+            using var stepScope = torch.NewDisposeScope();
+            optimizer.zero_grad();
+            GradientAccumulation.Backward(parallel, batch, micro =>
+            {
+                var part_BN = tokens_BN.narrow(0, micro.Start, micro.Count);
+                var logits_BNV = model.Forward(classes_B.narrow(0, micro.Start, micro.Count), part_BN.narrow(1, 0, Config.SequenceLength - 1));
+                return nn.functional.cross_entropy(logits_BNV.reshape(-1, Config.CodebookSize), part_BN.reshape(-1));
+            });
+            sync?.AverageGradients();
+            optimizer.step();
+        }
+        return model.parameters().SelectMany(p => p.detach().cpu().data<float>().ToArray()).ToArray();
+    }
+
     /// <summary>SGD on rows [start, start+count) for a few steps from <paramref name="init"/>; returns the flattened weights.</summary>
     static float[] Train(long[] tokens, long[] classes, int start, int count, IGradientReducer? sync, int seed = 5, int steps = Steps,
         float[]? init = null)

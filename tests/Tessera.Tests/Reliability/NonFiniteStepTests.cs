@@ -153,7 +153,7 @@ public class NonFiniteStepTests
             var ranks = Enumerable.Range(0, 2).Select(r => Task.Factory.StartNew(() =>
             {
                 var parallel = new DataParallel(r, 2, new RingGradientReducer(rings[r], CancellationToken.None));
-                var (start, count) = parallel.Slice(config.BatchSize);
+                var (start, count) = DataParallel.SliceOf(config.BatchSize, r, 2);
                 var all = GptGeneratorTests.OneBatch();
                 var slice = new Tessera.Infra.Data.TokenBatch(all.Tokens[(start * all.Length)..((start + count) * all.Length)],
                     all.Labels[start..(start + count)], count, all.Length);

@@ -31,6 +31,36 @@ public sealed class SlotBookTests
     }
 
     [Fact]
+    public void AStageWithMinWorkersStartsOnTheFreeSlotsButNotBelowItsMinimum()
+    {
+        var state = Cluster(("a", 1), ("b", 1));
+        state.Queue.Add(new QueueEntry(new SlotRequest("elastic", 0, 4, 0, "default", MinRanks: 3), T0));
+        Assert.Equal(0, SlotBook.Admit(state, T0));
+        Assert.Equal("needs 3 to 4 slots, the cluster has 2", SlotBook.Waiting(state, state.Queue[0].Request, 1));
+
+        state.Silos["c"] = new SiloEntry("c", 1);
+        Assert.Equal(1, SlotBook.Admit(state, T0));
+        Assert.Equal(3, state.Grants["elastic"].Silos.Count); // 3 of its 4 workers: all that is free
+        Assert.True(SlotBook.StillHolds(state, state.Grants["elastic"], new SlotRequest("elastic", 0, 4, 0, "default", MinRanks: 3)));
+    }
+
+    [Fact]
+    public void AStageWithMinWorkersTakesItsFullCountWhenFreeAndCountsWhatItHoldsAgainstItsQuota()
+    {
+        var state = Cluster(("a", 8));
+        state.Quotas["vision"] = 3;
+        state.Queue.Add(new QueueEntry(new SlotRequest("full", 0, 2, 0, "default", MinRanks: 1), T0));
+        state.Queue.Add(new QueueEntry(new SlotRequest("capped", 0, 4, 0, "vision", MinRanks: 2), T0.AddSeconds(1)));
+        Assert.Equal(2, SlotBook.Admit(state, T0));
+        Assert.Equal(2, state.Grants["full"].Silos.Count);
+        Assert.Equal(3, state.Grants["capped"].Silos.Count); // the quota's 3, not its 4 workers
+
+        state.Queue.Add(new QueueEntry(new SlotRequest("more", 0, 1, 0, "vision"), T0.AddSeconds(2)));
+        Assert.Equal(0, SlotBook.Admit(state, T0));
+        Assert.StartsWith("team 'vision' at its quota (3 of 3", SlotBook.Waiting(state, state.Queue[0].Request, 1));
+    }
+
+    [Fact]
     public void RanksArePackedOntoTheSilosWithMostFreeSlots()
     {
         var state = Cluster(("a", 1), ("b", 4), ("c", 2));

@@ -61,7 +61,7 @@ public sealed partial class DigitClassifierTrainer : IDisposable
         ArgumentNullException.ThrowIfNull(train);
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckImages(train);
-        var (sliceStart, sliceCount) = parallel?.Slice(Config.BatchSize) ?? (0, Config.BatchSize);
+        int[] globalRows = GradientAccumulation.GlobalRows(parallel, Config.BatchSize); // this rank's rows of each global batch
         using var sync = DataParallel.Start(parallel, _model.parameters());
         var sampler = new DeterministicSampler(train.Count, (ulong)Seed);
         var clock = Stopwatch.StartNew();
@@ -73,15 +73,16 @@ public sealed partial class DigitClassifierTrainer : IDisposable
             ct.ThrowIfCancellationRequested();
             using var scope = torch.NewDisposeScope();
             // The data position is a function of the step, so a resumed run sees exactly the batches it would have.
-            var batch = ImageTensors.Select(train, sampler.Indices((long)Step * Config.BatchSize, Config.BatchSize)[sliceStart..(sliceStart + sliceCount)]);
-            var x_BCHW = Shift(ImageTensors.ToTensor(batch, _device), sliceStart);
+            int[] global = sampler.Indices((long)Step * Config.BatchSize, Config.BatchSize);
+            var batch = ImageTensors.Select(train, globalRows.Select(row => global[row]).ToArray());
+            var x_BCHW = Shift(ImageTensors.ToTensor(batch, _device), globalRows);
             var y_B = tensor(batch.Labels.Select(l => (long)l).ToArray()).to(_device);
             double lr = LearningRateAt(Step);
             foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
             _guard.BeginStep();
             _optimizer.zero_grad();
-            var loss = _guard.Observe(Step + 1, nn.functional.cross_entropy(_model.Logits(x_BCHW), y_B));
-            loss.backward();
+            var loss = GradientAccumulation.Backward(parallel, Config.BatchSize, micro => _guard.Observe(Step + 1,
+                nn.functional.cross_entropy(_model.Logits(x_BCHW.narrow(0, micro.Start, micro.Count)), y_B.narrow(0, micro.Start, micro.Count))));
             var verdict = _guard.Complete(Step + 1, loss, sync, gradClip: 0, () => $"Learning rate was {lr:G3}; lower it.");
             if (verdict.Apply)
             {
@@ -151,10 +152,10 @@ public sealed partial class DigitClassifierTrainer : IDisposable
 
     /// <summary>
     /// Moves each image by its own random offset of up to MaxShift pixels, filling with black. The offsets are
-    /// drawn for the whole global batch and this rank's rows (from <paramref name="sliceStart"/>) used, so the
-    /// ranks together shift exactly as one rank would.
+    /// drawn for the whole global batch and this rank's rows (<paramref name="globalRows"/>: the global row of each) used,
+    /// so the ranks together shift exactly as one rank would.
     /// </summary>
-    private Tensor Shift(Tensor x_BCHW, int sliceStart)
+    private Tensor Shift(Tensor x_BCHW, int[] globalRows)
     {
         int s = Config.MaxShift;
         if (s == 0) return x_BCHW;
@@ -163,7 +164,7 @@ public sealed partial class DigitClassifierTrainer : IDisposable
         var offsets = randint(0, 2 * s + 1, new long[] { Config.BatchSize, 2 }, generator: _generator).data<long>().ToArray();
         var rows = new Tensor[b];
         for (int i = 0; i < b; i++)
-            rows[i] = padded[i].narrow(1, offsets[2 * (sliceStart + i)], h).narrow(2, offsets[2 * (sliceStart + i) + 1], w);
+            rows[i] = padded[i].narrow(1, offsets[2 * globalRows[i]], h).narrow(2, offsets[2 * globalRows[i] + 1], w);
         return stack(rows, 0);
     }
 

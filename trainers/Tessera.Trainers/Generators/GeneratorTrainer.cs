@@ -95,7 +95,7 @@ public sealed partial class GeneratorTrainer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(source);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var (sliceStart, sliceCount) = parallel?.Slice(Config.BatchSize) ?? (0, Config.BatchSize);  // this rank's rows of each global batch
+        int rows = parallel?.RowsPerStep(Config.BatchSize) ?? Config.BatchSize;  // this rank's rows of each global batch
         using var sync = DataParallel.Start(parallel, _model.parameters());
         var clock = Stopwatch.StartNew();
         double lastReport = 0;
@@ -106,22 +106,24 @@ public sealed partial class GeneratorTrainer : IDisposable
             ct.ThrowIfCancellationRequested();
             using var scope = torch.NewDisposeScope();
             var batch = source.Next(Config.BatchSize);
-            if (parallel is not null && batch.Count != sliceCount)
-                throw new InvalidOperationException($"the batch source gave {batch.Count} sequences, rank {parallel.Rank} trains on {sliceCount}");
+            if (parallel is not null && batch.Count != rows)
+                throw new InvalidOperationException($"the batch source gave {batch.Count} sequences, rank {parallel.Rank} trains on {rows}");
             var (classes_B, tokens_BN) = ToTensors(batch);
             // Drawn for the whole global batch and sliced, so every rank consumes the generator alike and the
             // ranks together drop exactly the labels a single rank would.
             long drawn = parallel is null ? batch.Count : Config.BatchSize;
-            var dropped_B = bernoulli(full(new[] { drawn }, Config.ClassDropout, device: _device), _generator)
-                .narrow(0, sliceStart, batch.Count).to(@bool);
-            var trainClasses_B = classes_B.masked_fill(dropped_B, _model.NullClass);
+            var droppedGlobal_B = bernoulli(full(new[] { drawn }, Config.ClassDropout, device: _device), _generator).to(@bool);
 
             double lr = LearningRateAt(Step);
             foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
             _guard.BeginStep();
             _optimizer.zero_grad();
-            var loss = _guard.Observe(Step + 1, _model.TrainingLoss(trainClasses_B, tokens_BN));
-            loss.backward();
+            var loss = GradientAccumulation.Backward(parallel, Config.BatchSize, micro =>
+            {
+                var trainClasses_M = classes_B.narrow(0, micro.Start, micro.Count)
+                    .masked_fill(droppedGlobal_B.narrow(0, micro.GlobalStart, micro.Count), _model.NullClass);
+                return _guard.Observe(Step + 1, _model.TrainingLoss(trainClasses_M, tokens_BN.narrow(0, micro.Start, micro.Count)));
+            });
             var verdict = _guard.Complete(Step + 1, loss, sync, Config.GradClip,
                 () => $"Learning rate was {lr:G3}; lower it (config learning_rate {Config.LearningRate:G3}) or the grad clip.");
             if (verdict.Apply)
@@ -130,7 +132,7 @@ public sealed partial class GeneratorTrainer : IDisposable
                 LastLoss = verdict.Loss;
             }
             Step++;
-            sequencesSinceReport += batch.Count * (parallel?.WorldSize ?? 1); // all ranks together
+            sequencesSinceReport += Config.BatchSize; // the global batch: all ranks together
 
             if (progress is not null && (Step % Config.LogEvery == 0 || Step == Config.Steps))
             {

@@ -90,12 +90,20 @@ public sealed partial class VqTokenizerTrainer : IDisposable
             foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
             _guard.BeginStep();
             _optimizer.zero_grad();
-            var fwd = _model.Forward(x_BCHW, updateCodebook: true, _generator);
-            var mse = nn.functional.mse_loss(fwd.Reconstruction, x_BCHW);
-            var loss = mse + fwd.QuantizerLoss;
-            if (Config.L1Weight > 0) loss = loss + Config.L1Weight * nn.functional.l1_loss(fwd.Reconstruction, x_BCHW);
-            loss = _guard.Observe(Step + 1, loss);
-            loss.backward();
+            // The progress metrics below describe the last micro-batch when this rank accumulates several.
+            TokenizerForward fwd = default;
+            Tensor mse = null!;
+            int restarted = 0;
+            var loss = GradientAccumulation.Backward(parallel, Config.BatchSize, micro =>
+            {
+                var x_MCHW = x_BCHW.narrow(0, micro.Start, micro.Count);
+                fwd = _model.Forward(x_MCHW, updateCodebook: true, _generator);
+                restarted += fwd.RestartedCodes;
+                mse = nn.functional.mse_loss(fwd.Reconstruction, x_MCHW);
+                var microLoss = mse + fwd.QuantizerLoss;
+                if (Config.L1Weight > 0) microLoss = microLoss + Config.L1Weight * nn.functional.l1_loss(fwd.Reconstruction, x_MCHW);
+                return _guard.Observe(Step + 1, microLoss);
+            });
             var verdict = _guard.Complete(Step + 1, loss, sync, gradClip: 0,
                 () => $"Learning rate was {lr:G3}; lower it (config learning_rate {Config.LearningRate:G3}) or check the input images.");
             if (verdict.Apply)
@@ -104,8 +112,8 @@ public sealed partial class VqTokenizerTrainer : IDisposable
                 LastLoss = verdict.Loss;
             }
             Step++;
-            imagesSinceReport += batch.Count * (parallel?.WorldSize ?? 1); // all ranks together
-            restartedSinceReport += fwd.RestartedCodes;
+            imagesSinceReport += Config.BatchSize; // the global batch: all ranks together
+            restartedSinceReport += restarted;
 
             if (progress is not null && (Step % Config.LogEvery == 0 || Step == Config.Steps))
             {
