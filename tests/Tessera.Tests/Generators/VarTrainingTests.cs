@@ -57,6 +57,25 @@ public class VarTrainingTests
     }
 
     [Fact]
+    public void TheGenerationCursorGivesTheSameInputsAsRebuildingFromAllTokens()
+    {
+        using var tokenizer = NewTokenizer();
+        using var g = new Generator(5);
+        var tokens = randint(0, 16, new long[] { 2, 59 }, generator: g);
+        using var cursor = tokenizer.StartGeneration();
+        foreach (long soFar in new long[] { 1, 10 })
+        {
+            var kept = cursor.Next(tokens.narrow(1, 0, soFar));
+            var rebuilt = tokenizer.NextScaleInput(tokens.narrow(1, 0, soFar));
+            Assert.True(kept.allclose(rebuilt, rtol: 1e-5, atol: 1e-6), $"after {soFar} tokens");
+        }
+        // Past the last scale's input there is nothing to give; a skipped scale is refused, not guessed.
+        Assert.Throws<ArgumentException>(() => cursor.Next(tokens));
+        using var fresh = tokenizer.StartGeneration();
+        Assert.Throws<ArgumentException>(() => fresh.Next(tokens.narrow(1, 0, 10)));
+    }
+
+    [Fact]
     public void TinyVarGeneratorOverfitsOneBatchAndTheTokenizerIsUntouched()
     {
         using var tokenizer = NewTokenizer();

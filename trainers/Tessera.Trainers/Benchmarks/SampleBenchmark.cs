@@ -100,12 +100,22 @@ public static class SampleBenchmark
 
         public Tensor TeacherForcingInputs(Tensor tokens_BL) => _inner.TeacherForcingInputs(tokens_BL);
 
-        public Tensor NextScaleInput(Tensor tokensSoFar_BLk)
+        public Tensor NextScaleInput(Tensor tokensSoFar_BLk) => Timed(() => _inner.NextScaleInput(tokensSoFar_BLk));
+
+        public IScaleInputCursor StartGeneration() => new TimedCursor(this, _inner.StartGeneration());
+
+        private Tensor Timed(Func<Tensor> input)
         {
             long start = Stopwatch.GetTimestamp();
-            var input = _inner.NextScaleInput(tokensSoFar_BLk);
+            var result = input();
             _ticks += Stopwatch.GetTimestamp() - start;
-            return input;
+            return result;
+        }
+
+        private sealed class TimedCursor(TokenizerScaleInputs owner, IScaleInputCursor inner) : IScaleInputCursor
+        {
+            public Tensor Next(Tensor tokensSoFar_BLk) => owner.Timed(() => inner.Next(tokensSoFar_BLk));
+            public void Dispose() => inner.Dispose();
         }
     }
 }

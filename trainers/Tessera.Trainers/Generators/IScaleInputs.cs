@@ -26,4 +26,27 @@ public interface IScaleInputs
     /// for scale k+1.
     /// </summary>
     Tensor NextScaleInput(Tensor tokensSoFar_BLk);
+
+    /// <summary>
+    /// Generation one scale after another, as a sampler runs it: a cursor whose <see cref="IScaleInputCursor.Next"/>
+    /// gives what <see cref="NextScaleInput"/> gives. A source that can keep its running state between scales (the
+    /// multi-scale tokenizer keeps f_hat) overrides this, so each scale costs one scale's work instead of all so far.
+    /// </summary>
+    IScaleInputCursor StartGeneration() => new RecomputingCursor(this);
+
+    private sealed class RecomputingCursor(IScaleInputs inputs) : IScaleInputCursor
+    {
+        public Tensor Next(Tensor tokensSoFar_BLk) => inputs.NextScaleInput(tokensSoFar_BLk);
+        public void Dispose() { }
+    }
+}
+
+/// <summary>The inputs of one generation's scales, in order; see <see cref="IScaleInputs.StartGeneration"/>.</summary>
+public interface IScaleInputCursor : IDisposable
+{
+    /// <summary>
+    /// The tokens of scales 1..k (B, sum of side^2 up to k), k one more than at the previous call (1 at the first) ->
+    /// the input (B, side_{k+1}^2, InputDim) for scale k+1.
+    /// </summary>
+    Tensor Next(Tensor tokensSoFar_BLk);
 }

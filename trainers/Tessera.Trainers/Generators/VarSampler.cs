@@ -38,6 +38,7 @@ public static class VarSampler
             Tensor? next_BSC = null;                                                              // cached path: the next scale only
             using var cache = useCache ? model.NewCache(classes_R.shape[0]) : null;
             var condition = model.Condition(classes_R); // the class alone decides the adaptive norms: once, not per scale
+            using var scaleInputs = inputs.StartGeneration();
             int start = 0;
             for (int level = 0; level < k; level++)
             {
@@ -59,7 +60,7 @@ public static class VarSampler
                 if (level + 1 < k)
                 {
                     next_BSC?.Dispose();
-                    next_BSC = inputs.NextScaleInput(tokens_BL).to(device).MoveToOuterDisposeScope();
+                    next_BSC = scaleInputs.Next(tokens_BL).to(device).MoveToOuterDisposeScope();
                     if (cache is null) inputs_BPC = cat(new[] { inputs_BPC, next_BSC }, 1).MoveToOuterDisposeScope();
                 }
                 start += count;

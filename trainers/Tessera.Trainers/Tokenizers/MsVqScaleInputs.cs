@@ -13,4 +13,5 @@ public sealed class MsVqScaleInputs(MsVqTokenizer tokenizer) : IScaleInputs
     public int InputDim => tokenizer.Config.CodeDim;
     public Tensor TeacherForcingInputs(Tensor tokens_BL) => tokenizer.TeacherForcingInputs(tokens_BL);
     public Tensor NextScaleInput(Tensor tokensSoFar_BLk) => tokenizer.NextScaleInput(tokensSoFar_BLk);
+    public IScaleInputCursor StartGeneration() => tokenizer.StartGeneration();
 }

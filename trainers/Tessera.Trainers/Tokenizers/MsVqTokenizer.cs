@@ -92,5 +92,35 @@ public sealed class MsVqTokenizer : TokenizerModel
         return down_BDss.reshape(down_BDss.shape[0], Config.CodeDim, -1).transpose(1, 2);
     }
 
+    /// <summary>Generation that keeps f_hat between scales, so scale k+1's input adds one scale instead of rebuilding k.</summary>
+    public IScaleInputCursor StartGeneration() => new GenerationCursor(this);
+
+    private sealed class GenerationCursor(MsVqTokenizer tokenizer) : IScaleInputCursor
+    {
+        private Tensor? _fHat_BDhw;   // f_hat of the scales seen so far; owned here, outside any dispose scope
+        private int _scales;          // how many
+        private long _tokens;         // their token count
+
+        public Tensor Next(Tensor tokensSoFar_BLk)
+        {
+            using var _ = no_grad();
+            var scales = tokenizer.Scales;
+            if (_scales + 1 >= scales.Count || tokensSoFar_BLk.dim() != 2 || tokensSoFar_BLk.shape[1] != _tokens + (long)scales[_scales] * scales[_scales])
+                throw new ArgumentException($"{tokensSoFar_BLk.shape[^1]} tokens are not the tokens of scale {_scales + 1} of {string.Join(",", scales)} after the {_scales} before it");
+            long side = scales[_scales];
+            var fHat = _fHat_BDhw ?? zeros(tokensSoFar_BLk.shape[0], tokenizer.Config.CodeDim, tokenizer.LatentSide, tokenizer.LatentSide,
+                device: tokensSoFar_BLk.device);
+            var next = tokenizer.quantizer.AddScale(fHat, tokensSoFar_BLk.narrow(1, _tokens, side * side), _scales, tokenizer.LatentSide);
+            _fHat_BDhw?.Dispose();
+            _fHat_BDhw = next.DetachFromDisposeScope();
+            _tokens += side * side;
+            _scales++;
+            var down_BDss = MultiScaleQuantizer.Resize(_fHat_BDhw, scales[_scales], InterpolationMode.Area);
+            return down_BDss.reshape(down_BDss.shape[0], tokenizer.Config.CodeDim, -1).transpose(1, 2);
+        }
+
+        public void Dispose() => _fHat_BDhw?.Dispose();
+    }
+
     private Tensor DecodeLatent(Tensor fHat_BDhw) => decoder.forward(post_quant_conv.forward(fHat_BDhw)).clamp_(0, 1);
 }

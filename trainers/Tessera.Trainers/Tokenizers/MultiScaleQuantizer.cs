@@ -120,6 +120,13 @@ public sealed class MultiScaleQuantizer : nn.Module
     }
 
     /// <summary>
+    /// f_hat (B, D, latent, latent) plus scale <paramref name="scaleIndex"/>'s contribution, from that scale's tokens
+    /// (B, side^2): one step of <see cref="CumulativeFHat"/>, for generation that keeps f_hat between scales.
+    /// </summary>
+    public Tensor AddScale(Tensor fHat_BDhw, Tensor scaleTokens_BS, int scaleIndex, long latentSide) =>
+        fHat_BDhw + ScaleContribution(quantizer.Codes(), scaleTokens_BS.reshape(-1), scaleTokens_BS.shape[0], scaleIndex, latentSide);
+
+    /// <summary>
     /// Teacher-forcing inputs for next-scale prediction (VAR's idxBl_to_var_input): for scales 2..K, the f_hat built
     /// from all coarser scales, area-downsampled to that scale and flattened: (B, L - s1*s1, D).
     /// </summary>
