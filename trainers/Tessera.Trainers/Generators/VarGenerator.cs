@@ -110,8 +110,11 @@ public sealed class VarGenerator : TokenGenerator
         return Run(x_BLD, condition, 0, mask, null);
     }
 
-    /// <summary>The class embedding and every adaptive norm's scale, shift and gate: what depends on the class alone.</summary>
-    public sealed record VarCondition(Tensor Cond_BD, Tensor[][] Blocks, Tensor[] Head);
+    /// <summary>
+    /// What one pass after another would otherwise recompute: the class embedding, every adaptive norm's scale, shift
+    /// and gate (they depend on the class alone), and the position plus level embedding of every position (1, L, D).
+    /// </summary>
+    public sealed record VarCondition(Tensor Cond_BD, Tensor[][] Blocks, Tensor[] Head, Tensor Position_1LD);
 
     /// <summary>classes (B) int64 -> their <see cref="VarCondition"/>; a sampler computes it once and reuses it for every scale.</summary>
     public VarCondition Condition(Tensor classes_B)
@@ -119,7 +122,8 @@ public sealed class VarGenerator : TokenGenerator
         var cond_BD = class_emb.forward(classes_B);
         var silu_BD = nn.functional.silu(cond_BD);
         var head = head_ada.forward(silu_BD).unsqueeze(1).chunk(2, -1); // scale, shift (B, 1, D)
-        return new VarCondition(cond_BD, blocks.Select(block => block.Modulation(silu_BD)).ToArray(), [head[0] + 1, head[1]]);
+        var position_1LD = pos_emb + lvl_emb.forward(levels_L).unsqueeze(0);
+        return new VarCondition(cond_BD, blocks.Select(block => block.Modulation(silu_BD)).ToArray(), [head[0] + 1, head[1]], position_1LD);
     }
 
     /// <summary>
@@ -143,7 +147,7 @@ public sealed class VarGenerator : TokenGenerator
     private Tensor Run(Tensor x_BTD, VarCondition condition, int offset, Tensor? mask, KvCache? cache)
     {
         long t = x_BTD.shape[1];
-        x_BTD = x_BTD + pos_emb.narrow(1, offset, t) + lvl_emb.forward(levels_L.narrow(0, offset, t)).unsqueeze(0);
+        x_BTD = x_BTD + condition.Position_1LD.narrow(1, offset, t);
         for (int i = 0; i < blocks.Count; i++) x_BTD = blocks[i].Forward(x_BTD, condition.Blocks[i], mask, cache, i);
         cache?.Advance((int)t);
         return head.forward(addcmul(condition.Head[1], ln_f.forward(x_BTD), condition.Head[0], AdaLnBlock.One)); // (B, T, V)
