@@ -96,6 +96,7 @@ kill_rank() {
 [ -x "$tessera" ] || { say "building the tessera command"; nice -n 19 dotnet build client/Tessera.Cli -c Release -nologo -clp:ErrorsOnly; }
 RANDOM=$seed
 trap cleanup EXIT
+trap "exit 130" INT TERM
 say "starting the local cluster in $dir"
 cluster up >/dev/null
 started=$(date +%s)
@@ -154,14 +155,15 @@ verify=$(TESSERA_BLOB=$TESSERA_TEST_BLOB nice -n 19 "$tessera" store verify 2>&1
 [ $verified = ok ] || failures+=("store verify: $(grep -v '^store verify:' <<< "$verify" | head -5)")
 checkpoints=$(TESSERA_BLOB=$TESSERA_TEST_BLOB nice -n 19 "$tessera" store verify --prefix "$id/checkpoints/" 2>&1 | grep '^store verify:' || true)
 
-restarts=$(cat "$dir"/silo-*/logs/*.log 2>/dev/null | grep -c "restarting the stage from its last checkpoint" || true)
+restarts=$(cat "$dir"/silo-*/logs/*.log 2>/dev/null | grep -c "restarting the stage from its last checkpoint (restart" || true)
+reforms=$(cat "$dir"/silo-*/logs/*.log 2>/dev/null | grep -c "re-forms on other slots from its last checkpoint" || true)
 
 cat <<EOF
 
 chaos run $id (seed $seed, spec $spec)
   wall time            ${wall} s
   kills                $kills_done (silo SIGKILL + restart: $silo_kills, trainer rank failed: $rank_kills)
-  stage restarts       $restarts (from the silos' logs)
+  stage restarts       $restarts after a failure (max_restarts), $reforms re-forms off a dead silo (from the silos' logs)
   workflow             $state
 $(printf '%s\n' "${stage_lines[@]}")
   artifact store       $(grep '^store verify:' <<< "$verify" || echo "$verify")

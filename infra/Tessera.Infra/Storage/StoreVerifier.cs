@@ -33,9 +33,9 @@ public static class StoreVerifier
                 while ((n = await stream.ReadAsync(buffer, cancellationToken)) > 0) bytes += n;
                 progress?.Report(path);
             }
-            catch (DataFormatException e)
+            catch (Exception e) when (e is DataFormatException or InvalidDataException)
             {
-                // ArtifactCorruptException and the store's other refusals of recorded-but-wrong bytes.
+                // ArtifactCorruptException (bytes differ from the record), or an artifact with no usable record.
                 corrupt.Add(new Problem(path, e.Message));
             }
             catch (ArtifactNotFoundException)
