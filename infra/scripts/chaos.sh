@@ -7,7 +7,7 @@
 # stage ran to its step count (from the stage results); no artifact in the blob store is corrupt (`tessera store
 # verify` re-reads every one against its recorded SHA-256). Exit 0 only if every check passes.
 #
-#   bash infra/scripts/chaos.sh [--seed 1] [--kills 10] [--spec infra/chaos/chaos.yaml] [--gap 10-30] [--timeout 3600] [--keep]
+#   bash infra/scripts/chaos.sh [--seed 1] [--kills 10] [--spec infra/chaos/chaos.yaml] [--gap 8-25] [--timeout 3600] [--keep]
 #
 # --gap MIN-MAX: seconds between kills, drawn uniformly. --keep leaves the cluster up (and its logs) afterwards.
 # Ports (loopback) are the local cluster's, moved so a chaos run never meets a local-cluster.sh one: Redis 26379,
@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-seed=1 kills=10 spec=infra/chaos/chaos.yaml gap=10-30 timeout=3600 keep=false
+seed=1 kills=10 spec=infra/chaos/chaos.yaml gap=8-25 timeout=3600 keep=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --seed) seed=$2; shift 2 ;;
@@ -167,7 +167,7 @@ chaos run $id (seed $seed, spec $spec)
   workflow             $state
 $(printf '%s\n' "${stage_lines[@]}")
   artifact store       $(grep '^store verify:' <<< "$verify" || echo "$verify")
-  checkpoints          ${checkpoints#store verify: }
+  under $id/checkpoints/  ${checkpoints#store verify: }
 EOF
 if [ ${#failures[@]} -gt 0 ]; then
   printf 'FAILED:\n' ; printf '  - %s\n' "${failures[@]}"
