@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -14,6 +15,13 @@ public sealed class CollectiveHub(ILoggerFactory? loggerFactory = null)
     private readonly ConcurrentDictionary<(string Experiment, int Rank), RingCommunicator> _members = new();
 
     internal ILoggerFactory LoggerFactory { get; } = loggerFactory ?? NullLoggerFactory.Instance;
+
+    /// <summary>
+    /// The certificate this process's data plane serves TLS with (the silo's --tls-cert), or null for cleartext HTTP/2.
+    /// When set, every peer must be an https endpoint that presents this certificate or one this machine trusts: a ring
+    /// never falls back to cleartext. The per-experiment secret is required on every stream either way.
+    /// </summary>
+    public X509Certificate2? TlsCertificate { get; set; }
 
     /// <summary>
     /// Joins the ring described by <paramref name="group"/>: registers this rank so its left neighbour can connect,

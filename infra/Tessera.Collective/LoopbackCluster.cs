@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -27,7 +28,9 @@ public sealed class LoopbackCluster : IAsyncDisposable
 
     public CollectiveHub Hub(int rank) => (_hosts[rank] ?? throw new InvalidOperationException($"rank {rank} was stopped")).Services.GetRequiredService<CollectiveHub>();
 
-    public static async Task<LoopbackCluster> StartAsync(int ranks, int windowBytes = 16 * 1024 * 1024, Action<ILoggingBuilder>? logging = null)
+    /// <param name="certificate">Serve and require TLS with this certificate (every rank the same, as every silo of a cluster).</param>
+    public static async Task<LoopbackCluster> StartAsync(int ranks, int windowBytes = 16 * 1024 * 1024, Action<ILoggingBuilder>? logging = null,
+        X509Certificate2? certificate = null)
     {
         var hosts = new List<WebApplication?>();
         var endpoints = new List<Uri>();
@@ -39,10 +42,15 @@ public sealed class LoopbackCluster : IAsyncDisposable
             builder.WebHost.ConfigureKestrel(k =>
             {
                 k.TuneForCollective(windowBytes);
-                k.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2);
+                k.Listen(IPAddress.Loopback, 0, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http2;
+                    if (certificate is not null) listen.UseHttps(certificate);
+                });
             });
             builder.Services.AddTesseraCollective();
             var app = builder.Build();
+            app.Services.GetRequiredService<CollectiveHub>().TlsCertificate = certificate;
             app.MapTesseraCollective();
             await app.StartAsync();
             var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
 using Google.Protobuf;
 using Grpc.Core;
@@ -102,6 +104,18 @@ public sealed partial class RingCommunicator : IAsyncDisposable
             KeepAlivePingTimeout = Group.Timeout,
             PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
         };
+        if (_hub.TlsCertificate is { } certificate)
+        {
+            if (Group.Peers[left].Scheme != Uri.UriSchemeHttps)
+                throw Fail(left, $"rank {left} registered {Group.Peers[left]}, a cleartext endpoint, but this rank's data plane requires TLS");
+            handler.SslOptions = new SslClientAuthenticationOptions
+            {
+                TargetHost = certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false),
+                // The cluster's one certificate (every silo serves the same --tls-cert), or one this machine trusts.
+                RemoteCertificateValidationCallback = (_, remote, _, errors) =>
+                    errors == SslPolicyErrors.None || (remote is not null && remote.GetCertHashString() == certificate.GetCertHashString()),
+            };
+        }
         _channel = GrpcChannel.ForAddress(Group.Peers[left], new GrpcChannelOptions
         {
             HttpHandler = handler,

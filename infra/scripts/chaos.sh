@@ -7,7 +7,7 @@
 # stage ran to its step count (from the stage results); no artifact in the blob store is corrupt (`tessera store
 # verify` re-reads every one against its recorded SHA-256). Exit 0 only if every check passes.
 #
-#   bash infra/scripts/chaos.sh [--seed 1] [--kills 10] [--spec infra/chaos/chaos.yaml] [--gap 10-30] [--timeout 3600] [--keep]
+#   bash infra/scripts/chaos.sh [--seed 1] [--kills 10] [--spec infra/chaos/chaos.yaml] [--gap 8-25] [--timeout 3600] [--keep]
 #
 # --gap MIN-MAX: seconds between kills, drawn uniformly. --keep leaves the cluster up (and its logs) afterwards.
 # Ports (loopback) are the local cluster's, moved so a chaos run never meets a local-cluster.sh one: Redis 26379,
@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-seed=1 kills=10 spec=infra/chaos/chaos.yaml gap=10-30 timeout=3600 keep=false
+seed=1 kills=10 spec=infra/chaos/chaos.yaml gap=8-25 timeout=3600 keep=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --seed) seed=$2; shift 2 ;;
@@ -96,6 +96,7 @@ kill_rank() {
 [ -x "$tessera" ] || { say "building the tessera command"; nice -n 19 dotnet build client/Tessera.Cli -c Release -nologo -clp:ErrorsOnly; }
 RANDOM=$seed
 trap cleanup EXIT
+trap "exit 130" INT TERM
 say "starting the local cluster in $dir"
 cluster up >/dev/null
 started=$(date +%s)
@@ -154,18 +155,19 @@ verify=$(TESSERA_BLOB=$TESSERA_TEST_BLOB nice -n 19 "$tessera" store verify 2>&1
 [ $verified = ok ] || failures+=("store verify: $(grep -v '^store verify:' <<< "$verify" | head -5)")
 checkpoints=$(TESSERA_BLOB=$TESSERA_TEST_BLOB nice -n 19 "$tessera" store verify --prefix "$id/checkpoints/" 2>&1 | grep '^store verify:' || true)
 
-restarts=$(cat "$dir"/silo-*/logs/*.log 2>/dev/null | grep -c "restarting the stage from its last checkpoint" || true)
+restarts=$(cat "$dir"/silo-*/logs/*.log 2>/dev/null | grep -c "restarting the stage from its last checkpoint (restart" || true)
+reforms=$(cat "$dir"/silo-*/logs/*.log 2>/dev/null | grep -c "re-forms on other slots from its last checkpoint" || true)
 
 cat <<EOF
 
 chaos run $id (seed $seed, spec $spec)
   wall time            ${wall} s
   kills                $kills_done (silo SIGKILL + restart: $silo_kills, trainer rank failed: $rank_kills)
-  stage restarts       $restarts (from the silos' logs)
+  stage restarts       $restarts after a failure (max_restarts), $reforms re-forms off a dead silo (from the silos' logs)
   workflow             $state
 $(printf '%s\n' "${stage_lines[@]}")
   artifact store       $(grep '^store verify:' <<< "$verify" || echo "$verify")
-  checkpoints          ${checkpoints#store verify: }
+  under $id/checkpoints/  ${checkpoints#store verify: }
 EOF
 if [ ${#failures[@]} -gt 0 ]; then
   printf 'FAILED:\n' ; printf '  - %s\n' "${failures[@]}"

@@ -28,7 +28,7 @@ public sealed class TesseraSiloOptions
     public bool HttpPortFallback { get; set; }
 
     /// <summary>
-    /// Address of the data plane: the gRPC endpoint (HTTP/2 without TLS) where ranks of data-parallel stages
+    /// Address of the data plane: the gRPC endpoint (HTTP/2; over TLS with <see cref="TlsCertificatePath"/>) where ranks of data-parallel stages
     /// exchange gradients. Loopback by default: embedded mode runs every rank in this process.
     /// </summary>
     public string CollectiveAddress { get; set; } = "127.0.0.1";
@@ -81,7 +81,7 @@ public sealed class TesseraSiloOptions
 
     /// <summary>
     /// A PKCS#12 (.pfx) certificate: when set, the HTTP API and dashboard are served over HTTPS only, and the Orleans
-    /// connections (silo to silo, clients to the gateway) use TLS with it.
+    /// connections (silo to silo, clients to the gateway) and the data plane (the gRPC collective) use TLS with it.
     /// </summary>
     public string? TlsCertificatePath { get; set; }
 

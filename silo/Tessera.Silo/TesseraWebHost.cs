@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -44,8 +45,12 @@ public static class TesseraWebHost
                 if (options.TlsCertificatePath is { } certificate) listen.UseHttps(certificate, options.TlsCertificatePassword);
             });
             // The data plane gets its own HTTP/2-only listener: gRPC without TLS needs prior-knowledge HTTP/2,
-            // which a listener shared with browsers (HTTP/1.1) cannot offer.
-            kestrel.Listen(IPAddress.Parse(options.CollectiveAddress), collectivePort, listen => listen.Protocols = HttpProtocols.Http2);
+            // which a listener shared with browsers (HTTP/1.1) cannot offer. With a certificate it is TLS too (ALPN h2).
+            kestrel.Listen(IPAddress.Parse(options.CollectiveAddress), collectivePort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                if (options.TlsCertificatePath is { } certificate) listen.UseHttps(certificate, options.TlsCertificatePassword);
+            });
             kestrel.TuneForCollective();
         });
         builder.Services.AddTesseraCollective();
@@ -63,7 +68,10 @@ public static class TesseraWebHost
         configure?.Invoke(builder);
 
         var app = builder.Build();
-        app.Services.GetRequiredService<DataPlane>().Endpoint = new Uri($"http://{options.CollectiveAddress}:{collectivePort}");
+        var dataPlane = app.Services.GetRequiredService<DataPlane>();
+        dataPlane.Endpoint = new Uri($"{(options.TlsCertificatePath is null ? "http" : "https")}://{options.CollectiveAddress}:{collectivePort}");
+        if (options.TlsCertificatePath is { } pfx)
+            dataPlane.Hub.TlsCertificate = X509CertificateLoader.LoadPkcs12FromFile(pfx, options.TlsCertificatePassword);
         app.UseClusterTokens(options.Tokens, collectivePort);
         MapEndpoints(app, options);
         return app;

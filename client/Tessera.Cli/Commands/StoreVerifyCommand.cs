@@ -50,7 +50,8 @@ public sealed class StoreVerifyCommand : AsyncCommand<StoreVerifyCommand.Setting
         foreach (var problem in report.Corrupt)
             AnsiConsole.MarkupLineInterpolated($"[red]corrupt[/] {problem.Path}: {problem.Message}");
         // One fixed line for scripts (infra/scripts/chaos.sh reads it).
-        Console.WriteLine($"store verify: {report.Artifacts} artifacts, {report.Bytes} bytes read, {report.Corrupt.Count} corrupt ({store.Location})");
+        Console.WriteLine($"store verify: {report.Artifacts} artifacts, {report.Bytes} bytes read, {report.Corrupt.Count} corrupt, " +
+            $"{report.Unrecorded} without a recorded hash (not checkable) ({store.Location})");
         return report.Ok ? ExitCodes.Success : ExitCodes.Failed;
     }
 

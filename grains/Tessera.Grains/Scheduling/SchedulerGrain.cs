@@ -23,6 +23,7 @@ public sealed class SchedulerGrain(
         foreach (var silo in gone) S.Silos.Remove(silo.Key);
         if (gone.Count > 0)
             await Changed($"silo(s) {string.Join(", ", gone.Select(s => $"{s.Value.Name} ({s.Key})"))} left while the scheduler was away; their slots are gone");
+        foreach (var silo in gone) ReformStagesOn(silo.Key, $"silo {silo.Value.Name} is gone");
     }
 
     public async Task Register(ExperimentListing experiment)
@@ -48,6 +49,9 @@ public sealed class SchedulerGrain(
         S.Draining.Remove(silo);
         if (!S.Silos.Remove(silo, out var entry)) return;
         await Changed($"silo {entry.Name} ({silo}) left; its slots are gone");
+        // A rank that died with its silo reports nothing; a stage of one rank has no peer to notice. So the stages
+        // that held slots there re-form elsewhere, as when draining (a restart already under way ignores this).
+        ReformStagesOn(silo, $"silo {entry.Name} is gone");
     }
 
     public async Task<DrainResult> Drain(string silo)
@@ -59,13 +63,19 @@ public sealed class SchedulerGrain(
                 : $"'{silo}' names {matches.Count} silos; give the full address");
         var (address, entry) = (matches[0].Key, matches[0].Value);
         if (S.Draining.Add(address)) await Changed($"draining silo {entry.Name} ({address}): no new ranks go there");
-        var affected = S.Grants.Values.Where(g => g.Silos.Contains(address)).ToList();
-        // Each of those stages re-forms on other slots from its last checkpoint (one-way: the experiment calls back
-        // into this grain to release and reserve, which must not wait on this turn).
+        return new DrainResult(address, entry.Name, ReformStagesOn(address, $"silo {entry.Name} is draining"));
+    }
+
+    /// <summary>
+    /// Each stage holding slots on <paramref name="silo"/> re-forms on other slots from its last checkpoint (one-way: the
+    /// experiment calls back into this grain to release and reserve, which must not wait on this turn).
+    /// </summary>
+    List<SlotGrant> ReformStagesOn(string silo, string reason)
+    {
+        var affected = S.Grants.Values.Where(g => g.Silos.Contains(silo)).ToList();
         foreach (var grant in affected)
-            GrainFactory.GetGrain<IExperimentGrain>(grant.Request.ExperimentId)
-                .Reform(grant.Request.StageIndex, $"silo {entry.Name} is draining").Ignore();
-        return new DrainResult(address, entry.Name, affected);
+            GrainFactory.GetGrain<IExperimentGrain>(grant.Request.ExperimentId).Reform(grant.Request.StageIndex, reason).Ignore();
+        return affected;
     }
 
     public async Task<SlotGrant?> Reserve(SlotRequest request)

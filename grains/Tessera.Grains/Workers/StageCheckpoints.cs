@@ -32,16 +32,22 @@ public static class StageCheckpoints
     /// A stage's final checkpoint, read whole and verified against the SHA-256 recorded when it was written. When its
     /// bytes are corrupt, the corruption is logged and the copy the stage kept in its resume slots
     /// (<see cref="StageResume.KeepFinal"/>: the same recorded hash) is read instead; with no good copy the
-    /// <see cref="ArtifactCorruptException"/> stands.
+    /// <see cref="ArtifactCorruptException"/> about the final checkpoint stands.
     /// </summary>
     public static MemoryStream ReadVerified(IArtifactStore store, string path, CancellationToken ct, ILogger? log = null)
     {
         try { return ReadWhole(store, path, ct); }
         catch (ArtifactCorruptException corrupt) when (Copy(store, path, corrupt.ExpectedSha256, ct) is { } copy)
         {
-            (log ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).LogWarning(
-                "{Problem}; using the good copy of that checkpoint at {Copy}", corrupt.Message, copy);
-            return ReadWhole(store, copy, ct);
+            log ??= Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+            log.LogWarning("{Problem}; using the copy of that checkpoint at {Copy}", corrupt.Message, copy);
+            try { return ReadWhole(store, copy, ct); }
+            catch (ArtifactCorruptException copyCorrupt)
+            {
+                log.LogWarning("The copy is corrupt too: {Problem}", copyCorrupt.Message);
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(corrupt);
+                throw; // not reached
+            }
         }
     }
 

@@ -4,15 +4,16 @@ namespace Tessera.Infra.Storage;
 
 /// <summary>
 /// Reads every artifact under a prefix through the store's verified read, so each one's bytes are checked against the
-/// SHA-256 recorded when it was written (`tessera store verify`; the chaos script's last check). Local files the store
-/// did not write (no sidecar entry, e.g. log.jsonl) are read as they are and count as verified: nothing records them.
+/// SHA-256 recorded when it was written (`tessera store verify`; the chaos script's last check). Files the store did not
+/// write (no sidecar or no sha256 metadata, e.g. log.jsonl) have nothing to be checked against: they are read and
+/// counted apart as unrecorded, neither verified nor corrupt.
 /// </summary>
 public static class StoreVerifier
 {
     /// <summary>One artifact that did not verify, and why.</summary>
     public sealed record Problem(string Path, string Message);
 
-    public sealed record Report(int Artifacts, long Bytes, IReadOnlyList<Problem> Corrupt)
+    public sealed record Report(int Artifacts, long Bytes, IReadOnlyList<Problem> Corrupt, int Unrecorded)
     {
         public bool Ok => Corrupt.Count == 0;
     }
@@ -23,19 +24,24 @@ public static class StoreVerifier
         var paths = await store.ListAsync(prefix, cancellationToken);
         var corrupt = new List<Problem>();
         long bytes = 0;
+        int unrecorded = 0;
         var buffer = new byte[1 << 16];
         foreach (string path in paths)
         {
             try
             {
+                bool recorded = true;
+                try { await store.GetAsync(path, cancellationToken); }
+                catch (InvalidDataException) { recorded = false; } // no record to check against (a length mismatch is corrupt, below)
                 await using var stream = await store.OpenReadAsync(path, cancellationToken);
                 int n;
                 while ((n = await stream.ReadAsync(buffer, cancellationToken)) > 0) bytes += n;
+                if (!recorded) unrecorded++;
                 progress?.Report(path);
             }
             catch (DataFormatException e)
             {
-                // ArtifactCorruptException and the store's other refusals of recorded-but-wrong bytes.
+                // ArtifactCorruptException: the bytes (or their length) differ from the record.
                 corrupt.Add(new Problem(path, e.Message));
             }
             catch (ArtifactNotFoundException)
@@ -43,6 +49,6 @@ public static class StoreVerifier
                 // Deleted between the listing and the read (a run still writing): not corruption.
             }
         }
-        return new Report(paths.Count, bytes, corrupt);
+        return new Report(paths.Count, bytes, corrupt, unrecorded);
     }
 }

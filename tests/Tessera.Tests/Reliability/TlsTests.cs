@@ -1,7 +1,9 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.DependencyInjection;
 using Tessera.Cli;
+using Tessera.Grains.Workers;
 using Tessera.Grains;
 using Tessera.Silo;
 using Tessera.Silo.Security;
@@ -9,8 +11,8 @@ using Tessera.Silo.Security;
 namespace Tessera.Tests.Reliability;
 
 /// <summary>
-/// With a certificate path the HTTP API is served over HTTPS only, with that certificate, and the gateway speaks TLS
-/// with it: a client pinning the certificate gets in (with the token), a client without TLS does not.
+/// With a certificate path the HTTP API is served over HTTPS only, with that certificate, the data plane is TLS with it,
+/// and the gateway speaks TLS with it: a client pinning the certificate gets in (with the token), a client without TLS does not.
 /// </summary>
 [Collection(TorchCollection.Name)]
 public sealed class TlsTests
@@ -20,12 +22,7 @@ public sealed class TlsTests
     {
         string root = Path.Combine(Path.GetTempPath(), $"tessera-tls-{Guid.NewGuid():N}");
         Directory.CreateDirectory(root);
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(names.Build());
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(1));
+        using var certificate = TestCertificates.SelfSigned();
         string pfx = Path.Combine(root, "silo.pfx");
         File.WriteAllBytes(pfx, certificate.Export(X509ContentType.Pkcs12, "pfx-password"));
         string publicCertificate = Path.Combine(root, "silo.cer");
@@ -56,6 +53,12 @@ public sealed class TlsTests
             using var plain = new HttpClient();
             await Assert.ThrowsAnyAsync<HttpRequestException>(() => plain.GetAsync(new UriBuilder(url) { Scheme = "http" }.Uri));
 
+            // The data plane (gRPC collective) is served over TLS with the same certificate, and says so in its endpoint.
+            var dataPlane = app.Services.GetRequiredService<DataPlane>();
+            Assert.Equal("https", dataPlane.Endpoint!.Scheme);
+            Assert.Equal(certificate.Thumbprint, dataPlane.Hub.TlsCertificate!.Thumbprint);
+            Assert.Equal(certificate.Thumbprint, await PresentedCertificate(dataPlane.Endpoint));
+
             await using (var client = await ClusterConnection.TryConnectAsync(gateway, token, CancellationToken.None, publicCertificate))
                 Assert.Empty(await client!.Client.GetGrain<ISchedulerGrain>(0).List());
             // A client without TLS never completes the gateway handshake; it retries until it is given up on.
@@ -67,6 +70,19 @@ public sealed class TlsTests
             await app.StopAsync();
             Directory.Delete(root, recursive: true);
         }
+    }
+
+    /// <summary>The thumbprint of the certificate a TLS handshake with <paramref name="endpoint"/> shows (ALPN h2, as gRPC asks).</summary>
+    static async Task<string?> PresentedCertificate(Uri endpoint)
+    {
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(endpoint.Host, endpoint.Port);
+        await using var tls = new System.Net.Security.SslStream(tcp.GetStream(), false, (_, _, _, _) => true);
+        await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+        {
+            TargetHost = endpoint.Host, ApplicationProtocols = [System.Net.Security.SslApplicationProtocol.Http2],
+        });
+        return tls.RemoteCertificate?.GetCertHashString();
     }
 
     static int FreePort()

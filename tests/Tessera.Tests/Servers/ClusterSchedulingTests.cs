@@ -58,12 +58,12 @@ public sealed class ClusterSchedulingTests : IAsyncLifetime
         }
     }
 
-    [Fact]
-    public async Task ADrainedSilosStageMovesToAnotherFromItsLastCheckpoint()
+    /// <summary>A one-rank tokenizer of 400 steps, running, once it has written its first checkpoint (step 20).</summary>
+    async Task<(string Id, SlotGrant Grant)> StartOneRankStage(string name)
     {
         await WaitForSnapshot(s => s.Silos.Count == 2);
-        string id = $"drain-{Guid.NewGuid():N}"[..14];
-        await TinyExperiments.Submit(Client, id, TinyExperiments.TokenizerSpec("drain", steps: 400, logEvery: 10, checkpointEvery: 20));
+        string id = $"{name}-{Guid.NewGuid():N}"[..14];
+        await TinyExperiments.Submit(Client, id, TinyExperiments.TokenizerSpec(name, steps: 400, logEvery: 10, checkpointEvery: 20));
         var store = new Tessera.Infra.Storage.LocalArtifactStore(_runs);
         string index = Tessera.Grains.Workers.StageResume.Index(id, "tokenizer");
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
@@ -72,11 +72,12 @@ public sealed class ClusterSchedulingTests : IAsyncLifetime
             Assert.True(DateTime.UtcNow < deadline, "no checkpoint within 2 minutes");
             await Task.Delay(50);
         }
-        var grant = (await Scheduler.Snapshot()).Running.Single(g => g.Request.ExperimentId == id);
+        return (id, (await Scheduler.Snapshot()).Running.Single(g => g.Request.ExperimentId == id));
+    }
 
-        // Draining the silo of its one rank moves the stage; a planned move uses none of the (zero) restarts allowed.
-        var drained = await Scheduler.Drain(grant.Silos[0]);
-        Assert.Equal(id, Assert.Single(drained.Affected).Request.ExperimentId);
+    /// <summary>The stage moved off the silo of <paramref name="grant"/> and finished from a checkpoint, using no restarts (it has none).</summary>
+    async Task AssertMovedAndFinished(string id, SlotGrant grant)
+    {
         await WaitForSnapshot(s => s.Running.Any(g => g.Request.ExperimentId == id && g.Silos[0] != grant.Silos[0]) ||
             s.Running.All(g => g.Request.ExperimentId != id));
         var done = await TinyExperiments.WaitUntilFinished(Client, id);
@@ -84,6 +85,26 @@ public sealed class ClusterSchedulingTests : IAsyncLifetime
         var metrics = Assert.Single(done.Completed).Metrics;
         Assert.Equal(400, metrics["steps"]);
         Assert.True(metrics.GetValueOrDefault("resumed_from_step") >= 20, "the stage did not continue from a checkpoint");
+    }
+
+    [Fact]
+    public async Task ADrainedSilosStageMovesToAnotherFromItsLastCheckpoint()
+    {
+        var (id, grant) = await StartOneRankStage("drain");
+        // Draining the silo of its one rank moves the stage; a planned move uses none of the (zero) restarts allowed.
+        var drained = await Scheduler.Drain(grant.Silos[0]);
+        Assert.Equal(id, Assert.Single(drained.Affected).Request.ExperimentId);
+        await AssertMovedAndFinished(id, grant);
+    }
+
+    [Fact]
+    public async Task AOneRankStageWhoseSiloIsDeclaredDeadMovesToAnother()
+    {
+        // Found by infra/scripts/chaos.sh: a SIGKILLed silo's only rank reports nothing and has no peer to notice, so
+        // the stage waited forever. Membership declaring the silo dead (what every silo tells the scheduler) must move it.
+        var (id, grant) = await StartOneRankStage("dead");
+        await Scheduler.RemoveSilo(grant.Silos[0]);
+        await AssertMovedAndFinished(id, grant);
     }
 
     [Fact]

@@ -47,7 +47,7 @@ public sealed class ResumeWorkflowTests : IAsyncDisposable
             mlp_ratio: 1
         """;
 
-    static async Task<InProcessTestCluster> StartCluster(string runs)
+    internal static async Task<InProcessTestCluster> StartCluster(string runs)
     {
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) => silo.AddTesseraServices(new TesseraSiloOptions { ArtifactRoot = runs, TorchThreads = 2 }));
