@@ -20,11 +20,15 @@ public static class StageResume
     /// <summary>One saved checkpoint: which slot holds it, after which step, and the hash it was written with.</summary>
     public sealed record Entry(int Slot, int Step, string Sha256);
 
-    /// <summary>What rank 0 passes to its trainer (null for other ranks, or with <c>checkpoint_every: 0</c>).</summary>
+    /// <summary>
+    /// What rank 0 passes to its trainer (null for other ranks, or with <c>checkpoint_every: 0</c> and no
+    /// <see cref="StageContext.Demand"/>): saves every <c>checkpoint_every</c> steps and when a drain asks.
+    /// </summary>
     public static PeriodicCheckpoint? Periodic(StageContext context, Action<Stream> save)
     {
         int every = context.Stage.Int("checkpoint_every");
-        if (!context.IsLeader || every <= 0) return null;
+        if (!context.IsLeader || (every <= 0 && context.Demand is null)) return null;
+        context.Demand?.Arm();
         return new PeriodicCheckpoint(every, step =>
         {
             var entries = Entries(context);
@@ -38,7 +42,7 @@ public static class StageResume
             context.Checkpointed?.Invoke(step);
             context.Log.LogInformation("Stage {Stage}: resumable checkpoint at step {Step} ({Bytes} bytes, slot {Slot})",
                 context.Stage.Name, step, written.Length, slot);
-        });
+        }, context.Demand);
     }
 
     /// <summary>
