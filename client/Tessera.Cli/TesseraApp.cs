@@ -63,12 +63,22 @@ public static class TesseraApp
                 data.AddCommand<DataImportCommand>("import")
                     .WithDescription("Import an ImageFolder tree or MNIST IDX files as a sharded dataset.");
             });
+            config.AddBranch("store", store =>
+            {
+                store.SetDescription("The artifact store.");
+                store.AddCommand<StoreVerifyCommand>("verify")
+                    .WithDescription("Read every artifact and check it against the SHA-256 recorded at write time (exit 1 if any is corrupt).")
+                    .WithExample("store", "verify", "--runs", "runs");
+            });
             config.AddBranch("bench", bench =>
             {
                 bench.SetDescription("Measurements of this machine.");
                 bench.AddCommand<BenchAllReduceCommand>("allreduce")
                     .WithDescription("Ring all-reduce over loopback gRPC vs raw loopback TCP.")
                     .WithExample("bench", "allreduce", "--workers", "2,4", "--sizes", "1MB,16MB,64MB", "--json", "allreduce.json");
+                bench.AddCommand<BenchDpCommand>("dp")
+                    .WithDescription("Data-parallel overhead: a step with N ranks of one thread each (loopback gRPC ring) against one rank of one thread.")
+                    .WithExample("bench", "dp", "--workload", "ref-gpt", "--workers", "2", "--json", "dp.json");
                 bench.AddCommand<BenchStepCommand>("step")
                     .WithDescription("Milliseconds per training step of a reference workload or a spec's stage, per libtorch thread count.")
                     .WithExample("bench", "step", "--workload", "ref-gpt", "--threads", "1,2", "--json", "step.json");

@@ -9,7 +9,7 @@ namespace Tessera.Grains;
 /// the scheduler reserved for its rank (<see cref="SlotPlacementDirector"/>).
 /// </summary>
 [SlotPlacement]
-public sealed class TrainerGrain(WorkerServices services, ILogger<TrainerGrain> logger) : Grain, ITrainerGrain
+public sealed class TrainerGrain(WorkerServices services, RunningWorkers running, ILogger<TrainerGrain> logger) : Grain, ITrainerGrain
 {
     TrainerWorker? _worker;
 
@@ -31,6 +31,7 @@ public sealed class TrainerGrain(WorkerServices services, ILogger<TrainerGrain> 
         DelayDeactivation(TimeSpan.FromDays(7));
         _worker = new TrainerWorker(assignment, services, logger);
         _worker.Start();
+        running.Add(_worker);
     }
 
     /// <summary>

@@ -9,14 +9,16 @@
 #
 # Fixed ports on loopback, each overridable: Redis REDIS_PORT=16379, Azurite blob AZURITE_BLOB_PORT=10000; silo N
 # (1, 2, 3) takes base + N - 1 of SILO_PORT_BASE=11111, GATEWAY_BASE=30000, HTTP_BASE=5180 (its dashboard) and
-# COLLECTIVE_BASE=12001 (its data plane). SILOS (default 3) and SLOTS (default: one per 2 cores) change the shape.
+# COLLECTIVE_BASE=12001 (its data plane). SILOS (default 3) and SLOTS (default: one per 2 cores) change the shape;
+# SILO_ARGS adds flags to every silo (e.g. --enable-fault-injection, as infra/scripts/chaos.sh does); TESSERA_BIN runs
+# another build of tessera.
 # State, logs and pids live in TESSERA_LOCAL_CLUSTER_DIR (default /tmp/tessera-local-cluster).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 dir=${TESSERA_LOCAL_CLUSTER_DIR:-/tmp/tessera-local-cluster}
 silos=${SILOS:-3}
-tessera=client/Tessera.Cli/bin/Release/net10.0/tessera
+tessera=${TESSERA_BIN:-client/Tessera.Cli/bin/Release/net10.0/tessera}
 export REDIS_PORT=${REDIS_PORT:-16379} AZURITE_BLOB_PORT=${AZURITE_BLOB_PORT:-10000}
 silo_base=${SILO_PORT_BASE:-11111} gateway_base=${GATEWAY_BASE:-30000} http_base=${HTTP_BASE:-5180} collective_base=${COLLECTIVE_BASE:-12001}
 
@@ -32,7 +34,7 @@ start_silo() {
   # Connection strings go by environment, not by argument, so they stay out of `ps`.
   TESSERA_REDIS=$TESSERA_TEST_REDIS TESSERA_BLOB=$TESSERA_TEST_BLOB TESSERA_CLUSTER_ID=local \
     nohup "$tessera" silo --runs "$dir/silo-$n" --port $((silo_base + n - 1)) --gateway $((gateway_base + n - 1)) \
-      --http $((http_base + n - 1)) --collective $((collective_base + n - 1)) ${SLOTS:+--slots "$SLOTS"} </dev/null >"$dir/silo-$n.log" 2>&1 &
+      --http $((http_base + n - 1)) --collective $((collective_base + n - 1)) ${SLOTS:+--slots "$SLOTS"} ${SILO_ARGS:-} </dev/null >"$dir/silo-$n.log" 2>&1 &
   echo $! > "$dir/silo-$n.pid"
 }
 

@@ -66,6 +66,7 @@ public static class SiloConfiguration
         silo.Services.AddSingleton<ShardCache>();
         silo.Services.AddSingleton<DatasetPreparer>();
         silo.Services.AddSingleton<WorkerServices>();
+        silo.Services.AddSingleton<RunningWorkers>();
         silo.Services.TryAddSingleton<CollectiveHub>();
         silo.Services.AddSingleton<DataPlane>();
         silo.AddPlacementDirector<SlotPlacementStrategy, SlotPlacementDirector>();

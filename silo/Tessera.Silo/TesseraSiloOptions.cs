@@ -88,6 +88,12 @@ public sealed class TesseraSiloOptions
     /// <summary>Password of <see cref="TlsCertificatePath"/>, if it has one.</summary>
     public string? TlsCertificatePassword { get; set; }
 
+    /// <summary>
+    /// Serve the fault-injection endpoints (<see cref="Api.FaultInjectionApi"/>: fail a running rank on request) for
+    /// chaos tests. Off unless asked for explicitly; never on in production.
+    /// </summary>
+    public bool EnableFaultInjection { get; set; }
+
     public const int DefaultHttpPort = 5080;
     public const string ServiceId = "tessera";
     public const string DefaultClusterId = "tessera-local";

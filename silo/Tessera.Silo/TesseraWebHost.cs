@@ -72,6 +72,7 @@ public static class TesseraWebHost
     static void MapEndpoints(WebApplication app, TesseraSiloOptions options)
     {
         app.MapTesseraApi();
+        if (options.EnableFaultInjection) app.MapFaultInjection();
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapTesseraDashboard();
         if (options.OrleansDashboard) app.MapOrleansDashboard(routePrefix: "/orleans");

@@ -185,7 +185,7 @@ public sealed class BenchAllReduceCommand : AsyncCommand<BenchAllReduceCommand.S
     }
 
 
-    private static WireCompression ParseCompression(string text) => text.ToLowerInvariant() switch
+    internal static WireCompression ParseCompression(string text) => text.ToLowerInvariant() switch
     {
         "none" => WireCompression.None,
         "bf16" => WireCompression.BFloat16,

@@ -57,6 +57,10 @@ public sealed class BenchApiCommand : AsyncCommand<BenchApiCommand.Settings>
         [DefaultValue(3)]
         public int Warmup { get; set; } = 3;
 
+        [CommandOption("--torch-threads <N>")]
+        [Description("Torch threads of the embedded silo's training (default: one per core). Every request costs CPU; on a machine whose cores all train, that CPU comes out of the training, so give the API a core with cores - 1.")]
+        public int? TorchThreads { get; set; }
+
         [CommandOption("--runs <DIR>")]
         [Description("Artifact store of the embedded silo (default ./runs).")]
         [DefaultValue("runs")]
@@ -68,6 +72,8 @@ public sealed class BenchApiCommand : AsyncCommand<BenchApiCommand.Settings>
 
         public override ValidationResult Validate()
         {
+            if (TorchThreads is < 1) return ValidationResult.Error("--torch-threads must be >= 1");
+            if (TorchThreads is not null && Url is not null) return ValidationResult.Error("--torch-threads sets the embedded silo; it does not go with --url");
             if (Rate < 1 || Connections < 1 || Duration < 1 || Warmup < 0)
                 return ValidationResult.Error("--rate, --connections and --duration must be >= 1, --warmup >= 0");
             if ((Url is null) != (Id is null)) return ValidationResult.Error("--url and --id go together");
@@ -97,6 +103,7 @@ public sealed class BenchApiCommand : AsyncCommand<BenchApiCommand.Settings>
             host = TesseraWebHost.Build(new TesseraSiloOptions
             {
                 ArtifactRoot = settings.Runs, SiloPort = 0, GatewayPort = 0, HttpPort = 0,
+                TorchThreads = settings.TorchThreads ?? Environment.ProcessorCount,
             });
             await host.StartAsync(interrupt.Token);
             baseAddress = new Uri(TesseraWebHost.DashboardUrl(host));
@@ -242,7 +249,7 @@ public sealed class BenchApiCommand : AsyncCommand<BenchApiCommand.Settings>
             $"{rates.After:0} ({rates.AfterIntervals})", $"{rates.DropPercent:0.0}%");
         AnsiConsole.Write(training);
         AnsiConsole.MarkupLineInterpolated(
-            $"{BenchMachine.Cores} cores, load average before: {loadBefore}, after: {BenchMachine.LoadAverage()}; {settings.Connections} connections, {settings.Duration} s windows");
+            $"{BenchMachine.Cores} cores, load average before: {loadBefore}, after: {BenchMachine.LoadAverage()}; {settings.Connections} connections, {settings.Duration} s windows{(settings.Url is null ? $", {settings.TorchThreads ?? Environment.ProcessorCount} torch threads" : "")}");
     }
 
     static async Task WriteJsonAsync(Settings settings, string id, LoadResult load, LoadResult? alone, TrainingRates rates, string loadBefore,
@@ -260,6 +267,7 @@ public sealed class BenchApiCommand : AsyncCommand<BenchApiCommand.Settings>
                 Target = settings.Url ?? "embedded silo", Experiment = id, Spec = settings.Url is null ? settings.Spec : null,
                 Endpoint = "GET /api/experiments/{id}", TargetPerSecond = settings.Rate, settings.Connections,
                 WindowSeconds = settings.Duration, WarmupSeconds = settings.Warmup, Protocol = "HTTP/1.1 keep-alive",
+                TorchThreads = settings.Url is null ? settings.TorchThreads ?? Environment.ProcessorCount : (int?)null,
             },
             LoadWhileTraining = load,
             LoadAlone = alone,

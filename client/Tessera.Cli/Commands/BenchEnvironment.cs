@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -57,6 +58,38 @@ public static class BenchEnvironment
         AnsiConsole.MarkupLineInterpolated($"wrote {path}");
     }
 
+    /// <summary>
+    /// Runs this program again with <paramref name="arguments"/> and waits for it: the benches whose setting libtorch
+    /// takes once per process (its thread count) run each setting in a child. Cancelling kills the child.
+    /// </summary>
+    public static async Task<int> RunSelfAsync(IEnumerable<string> arguments, CancellationToken ct)
+    {
+        var start = SelfStartInfo();
+        foreach (var arg in arguments) start.ArgumentList.Add(arg);
+        using var child = Process.Start(start) ?? throw new InvalidOperationException($"could not start {start.FileName}");
+        try
+        {
+            await child.WaitForExitAsync(ct);
+        }
+        catch (OperationCanceledException)
+        {
+            child.Kill(entireProcessTree: true);
+            throw;
+        }
+        return child.ExitCode;
+    }
+
+    /// <summary>This program again: its apphost when there is one beside the assembly, else `dotnet tessera.dll` (as under a test host).</summary>
+    private static ProcessStartInfo SelfStartInfo()
+    {
+        string assembly = typeof(BenchEnvironment).Assembly.Location;
+        string apphost = Path.ChangeExtension(assembly, OperatingSystem.IsWindows() ? ".exe" : null);
+        if (File.Exists(apphost)) return new ProcessStartInfo(apphost) { UseShellExecute = false };
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet") { UseShellExecute = false };
+        start.ArgumentList.Add(assembly);
+        return start;
+    }
+
     /// <summary>Comma-separated values, e.g. "1,2" or "1,64".</summary>
     public static List<T> ParseList<T>(string list, Func<string, T> parse) =>
         list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(parse).ToList();
@@ -78,4 +111,18 @@ public class TorchBenchSettings : CommandSettings
     [CommandOption("--json <FILE>")]
     [Description("Also write the results, machine info and settings as JSON.")]
     public string? Json { get; set; }
+}
+
+/// <summary>The options of the benches that time training steps: how many, after how many untimed ones.</summary>
+public class StepTimingSettings : TorchBenchSettings
+{
+    [CommandOption("--steps <N>")]
+    [Description("Timed steps, at least 10 (default 20).")]
+    [DefaultValue(20)]
+    public int Steps { get; set; } = 20;
+
+    [CommandOption("--warmup <N>")]
+    [Description("Untimed steps first (default 3).")]
+    [DefaultValue(3)]
+    public int Warmup { get; set; } = 3;
 }

@@ -103,7 +103,8 @@ public sealed class BenchSampleCommand : Command<BenchSampleCommand.Settings>
                 AnsiConsole.MarkupLineInterpolated($"[grey]batch {batch}, {(cfg is null ? "guidance-free" : $"cfg {cfg}")}...[/]");
                 results.Add(SampleBenchmark.Gpt(gpt, kvCache: true, cfg, batch, settings.Repeats, settings.Seed));
                 results.Add(SampleBenchmark.Gpt(gpt, kvCache: false, cfg, batch, settings.Repeats, settings.Seed));
-                results.Add(SampleBenchmark.Var(var, tokenizer, cfg, batch, settings.Repeats, settings.Seed));
+                results.Add(SampleBenchmark.Var(var, tokenizer, kvCache: true, cfg, batch, settings.Repeats, settings.Seed));
+                results.Add(SampleBenchmark.Var(var, tokenizer, kvCache: false, cfg, batch, settings.Repeats, settings.Seed));
             }
 
         Print(results, gptConfig, varConfig, threads);
@@ -122,15 +123,16 @@ public sealed class BenchSampleCommand : Command<BenchSampleCommand.Settings>
         return ExitCodes.Success;
     }
 
-    /// <summary>Per (batch, cfg): KV cache over uncached GPT, and VAR over cached GPT, in images/s.</summary>
+    /// <summary>Per (batch, cfg), in images/s: each generator's KV cache over its uncached path, and cached VAR over cached GPT.</summary>
     private static List<SampleRatio> Ratios(IReadOnlyList<SampleResult> results) =>
         results.GroupBy(r => (r.Batch, r.Cfg)).Select(group =>
         {
-            double Rate(string mode) => group.Single(r => r.Mode == mode).ImagesPerSecond;
-            return new SampleRatio(group.Key.Batch, group.Key.Cfg, Rate("kv-cache") / Rate("uncached"), Rate("next-scale") / Rate("kv-cache"));
+            double Rate(string generator, string mode) => group.Single(r => r.Generator == generator && r.Mode == mode).ImagesPerSecond;
+            return new SampleRatio(group.Key.Batch, group.Key.Cfg, Rate("gpt", "kv-cache") / Rate("gpt", "uncached"),
+                Rate("var", "kv-cache") / Rate("var", "uncached"), Rate("var", "kv-cache") / Rate("gpt", "kv-cache"));
         }).ToList();
 
-    private sealed record SampleRatio(int Batch, double? Cfg, double KvCacheOverUncached, double VarOverCachedGpt);
+    private sealed record SampleRatio(int Batch, double? Cfg, double KvCacheOverUncached, double VarKvCacheOverUncached, double VarOverCachedGpt);
 
     private static void Print(IReadOnlyList<SampleResult> results, GeneratorConfig gpt, GeneratorConfig var, int threads)
     {
@@ -139,11 +141,11 @@ public sealed class BenchSampleCommand : Command<BenchSampleCommand.Settings>
             table.AddRow(r.Generator, r.Mode, r.Cfg is null ? "free" : $"cfg {r.Cfg}", $"{r.Batch}", $"{r.ForwardPasses}", $"{r.TensorsPerBatch}",
                 $"{r.MedianSeconds * 1e3:0.0}", $"{r.CpuSeconds * 1e3:0.0}", $"{r.ImagesPerSecond:0.0}");
         AnsiConsole.Write(table);
-        var ratios = new Table().AddColumns("batch", "guidance", "KV cache / uncached", "VAR / cached GPT", "VAR time in tokenizer inputs");
+        var ratios = new Table().AddColumns("batch", "guidance", "GPT KV cache / uncached", "VAR KV cache / uncached", "cached VAR / cached GPT", "VAR time in tokenizer inputs");
         foreach (var r in Ratios(results))
         {
-            double share = results.Single(x => x.Batch == r.Batch && x.Cfg == r.Cfg && x.Mode == "next-scale").InputsShare ?? 0;
-            ratios.AddRow($"{r.Batch}", r.Cfg is null ? "free" : $"cfg {r.Cfg}", $"{r.KvCacheOverUncached:0.00}x", $"{r.VarOverCachedGpt:0.00}x", $"{share:P0}");
+            double share = results.Single(x => x.Batch == r.Batch && x.Cfg == r.Cfg && x.Generator == "var" && x.Mode == "kv-cache").InputsShare ?? 0;
+            ratios.AddRow($"{r.Batch}", r.Cfg is null ? "free" : $"cfg {r.Cfg}", $"{r.KvCacheOverUncached:0.00}x", $"{r.VarKvCacheOverUncached:0.00}x", $"{r.VarOverCachedGpt:0.00}x", $"{share:P0}");
         }
         AnsiConsole.Write(ratios);
         AnsiConsole.MarkupLine($"[grey]GPT: {gpt.SequenceLength} tokens, width {gpt.ModelDim}, {gpt.Layers} layers; VAR: scales {string.Join(",", var.Scales)} " +

@@ -17,7 +17,7 @@ namespace Tessera.Cli.Commands;
 /// </summary>
 public sealed class BenchStepCommand : AsyncCommand<BenchStepCommand.Settings>
 {
-    public sealed class Settings : TorchBenchSettings
+    public sealed class Settings : StepTimingSettings
     {
         [CommandOption("--workload <WORKLOAD>")]
         [Description("ref-gpt, ref-vq, or a spec file with an optional stage: spec.yaml[:stage] (default: its first stage that trains).")]
@@ -27,16 +27,6 @@ public sealed class BenchStepCommand : AsyncCommand<BenchStepCommand.Settings>
         [Description("libtorch thread counts, comma separated; each runs in its own process (default 1,2).")]
         [DefaultValue("1,2")]
         public string Threads { get; set; } = "1,2";
-
-        [CommandOption("--steps <N>")]
-        [Description("Timed steps, at least 10 (default 20).")]
-        [DefaultValue(20)]
-        public int Steps { get; set; } = 20;
-
-        [CommandOption("--warmup <N>")]
-        [Description("Untimed steps first (default 3).")]
-        [DefaultValue(3)]
-        public int Warmup { get; set; } = 3;
 
         [CommandOption("--leak-steps <N>")]
         [Description("Also compare live tensors and RSS at step 100 with step N, e.g. 1000 (default 0: no leak check).")]
@@ -125,40 +115,14 @@ public sealed class BenchStepCommand : AsyncCommand<BenchStepCommand.Settings>
         return ExitCodes.Success;
     }
 
-    private static async Task<int> RunChildAsync(Settings settings, int threads, string output, CancellationToken ct)
-    {
-        var start = SelfStartInfo();
-        foreach (var arg in new[]
-                 {
-                     "bench", "step", "--workload", settings.Workload, "--threads", threads.ToString(CultureInfo.InvariantCulture),
-                     "--steps", settings.Steps.ToString(CultureInfo.InvariantCulture), "--warmup", settings.Warmup.ToString(CultureInfo.InvariantCulture),
-                     "--leak-steps", settings.LeakSteps.ToString(CultureInfo.InvariantCulture), "--device", settings.Device,
-                     "--seed", settings.Seed.ToString(CultureInfo.InvariantCulture), "--child-out", output,
-                 })
-            start.ArgumentList.Add(arg);
-        using var child = Process.Start(start) ?? throw new InvalidOperationException($"could not start {start.FileName}");
-        try
-        {
-            await child.WaitForExitAsync(ct);
-        }
-        catch (OperationCanceledException)
-        {
-            child.Kill(entireProcessTree: true);
-            throw;
-        }
-        return child.ExitCode;
-    }
-
-    /// <summary>This program again: its apphost when there is one beside the assembly, else `dotnet tessera.dll` (as under a test host).</summary>
-    private static ProcessStartInfo SelfStartInfo()
-    {
-        string assembly = typeof(BenchStepCommand).Assembly.Location;
-        string apphost = Path.ChangeExtension(assembly, OperatingSystem.IsWindows() ? ".exe" : null);
-        if (File.Exists(apphost)) return new ProcessStartInfo(apphost) { UseShellExecute = false };
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet") { UseShellExecute = false };
-        start.ArgumentList.Add(assembly);
-        return start;
-    }
+    private static Task<int> RunChildAsync(Settings settings, int threads, string output, CancellationToken ct) =>
+        BenchEnvironment.RunSelfAsync(
+        [
+            "bench", "step", "--workload", settings.Workload, "--threads", threads.ToString(CultureInfo.InvariantCulture),
+            "--steps", settings.Steps.ToString(CultureInfo.InvariantCulture), "--warmup", settings.Warmup.ToString(CultureInfo.InvariantCulture),
+            "--leak-steps", settings.LeakSteps.ToString(CultureInfo.InvariantCulture), "--device", settings.Device,
+            "--seed", settings.Seed.ToString(CultureInfo.InvariantCulture), "--child-out", output,
+        ], ct);
 
     private static void Print(IReadOnlyList<StepResult> results)
     {

@@ -55,6 +55,10 @@ public sealed class SiloCommand : AsyncCommand<SiloCommand.Settings>
         [Description("Trainer ranks this silo runs at once (default: one per GPU, else one per 2 CPU cores; env TESSERA_SLOTS).")]
         public int? Slots { get; set; }
 
+        [CommandOption("--torch-threads <N>")]
+        [Description("libtorch threads this silo's training uses (default: one per core; env TESSERA_TORCH_THREADS). One less than the cores leaves a core for the API and the data plane.")]
+        public int? TorchThreads { get; set; }
+
         [CommandOption("--address <IP>")]
         [Description("Address other silos and clients reach this silo at, in cluster mode (default 127.0.0.1; env TESSERA_ADDRESS).")]
         public string? Address { get; set; }
@@ -74,6 +78,10 @@ public sealed class SiloCommand : AsyncCommand<SiloCommand.Settings>
         [CommandOption("--tls-cert <PFX>")]
         [Description("Serve the HTTP API over HTTPS and the gateway and silo links over TLS with this PKCS#12 certificate (password: TESSERA_TLS_PASSWORD).")]
         public string? TlsCertificate { get; set; }
+
+        [CommandOption("--enable-fault-injection")]
+        [Description("For chaos tests only: serve POST /api/faults/kill-rank (fail a running rank as if its worker crashed) and GET /api/faults/ranks, behind the cluster token.")]
+        public bool EnableFaultInjection { get; set; }
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -85,6 +93,7 @@ public sealed class SiloCommand : AsyncCommand<SiloCommand.Settings>
             options.Tokens = ClusterTokens.FromOptionOrEnvironment(settings.Token);
             options.TlsCertificatePath = settings.TlsCertificate;
             options.TlsCertificatePassword = Environment.GetEnvironmentVariable("TESSERA_TLS_PASSWORD");
+            options.EnableFaultInjection = settings.EnableFaultInjection;
         }
         catch (ArgumentException e)
         {
@@ -108,6 +117,8 @@ public sealed class SiloCommand : AsyncCommand<SiloCommand.Settings>
         {
             AnsiConsole.MarkupLineInterpolated(
                 $"silo up: {SiloSettings.Describe(options, host)}, dashboard {TesseraWebHost.DashboardUrl(host)}, log {logFile}. Ctrl+C stops it.");
+            if (options.EnableFaultInjection)
+                AnsiConsole.MarkupLine("[yellow]fault injection is on[/]: POST /api/faults/kill-rank fails running ranks (chaos tests only)");
             try { await Task.Delay(Timeout.Infinite, interrupt.Token); }
             catch (OperationCanceledException) { }
             AnsiConsole.MarkupLine("stopping the silo…");

@@ -29,6 +29,7 @@ public static class SiloSettings
         if (flags.Redis is not null) set["redis"] = flags.Redis;
         if (flags.Blob is not null) set["blob"] = flags.Blob;
         if (flags.Slots is not null) set["slots"] = flags.Slots.ToString();
+        if (flags.TorchThreads is not null) set["torch_threads"] = flags.TorchThreads.ToString();
         if (flags.Address is not null) set["address"] = flags.Address;
         if (flags.ClusterId is not null) set["cluster_id"] = flags.ClusterId;
         IConfiguration config = builder.AddInMemoryCollection(set).Build();
@@ -55,6 +56,12 @@ public static class SiloSettings
             if (!int.TryParse(slots, out int n) || n < 1)
                 throw new ArgumentException($"slots: '{slots}' is not a whole number of at least 1");
             options.Slots = n;
+        }
+        if (config["torch_threads"] is { } torchThreads)
+        {
+            if (!int.TryParse(torchThreads, out int n) || n < 1)
+                throw new ArgumentException($"torch_threads: '{torchThreads}' is not a whole number of at least 1");
+            options.TorchThreads = n;
         }
         if (config["address"] is { } address)
         {

@@ -29,7 +29,7 @@ public static class ClassifierStage
             ["final_loss"] = finalLoss,
             ["steps"] = trainer.Step,
             ["skipped_steps"] = trainer.NonFinite.SkippedSteps,
-        }), [StageData.WriteCheckpoint(context, stream => trainer.SaveCheckpoint(stream, context.ResolvedSpecYaml))]);
+        }), [StageData.WriteCheckpoint(context, stream => trainer.SaveCheckpoint(stream, context.ResolvedSpecYaml), resumableAtStep: trainer.Step)]);
     }
 
     public static DigitClassifierConfig FromStage(StageSpec stage, DatasetManifest manifest) => new()

@@ -25,7 +25,7 @@ public static class GeneratorStage
         var store = context.Services.Store;
         var (tokenizerPath, tokenizerCheckpoint) = StageCheckpoints.Resolve(store, context.ExperimentId, context.Stage.String("tokenizer"), context.Cancellation);
         var device = TorchRuntime.ResolveDevice(context.Spec.Device);
-        using var tokenizer = StageCheckpoints.LoadTokenizer(store, tokenizerPath, device, context.Cancellation);
+        using var tokenizer = StageCheckpoints.LoadTokenizer(store, tokenizerPath, device, context.Cancellation, context.Log);
 
         DatasetManifest manifest = StageData.Manifest(context);
         var train = StageData.Tokens(context, manifest, "train", tokenizerCheckpoint.Sha256, tokenizer.Scales);
@@ -53,7 +53,7 @@ public static class GeneratorStage
             new SamplingOptions(CfgScale: context.Stage.Double("preview_cfg")), context.Spec.Seed, batchSize: 100, context.Cancellation);
         var artifacts = new List<ArtifactInfo>
         {
-            StageData.WriteCheckpoint(context, stream => trainer.SaveCheckpoint(stream, context.ResolvedSpecYaml)),
+            StageData.WriteCheckpoint(context, stream => trainer.SaveCheckpoint(stream, context.ResolvedSpecYaml), resumableAtStep: trainer.Step),
             StageData.WriteJson(context, Lineage(context.ExperimentId, context.Stage.Name),
                 new GeneratorLineage(tokenizerPath, tokenizerCheckpoint.Sha256, tokenizer.Scales.ToArray())),
             StageData.Write(context, Samples(context.ExperimentId, context.Stage.Name),

@@ -44,7 +44,7 @@ public sealed class SampleJudge : IDisposable
     {
         var (path, _) = StageCheckpoints.Resolve(context.Services.Store, context.ExperimentId, classifierRef, context.Cancellation);
         DigitClassifierTrainer classifier;
-        using (var stream = context.Services.Store.OpenReadAsync(path, context.Cancellation).GetAwaiter().GetResult())
+        using (var stream = StageCheckpoints.ReadVerified(context.Services.Store, path, context.Cancellation, context.Log))
             classifier = DigitClassifierTrainer.LoadCheckpoint(stream, device, path);
         try
         {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Tessera.Infra.Storage;
 using Tessera.Trainers.Generators;
 using Tessera.Trainers.Tokenizers;
@@ -20,10 +21,45 @@ public static class StageCheckpoints
     }
 
     /// <summary>Loads a tokenizer checkpoint (either kind) in eval mode; dispose it to free its tensors.</summary>
-    public static TokenizerModel LoadTokenizer(IArtifactStore store, string path, TorchSharp.torch.Device device, CancellationToken ct)
+    public static TokenizerModel LoadTokenizer(IArtifactStore store, string path, TorchSharp.torch.Device device, CancellationToken ct,
+        ILogger? log = null)
     {
-        using var stream = store.OpenReadAsync(path, ct).GetAwaiter().GetResult();
+        using var stream = ReadVerified(store, path, ct, log);
         return TokenizerCheckpoint.Load(stream, device, path);
+    }
+
+    /// <summary>
+    /// A stage's final checkpoint, read whole and verified against the SHA-256 recorded when it was written. When its
+    /// bytes are corrupt, the corruption is logged and the copy the stage kept in its resume slots
+    /// (<see cref="StageResume.KeepFinal"/>: the same recorded hash) is read instead; with no good copy the
+    /// <see cref="ArtifactCorruptException"/> stands.
+    /// </summary>
+    public static MemoryStream ReadVerified(IArtifactStore store, string path, CancellationToken ct, ILogger? log = null)
+    {
+        try { return ReadWhole(store, path, ct); }
+        catch (ArtifactCorruptException corrupt) when (Copy(store, path, corrupt.ExpectedSha256, ct) is { } copy)
+        {
+            (log ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).LogWarning(
+                "{Problem}; using the good copy of that checkpoint at {Copy}", corrupt.Message, copy);
+            return ReadWhole(store, copy, ct);
+        }
+    }
+
+    static MemoryStream ReadWhole(IArtifactStore store, string path, CancellationToken ct)
+    {
+        var buffer = new MemoryStream();
+        using (var stream = store.OpenReadAsync(path, ct).GetAwaiter().GetResult())
+            stream.CopyTo(buffer); // the verdict comes at the end of the stream: nothing is parsed before it
+        buffer.Position = 0;
+        return buffer;
+    }
+
+    /// <summary>The resume slot holding the same bytes as the final checkpoint at <paramref name="path"/> (experiment/checkpoints/stage.ckpt).</summary>
+    static string? Copy(IArtifactStore store, string path, string sha256, CancellationToken ct)
+    {
+        string[] parts = path.Split('/');
+        if (parts is not [var experiment, "checkpoints", var file] || !file.EndsWith(".ckpt", StringComparison.Ordinal)) return null;
+        return StageResume.SlotHolding(store, experiment, file[..^".ckpt".Length], sha256, ct);
     }
 
     /// <summary>Which tokenizer the generator checkpoint at <paramref name="checkpointPath"/> was trained on (its lineage file).</summary>
@@ -39,7 +75,7 @@ public static class StageCheckpoints
     /// refusing if that tokenizer changed since. Dispose both.
     /// </summary>
     public static (GeneratorTrainer Generator, TokenizerModel Tokenizer) LoadGenerator(IArtifactStore store, string checkpointPath,
-        TorchSharp.torch.Device device, CancellationToken ct)
+        TorchSharp.torch.Device device, CancellationToken ct, ILogger? log = null)
     {
         GeneratorLineage lineage = ReadLineage(store, checkpointPath, ct);
         string tokenizerNow = store.GetAsync(lineage.TokenizerCheckpoint, ct).GetAwaiter().GetResult().Sha256;
@@ -47,10 +83,10 @@ public static class StageCheckpoints
             throw new InvalidDataException($"{lineage.TokenizerCheckpoint} changed since the generator {checkpointPath} was trained " +
                 $"({lineage.TokenizerSha256[..12]}… then, {tokenizerNow[..12]}… now)");
 
-        var tokenizer = LoadTokenizer(store, lineage.TokenizerCheckpoint, device, ct);
+        var tokenizer = LoadTokenizer(store, lineage.TokenizerCheckpoint, device, ct, log);
         try
         {
-            using var stream = store.OpenReadAsync(checkpointPath, ct).GetAwaiter().GetResult();
+            using var stream = ReadVerified(store, checkpointPath, ct, log);
             return (GeneratorTrainer.LoadCheckpoint(stream, device, tokenizer.ScaleInputs, checkpointPath), tokenizer);
         }
         catch

@@ -31,12 +31,18 @@ public static class StageData
     public static ArtifactInfo WriteJson<T>(StageContext context, string path, T value) =>
         Write(context, path, JsonSerializer.SerializeToUtf8Bytes(value, new JsonSerializerOptions { WriteIndented = true }));
 
-    /// <summary>Writes a checkpoint the trainer serialises into memory first, so the store's write stays atomic.</summary>
-    public static ArtifactInfo WriteCheckpoint(StageContext context, Action<Stream> save)
+    /// <summary>
+    /// Writes a stage's final checkpoint, which the trainer serialises into memory first, so the store's write stays
+    /// atomic. With <paramref name="resumableAtStep"/> the same bytes are kept as the stage's newest resumable checkpoint
+    /// first (<see cref="StageResume.KeepFinal"/>): the good copy a corrupt final checkpoint falls back on.
+    /// </summary>
+    public static ArtifactInfo WriteCheckpoint(StageContext context, Action<Stream> save, int? resumableAtStep = null)
     {
         using var buffer = new MemoryStream();
         save(buffer);
-        return Write(context, ExperimentPaths.Checkpoint(context.ExperimentId, context.Stage.Name), buffer.ToArray());
+        byte[] content = buffer.ToArray();
+        if (resumableAtStep is { } step) StageResume.KeepFinal(context, step, content);
+        return Write(context, ExperimentPaths.Checkpoint(context.ExperimentId, context.Stage.Name), content);
     }
 
     public static T ReadJson<T>(StageContext context, string path)

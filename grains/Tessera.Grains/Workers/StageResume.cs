@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Tessera.Infra.Data;
+using Tessera.Infra.Storage;
 using Tessera.Trainers;
 
 namespace Tessera.Grains.Workers;
@@ -31,18 +33,59 @@ public static class StageResume
         context.Demand?.Arm();
         return new PeriodicCheckpoint(every, step =>
         {
-            var entries = Entries(context);
-            // Overwrite the older slot, never the newest good one.
-            int slot = entries.Count == 0 ? 0 : 1 - entries.MaxBy(e => e.Step)!.Slot;
             using var buffer = new MemoryStream();
             save(buffer);
-            var written = StageData.Write(context, Slot(context.ExperimentId, context.Stage.Name, slot), buffer.ToArray());
-            var next = entries.Where(e => e.Slot != slot).Append(new Entry(slot, step, written.Sha256)).OrderByDescending(e => e.Step).ToList();
-            StageData.WriteJson(context, Index(context.ExperimentId, context.Stage.Name), next);
-            context.Checkpointed?.Invoke(step);
-            context.Log.LogInformation("Stage {Stage}: resumable checkpoint at step {Step} ({Bytes} bytes, slot {Slot})",
-                context.Stage.Name, step, written.Length, slot);
+            Save(context, step, buffer.ToArray(), "resumable checkpoint");
         }, context.Demand);
+    }
+
+    /// <summary>
+    /// After the last step: the final checkpoint's bytes become the stage's newest resumable checkpoint too, so a final
+    /// checkpoint found corrupt on read has a good copy to fall back on (<see cref="StageCheckpoints.ReadVerified"/>), and
+    /// a stage restarted after its final write resumes at its last step. Skipped where periodic checkpoints are off.
+    /// </summary>
+    public static void KeepFinal(StageContext context, int step, byte[] content)
+    {
+        if (!context.IsLeader || context.Stage.Int("checkpoint_every") <= 0) return;
+        Save(context, step, content, "copy of the final checkpoint");
+    }
+
+    static void Save(StageContext context, int step, byte[] content, string what)
+    {
+        var entries = Entries(context);
+        // Overwrite the older slot, never the newest good one.
+        int slot = entries.Count == 0 ? 0 : 1 - entries.MaxBy(e => e.Step)!.Slot;
+        var written = StageData.Write(context, Slot(context.ExperimentId, context.Stage.Name, slot), content);
+        var next = entries.Where(e => e.Slot != slot).Append(new Entry(slot, step, written.Sha256)).OrderByDescending(e => e.Step).ToList();
+        StageData.WriteJson(context, Index(context.ExperimentId, context.Stage.Name), next);
+        context.Checkpointed?.Invoke(step);
+        context.Log.LogInformation("Stage {Stage}: {What} at step {Step} ({Bytes} bytes, slot {Slot})",
+            context.Stage.Name, what, step, written.Length, slot);
+    }
+
+    /// <summary>
+    /// The resume slot of a stage that holds exactly the artifact recorded with <paramref name="sha256"/> (the copy
+    /// <see cref="KeepFinal"/> made of its final checkpoint), or null when there is none.
+    /// </summary>
+    public static string? SlotHolding(IArtifactStore store, string experimentId, string stage, string sha256, CancellationToken ct)
+    {
+        string index = Index(experimentId, stage);
+        if (!store.ExistsAsync(index, ct).GetAwaiter().GetResult()) return null;
+        List<Entry>? entries;
+        try
+        {
+            using var stream = store.OpenReadAsync(index, ct).GetAwaiter().GetResult();
+            entries = JsonSerializer.Deserialize<List<Entry>>(stream);
+        }
+        catch (Exception e) when (e is JsonException or DataFormatException) { return null; }
+        foreach (var entry in entries ?? [])
+        {
+            string path = Slot(experimentId, stage, entry.Slot);
+            if (entry.Sha256 == sha256 && store.ExistsAsync(path, ct).GetAwaiter().GetResult()
+                && store.GetAsync(path, ct).GetAwaiter().GetResult().Sha256 == sha256)
+                return path;
+        }
+        return null;
     }
 
     /// <summary>

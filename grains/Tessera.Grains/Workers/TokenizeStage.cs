@@ -22,7 +22,7 @@ public static class TokenizeStage
 
         var (checkpointPath, checkpoint) = StageCheckpoints.Resolve(store, context.ExperimentId, context.Stage.String("tokenizer"), ct);
         var device = TorchRuntime.ResolveDevice(context.Spec.Device);
-        using var tokenizer = StageCheckpoints.LoadTokenizer(store, checkpointPath, device, ct);
+        using var tokenizer = StageCheckpoints.LoadTokenizer(store, checkpointPath, device, ct, context.Log);
         DatasetManifest images = StageData.Manifest(context);
         bool cached = TokenDataset.ExistsAsync(store, dataset, checkpoint.Sha256, tokenizer.Scales, ct).GetAwaiter().GetResult();
         if (!cached)

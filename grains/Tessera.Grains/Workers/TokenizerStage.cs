@@ -27,7 +27,7 @@ public static class TokenizerStage
 
         var artifacts = new List<ArtifactInfo>
         {
-            StageData.WriteCheckpoint(context, stream => trainer.SaveCheckpoint(stream, context.ResolvedSpecYaml)),
+            StageData.WriteCheckpoint(context, stream => trainer.SaveCheckpoint(stream, context.ResolvedSpecYaml), resumableAtStep: trainer.Step),
             StageData.Write(context, ExperimentPaths.Reconstructions(context.ExperimentId, context.Stage.Name), ReconstructionGrid(trainer, report, device)),
         };
         var metrics = new Dictionary<string, double>

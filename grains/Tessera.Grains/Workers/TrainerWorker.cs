@@ -16,9 +16,16 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
     readonly CancellationTokenSource _cancel = new();
     readonly CheckpointDemand _demand = new();
     volatile bool _interrupted;
+    volatile string? _fault;
     Thread? _thread;
 
     public bool IsRunning => _thread is { IsAlive: true };
+
+    /// <summary>Started, and its thread has ended since.</summary>
+    public bool HasEnded => _thread is { IsAlive: false };
+
+    /// <summary>Which rank of which start of which stage this worker runs.</summary>
+    public TrainerAssignment Assignment => assignment;
 
     /// <summary>The start of the stage this worker belongs to (see <see cref="TrainerAssignment.Generation"/>).</summary>
     public long Generation => assignment.Generation;
@@ -49,6 +56,16 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
     public void Interrupt()
     {
         _interrupted = true;
+        _cancel.Cancel();
+    }
+
+    /// <summary>
+    /// Fault injection (a silo started with it switched on): the worker fails at its next cancellation check as if
+    /// its own code had thrown, and reports the failure like any crashed rank, so the experiment's restart path runs.
+    /// </summary>
+    public void InjectFault(string reason)
+    {
+        _fault = reason;
         _cancel.Cancel();
     }
 
@@ -105,6 +122,11 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
             if (!leader) return;
             var result = new StageResult(stage.Name, outcome.Metrics, outcome.Artifacts, clock.Elapsed.TotalSeconds);
             experiment.ReportStageCompleted(assignment.StageIndex, assignment.Generation, result).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (_fault is { } fault)
+        {
+            logger.LogError("Worker {Experiment}/{Stage} rank {Rank} failed: {Fault}", assignment.ExperimentId, stage.Name, assignment.Rank, fault);
+            ReportFailure(experiment, relay, $"rank {assignment.Rank}: {fault}");
         }
         catch (OperationCanceledException) when (_cancel.IsCancellationRequested)
         {

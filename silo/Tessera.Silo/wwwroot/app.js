@@ -108,6 +108,7 @@ function renderDetail(d) {
         <div class="legend"><span><i style="background:${COLORS[2]}"></i>images / second</span></div></div>
     </div>
     <div class="panel"><h2>Stages</h2>${stageTables(d)}</div>
+    ${alignmentPanel(d)}
     <div class="panel"><h2>Log (latest ${LOG_LINES}; all: <code>tessera logs ${esc(d.id)}</code>)</h2>${logTail()}</div>
     <div class="panel"><h2>Images</h2>${images.length ? `<div class="images">${images.map((a) =>
       `<figure><img src="${esc(a.url)}?v=${esc(a.sha256.slice(0, 12))}" alt="${esc(a.name)}"><figcaption>${esc(a.name)} · ${esc(a.stage)}</figcaption></figure>`).join("")}</div>`
@@ -120,6 +121,39 @@ function renderDetail(d) {
     e.preventDefault(); view.stage = a.dataset.stage; view.stagePinned = true; renderDetail(view.detail);
   }));
   drawCharts();
+}
+
+// ---- alignment stages: before / after ------------------------------------------------------------------
+
+// Each alignment stage writes <stage>.align.json (the start and the aligned model judged alike). It never changes once
+// written, so it is fetched once per content hash and kept.
+const alignments = new Map();
+
+function alignmentPanel(d) {
+  const files = d.artifacts.filter((a) => a.name.endsWith(".align.json") && a.url);
+  for (const a of files) {
+    if (alignments.has(a.sha256)) continue;
+    alignments.set(a.sha256, null);
+    getJson(a.url).then((json) => { alignments.set(a.sha256, json); if (view.detail) renderDetail(view.detail); })
+      .catch(() => alignments.delete(a.sha256));
+  }
+  const sections = files.map((a) => alignments.get(a.sha256)).filter((x) => x);
+  if (sections.length === 0) return "";
+  return `<div class="panel"><h2>Alignment — before / after</h2>${sections.map(alignmentTable).join("")}</div>`;
+}
+
+function alignmentTable(a) {
+  const o = a.Objective ?? {};
+  const rows = [["before", a.From, a.Before], ["after", a.Stage, a.After]].flatMap(([when, name, m]) => ["guided", "unguided"].map((mode) => {
+    const guided = mode === "guided";
+    const passes = (m.forward_passes_per_image ?? NaN) * (guided ? 2 : 1);
+    return `<tr><td>${when} <span class="muted">(${esc(name)})</span></td><td>${guided ? `guided (cfg ${num(m.guided_cfg)})` : "guidance-free"}</td>
+      <td class="num">${num(passes, 0)}</td><td class="num">${num(100 * m[`${mode}_class_accuracy`], 1)}%</td><td class="num">${num(m[`${mode}_fd`], 2)}</td>
+      <td class="num">${num(m[`${mode}_inception_score`], 2)}</td><td class="num">${num(m[`${mode}_mean_reward`], 3)}</td><td class="num">${num(m[`${mode}_samples_per_second`], 1)}</td></tr>`;
+  })).join("");
+  return `<h3 class="align-title">${esc(a.Stage)} <span class="muted">(${esc(a.Kind)} from ${esc(a.From)}; ${num(o.steps, 0)} steps, KL to the start ${num(o.kl_to_start, 2)} nats/image; ${a.SamplesPerClass} samples per class)</span></h3>
+    <table class="align-table"><tr><th>generator</th><th>mode</th><th class="num">network evals/image</th><th class="num">class accuracy</th><th class="num">Fréchet distance</th>
+    <th class="num">inception score</th><th class="num">mean reward</th><th class="num">samples/s</th></tr>${rows}</table>`;
 }
 
 function logTail() {

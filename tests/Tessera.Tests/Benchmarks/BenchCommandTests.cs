@@ -51,6 +51,39 @@ public class BenchCommandTests
     }
 
     [Fact]
+    public async Task DpRunsOneRankAndTwoRanksOverTheRingAndWritesJson()
+    {
+        using var dir = new TempDirectory();
+        string json = dir.Combine("dp.json");
+
+        int exit = await TesseraApp.RunAsync(["bench", "dp", "--workload", "ref-gpt", "--workers", "2", "--steps", "10", "--warmup", "1", "--json", json]);
+
+        Assert.Equal(ExitCodes.Success, exit);
+        using var report = JsonDocument.Parse(await File.ReadAllTextAsync(json));
+        var results = report.RootElement.GetProperty("results").GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal([1, 2], results.Select(r => r.GetProperty("workers").GetInt32()));
+        var one = results[0];
+        var two = results[1];
+        Assert.Equal(1, one.GetProperty("ranks").GetArrayLength());
+        Assert.Equal(2, two.GetProperty("ranks").GetArrayLength());
+        // Every rank ran on one libtorch thread and timed its 10 steps; only the 2-rank run averaged gradients.
+        Assert.All(two.GetProperty("ranks").EnumerateArray(), r =>
+        {
+            Assert.Equal(1, r.GetProperty("threads").GetInt32());
+            Assert.Equal(10, r.GetProperty("stepMs").GetArrayLength());
+        });
+        Assert.Equal(0, one.GetProperty("allReduceMs").GetDouble());
+        Assert.True(two.GetProperty("allReduceMs").GetDouble() > 0);
+        long parameters = two.GetProperty("ranks")[0].GetProperty("parameters").GetInt64();
+        Assert.Equal(parameters * sizeof(float), two.GetProperty("syncBufferBytes").GetInt64());
+        Assert.Single(report.RootElement.GetProperty("results").GetProperty("overheadPercent").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task DpRefusesAWorkloadItCannotSplit() =>
+        Assert.Equal(ExitCodes.InvalidInput, await TesseraApp.RunAsync(["bench", "dp", "--workload", "quickstart.yaml", "--workers", "2"]));
+
+    [Fact]
     public async Task StepRejectsAnUnknownWorkloadWithExitCodeTwo()
     {
         Assert.Equal(ExitCodes.InvalidInput, await TesseraApp.RunAsync(["bench", "step", "--workload", "no-such-model", "--threads", "1"]));
@@ -70,10 +103,11 @@ public class BenchCommandTests
         using var report = JsonDocument.Parse(await File.ReadAllTextAsync(json));
         var results = report.RootElement.GetProperty("results");
         var rows = results.GetProperty("results").EnumerateArray()
-            .Select(r => (r.GetProperty("mode").GetString(), r.GetProperty("cfg").ValueKind == JsonValueKind.Null, r.GetProperty("imagesPerSecond").GetDouble()))
+            .Select(r => (r.GetProperty("generator").GetString() + " " + r.GetProperty("mode").GetString(), r.GetProperty("cfg").ValueKind == JsonValueKind.Null,
+                r.GetProperty("imagesPerSecond").GetDouble()))
             .ToList();
-        Assert.Equal(6, rows.Count);
-        foreach (var mode in new[] { "kv-cache", "uncached", "next-scale" })
+        Assert.Equal(8, rows.Count);
+        foreach (var mode in new[] { "gpt kv-cache", "gpt uncached", "var kv-cache", "var uncached" })
         {
             Assert.Contains(rows, r => r.Item1 == mode && r.Item2);
             Assert.Contains(rows, r => r.Item1 == mode && !r.Item2);

@@ -55,6 +55,20 @@ public sealed class BrowserTests(DashboardSilo silo, ITestOutputHelper output)
             // The log tail shows the experiment's progress events (polled from /logs), tagged with their stage.
             await page.WaitForFunctionAsync("() => (document.querySelector('#log-tail')?.textContent ?? '').includes('[tokenizer] Step')", null, wait);
 
+            // An alignment stage's before/after section renders as its table (the page's own script, on a section
+            // shaped like the <stage>.align.json an alignment stage writes).
+            string table = await page.EvaluateAsync<string>("""
+                () => {
+                  const m = (acc, fd) => ({ guided_cfg: 3, forward_passes_per_image: 49, guided_class_accuracy: acc, guided_fd: fd,
+                    guided_inception_score: 9.1, guided_mean_reward: 0.9, guided_samples_per_second: 400, unguided_class_accuracy: acc - 0.2,
+                    unguided_fd: fd + 20, unguided_inception_score: 8, unguided_mean_reward: 0.7, unguided_samples_per_second: 700 });
+                  return alignmentTable({ Stage: "cca", Kind: "cca", From: "generator", SamplesPerClass: 50,
+                    Before: m(0.91, 37.97), After: m(0.96, 35.53), Objective: { steps: 140, kl_to_start: 1.77 } });
+                }
+                """);
+            foreach (string expected in new[] { "cca from generator", "140 steps", "1.77 nats", "91.0%", "37.97", "96.0%", "35.53", "76.0%", "55.53", "guidance-free", ">98<" })
+                Assert.Contains(expected, table);
+
             string shot = Path.Combine(AppContext.BaseDirectory, "artifacts", "dashboard-running.png");
             Directory.CreateDirectory(Path.GetDirectoryName(shot)!);
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = shot, FullPage = true });

@@ -76,6 +76,49 @@ public class VarGeneratorTests
         Assert.True(a.ge(0).all().item<bool>() && a.lt(Tiny.CodebookSize).all().item<bool>());
     }
 
+    [Fact]
+    public void CachedPassesPerScaleGiveTheFullForwardLogits()
+    {
+        using var model = NewModel();
+        model.eval();
+        using var _ = no_grad();
+        using var g = new Generator(8);
+        var classes = tensor(new long[] { 1, 3 }); // 3 is the null class
+        var inputs = randn(new long[] { 2, Tiny.SequenceLength - 1, Tiny.InputDim }, generator: g);
+        var full = model.Forward(classes, inputs); // (B, L, V)
+        using var cache = model.NewCache(2);
+        var condition = model.Condition(classes);
+        int start = 0;
+        foreach (int s in Tiny.Scales)
+        {
+            int count = s * s;
+            var scaleInputs = start == 0 ? null : inputs.narrow(1, start - 1, count); // position p reads input row p - 1
+            var cached = model.ForwardScale(condition, scaleInputs, cache);
+            Assert.Equal(new long[] { 2, count, Tiny.CodebookSize }, cached.shape);
+            double error = (cached - full.narrow(1, start, count)).abs().max().item<float>();
+            Assert.True(error < 1e-5, $"scale {s}: cached logits differ by {error}");
+            start += count;
+        }
+        Assert.Equal(Tiny.SequenceLength, cache.Length);
+    }
+
+    [Fact]
+    public void KvCacheSamplingEqualsUncachedSamplingForTheSameSeed()
+    {
+        using var model = NewModel();
+        var inputs = new StandInInputs(Tiny);
+        var classes = new[] { 0, 1, 2, 2 };
+        foreach (var options in new[] { new SamplingOptions(), new SamplingOptions(Temperature: 0.8, TopK: 8, TopP: 0.9, CfgScale: 2.0) })
+        {
+            using var g1 = new Generator(12);
+            using var g2 = new Generator(12);
+            var cached = VarSampler.Generate(model, inputs, classes, options, g1, useCache: true);
+            var uncached = VarSampler.Generate(model, inputs, classes, options, g2, useCache: false);
+            Assert.Equal(new long[] { classes.Length, Tiny.SequenceLength }, cached.shape);
+            Assert.True(GptGeneratorTests.Same(cached, uncached), options.ToString());
+        }
+    }
+
     /// <summary>A fixed random code vector per token id, averaged over the tokens so far, repeated over the next scale.</summary>
     private sealed class StandInInputs(GeneratorConfig config) : IScaleInputs
     {

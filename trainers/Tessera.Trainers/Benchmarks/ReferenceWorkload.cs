@@ -1,3 +1,4 @@
+using Tessera.Trainers.Distributed;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -16,9 +17,10 @@ public sealed class ReferenceWorkload : IStepWorkload
     private readonly optim.Optimizer _optimizer;
     private readonly Func<Tensor> _loss;
     private readonly Tensor[] _batch;
+    private readonly GradientSync? _sync;
 
     private ReferenceWorkload(string name, int batchSize, int steps, nn.Module model, Device device, Tensor[] batch,
-        Func<Tensor> loss, IReadOnlyDictionary<string, object> settings)
+        Func<Tensor> loss, IReadOnlyDictionary<string, object> settings, DataParallel? parallel)
     {
         if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), steps, "need at least one step");
         Name = name;
@@ -29,14 +31,18 @@ public sealed class ReferenceWorkload : IStepWorkload
         _loss = loss;
         Parameters = model.parameters().Sum(p => p.numel());
         _optimizer = optim.AdamW(model.parameters(), lr: LearningRate);
+        _sync = DataParallel.Start(parallel, model.parameters()); // every rank starts from rank 0's weights
         Settings = new Dictionary<string, object>(settings)
         {
             ["optimizer"] = "AdamW", ["lr"] = LearningRate, ["device"] = device.ToString(),
         };
     }
 
-    /// <summary>REF-GPT: batch 64 of random classes and 50 random tokens.</summary>
-    public static ReferenceWorkload Gpt(Device device, long seed, int steps)
+    /// <summary>
+    /// REF-GPT: batch 64 of random classes and 50 random tokens. With <paramref name="parallel"/>, one rank of a
+    /// data-parallel group: its own 64 examples, gradients averaged with the other ranks' before each optimizer step.
+    /// </summary>
+    public static ReferenceWorkload Gpt(Device device, long seed, int steps, DataParallel? parallel = null)
     {
         const int batch = 64;
         torch.manual_seed(seed); // library-default initialisation draws from the global RNG
@@ -50,11 +56,11 @@ public sealed class ReferenceWorkload : IStepWorkload
             {
                 ["batch"] = batch, ["vocabulary"] = RefGpt.Vocabulary, ["positions"] = RefGpt.Positions, ["width"] = RefGpt.Width,
                 ["layers"] = RefGpt.Layers, ["heads"] = RefGpt.Heads, ["mlp"] = RefGpt.MlpWidth,
-            });
+            }, parallel);
     }
 
-    /// <summary>REF-VQ: batch 128 of random 28x28 images in [0, 1).</summary>
-    public static ReferenceWorkload Vq(Device device, long seed, int steps)
+    /// <summary>REF-VQ: batch 128 of random 28x28 images in [0, 1); <paramref name="parallel"/> as for <see cref="Gpt"/>.</summary>
+    public static ReferenceWorkload Vq(Device device, long seed, int steps, DataParallel? parallel = null)
     {
         const int batch = 128;
         torch.manual_seed(seed);
@@ -66,7 +72,7 @@ public sealed class ReferenceWorkload : IStepWorkload
             new Dictionary<string, object>
             {
                 ["batch"] = batch, ["image"] = $"1x{RefVq.ImageSide}x{RefVq.ImageSide}", ["codes"] = RefVq.Codes, ["code_dim"] = RefVq.CodeDim,
-            });
+            }, parallel);
     }
 
     public string Name { get; }
@@ -86,6 +92,7 @@ public sealed class ReferenceWorkload : IStepWorkload
             _optimizer.zero_grad();
             var loss = _loss();
             loss.backward();
+            _sync?.AverageGradients();
             _optimizer.step();
             if (k == Steps - 1) last = loss.item<float>();
         }
@@ -94,6 +101,7 @@ public sealed class ReferenceWorkload : IStepWorkload
 
     public void Dispose()
     {
+        _sync?.Dispose();
         _optimizer.Dispose();
         _model.Dispose();
         foreach (var t in _batch) t.Dispose();

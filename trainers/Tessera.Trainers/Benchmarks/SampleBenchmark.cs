@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Tessera.Trainers.Benchmarks;
 
 /// <summary>One sampling measurement: images (token maps) per second, median over the timed repeats.</summary>
-/// <param name="Mode">"kv-cache", "uncached" (GPT) or "next-scale" (VAR).</param>
+/// <param name="Mode">"kv-cache" or "uncached" (the prefix re-run every pass), for either generator.</param>
 /// <param name="Cfg">Guidance scale, or null for guidance-free sampling (half the forward rows).</param>
 /// <param name="ForwardPasses">Model calls per batch: one per token for the GPT, one per scale for VAR.</param>
 /// <param name="InputsShare">VAR only: share of the time spent building the next scale's inputs in the tokenizer.</param>
@@ -33,15 +33,15 @@ public static class SampleBenchmark
         return Result("gpt", kvCache ? "kv-cache" : "uncached", cfg, batch, timing, model.SequenceLength, null);
     }
 
-    public static SampleResult Var(VarGenerator model, MsVqTokenizer tokenizer, double? cfg, int batch, int repeats, long seed)
+    public static SampleResult Var(VarGenerator model, MsVqTokenizer tokenizer, bool kvCache, double? cfg, int batch, int repeats, long seed)
     {
         var classes = Classes(batch, model.Config.Classes);
         var options = new SamplingOptions(CfgScale: cfg);
         using var generator = new Generator((ulong)seed);
         var inputs = new TokenizerScaleInputs(tokenizer);
-        var timing = Time(repeats, () => VarSampler.Generate(model, inputs, classes, options, generator), inputs.Reset);
+        var timing = Time(repeats, () => VarSampler.Generate(model, inputs, classes, options, generator, kvCache), inputs.Reset);
         double share = inputs.Elapsed.TotalSeconds / timing.Seconds.Sum();
-        return Result("var", "next-scale", cfg, batch, timing, model.Config.Scales.Length, share);
+        return Result("var", kvCache ? "kv-cache" : "uncached", cfg, batch, timing, model.Config.Scales.Length, share);
     }
 
     private static int[] Classes(int batch, int classes) => Enumerable.Range(0, batch).Select(i => i % classes).ToArray();

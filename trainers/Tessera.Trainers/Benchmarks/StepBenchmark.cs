@@ -113,7 +113,7 @@ public static class StepBenchmark
             if (options.LeakSteps > 0 && k == StepBenchmarkOptions.LeakFromStep) from = Sample();
             if (options.LeakSteps > 0 && k == options.LeakSteps) to = Sample();
             else if (options.LeakSteps > 0 && k >= StepBenchmarkOptions.LeakFromStep && k < options.LeakSteps && k % 100 == 0)
-                rssSeries.Add(k == StepBenchmarkOptions.LeakFromStep ? from.Rss : Environment.WorkingSet);
+                rssSeries.Add(k == StepBenchmarkOptions.LeakFromStep ? from.Rss : TrimmedRss());
             starts[k] = Stopwatch.GetTimestamp();
         });
 
@@ -132,7 +132,25 @@ public static class StepBenchmark
     }
 
     // The heap size the full collection in LiveTensors left (GC.GetTotalMemory came back negative here once).
-    private static (long, long, long) Sample() => (LiveTensors(), Environment.WorkingSet, GC.GetGCMemoryInfo().HeapSizeBytes);
+    private static (long, long, long) Sample() => (LiveTensors(), TrimmedRss(), GC.GetGCMemoryInfo().HeapSizeBytes);
+
+    /// <summary>
+    /// Resident memory after glibc has handed its free pages back to the system. Without the trim, RSS also counts
+    /// freed blocks that the allocator keeps cached, which come and go by several percent between samples and hide a slow
+    /// leak; with it, RSS follows what is still allocated.
+    /// </summary>
+    public static long TrimmedRss()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            try { MallocTrim(0); }
+            catch (EntryPointNotFoundException) { } // not glibc (musl): RSS as it is
+        }
+        return Environment.WorkingSet;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "malloc_trim")]
+    private static extern int MallocTrim(nuint pad);
 
     /// <summary>
     /// Tensor handles created on this thread so far (TorchSharp's dispose-scope statistics, in scopes or not): each is a

@@ -102,16 +102,51 @@ public sealed class VarGenerator : TokenGenerator
     /// </summary>
     public Tensor Forward(Tensor classes_B, Tensor inputs_BPC)
     {
-        long p = inputs_BPC.shape[1];
-        var cond_BD = class_emb.forward(classes_B);
-        var start_B1D = cond_BD.unsqueeze(1) + pos_start;
+        var condition = Condition(classes_B);
+        var start_B1D = condition.Cond_BD.unsqueeze(1) + pos_start;
         var x_BLD = cat(new[] { start_B1D, input_proj.forward(inputs_BPC) }, 1);  // (B, P+1, D)
-        long l = p + 1;
-        x_BLD = x_BLD + pos_emb.narrow(1, 0, l) + lvl_emb.forward(levels_L.narrow(0, 0, l)).unsqueeze(0);
+        long l = x_BLD.shape[1];
         var mask = mask_LL.narrow(0, 0, l).narrow(1, 0, l).to(x_BLD.dtype);
-        foreach (var block in blocks) x_BLD = block.Forward(x_BLD, cond_BD, mask);
-        var sh = head_ada.forward(nn.functional.silu(cond_BD)).unsqueeze(1).chunk(2, -1); // scale, shift (B, 1, D)
-        return head.forward(ln_f.forward(x_BLD) * (sh[0] + 1) + sh[1]);                    // (B, P+1, V)
+        return Run(x_BLD, condition, 0, mask, null);
+    }
+
+    /// <summary>The class embedding and every adaptive norm's scale, shift and gate: what depends on the class alone.</summary>
+    public sealed record VarCondition(Tensor Cond_BD, Tensor[][] Blocks, Tensor[] Head);
+
+    /// <summary>classes (B) int64 -> their <see cref="VarCondition"/>; a sampler computes it once and reuses it for every scale.</summary>
+    public VarCondition Condition(Tensor classes_B)
+    {
+        var cond_BD = class_emb.forward(classes_B);
+        var silu_BD = nn.functional.silu(cond_BD);
+        var head = head_ada.forward(silu_BD).unsqueeze(1).chunk(2, -1); // scale, shift (B, 1, D)
+        return new VarCondition(cond_BD, blocks.Select(block => block.Modulation(silu_BD)).ToArray(), [head[0] + 1, head[1]]);
+    }
+
+    /// <summary>
+    /// One cached pass for the next scale: the start token when <paramref name="cache"/> is empty (then
+    /// <paramref name="scaleInputs_BSC"/> is null), else that scale's inputs (B, s*s, InputDim). Returns the scale's
+    /// logits (B, s*s, V) and advances the cache; the coarser scales are not run again.
+    /// </summary>
+    public Tensor ForwardScale(VarCondition condition, Tensor? scaleInputs_BSC, KvCache cache)
+    {
+        Tensor x_BSD = cache.Length == 0
+            ? condition.Cond_BD.unsqueeze(1) + pos_start
+            : input_proj.forward(scaleInputs_BSC ?? throw new ArgumentNullException(nameof(scaleInputs_BSC), "scales after the first need their inputs"));
+        return Run(x_BSD, condition, cache.Length, null, cache);
+    }
+
+    /// <summary>A cache holding every scale of this model, for <paramref name="batch"/> rows.</summary>
+    public KvCache NewCache(long batch) =>
+        new(Config.Layers, batch, Config.Heads, Config.SequenceLength, Config.ModelDim / Config.Heads, pos_emb.device, pos_emb.dtype);
+
+    /// <summary>Positions [offset, offset+T) of the sequence, embedded inputs x (B, T, D) -> logits (B, T, V).</summary>
+    private Tensor Run(Tensor x_BTD, VarCondition condition, int offset, Tensor? mask, KvCache? cache)
+    {
+        long t = x_BTD.shape[1];
+        x_BTD = x_BTD + pos_emb.narrow(1, offset, t) + lvl_emb.forward(levels_L.narrow(0, offset, t)).unsqueeze(0);
+        for (int i = 0; i < blocks.Count; i++) x_BTD = blocks[i].Forward(x_BTD, condition.Blocks[i], mask, cache, i);
+        cache?.Advance((int)t);
+        return head.forward(addcmul(condition.Head[1], ln_f.forward(x_BTD), condition.Head[0], AdaLnBlock.One)); // (B, T, V)
     }
 
     /// <summary>N(0, 0.02) weights, zero biases; adaptive-norm projections start at zero weight with gates 1, so every block starts as a plain pre-norm block.</summary>

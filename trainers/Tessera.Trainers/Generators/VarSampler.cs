@@ -7,13 +7,15 @@ namespace Tessera.Trainers.Generators;
 /// scale's tokens at once. Guidance ramps linearly across scales, as in VAR's sampler (logits = (1+t)*c - t*u
 /// with t growing with the scale index), but with <c>CfgScale</c> meaning what it means for the GPT, so one
 /// `cfg` setting compares both: the scale at level k of K is <c>1 + (cfg-1)*k/(K-1)</c>, from purely
-/// conditional at the first scale to <c>cfg</c> at the last; <c>cfg = 1</c> is conditional sampling. Without a KV cache each pass re-runs the prefix,
-/// which at six scales costs less than the extra code would save.
+/// conditional at the first scale to <c>cfg</c> at the last; <c>cfg = 1</c> is conditional sampling. The cached path
+/// runs each scale's positions once, attending to the coarser scales' keys and values in a <see cref="KvCache"/>;
+/// the uncached path re-runs the whole prefix every pass and exists to check the cache.
 /// </summary>
 public static class VarSampler
 {
     /// <summary>Token ids (B, L) int64, all scales concatenated coarse to fine.</summary>
-    public static Tensor Generate(VarGenerator model, IScaleInputs inputs, IReadOnlyList<int> classes, SamplingOptions options, Generator generator)
+    public static Tensor Generate(VarGenerator model, IScaleInputs inputs, IReadOnlyList<int> classes, SamplingOptions options, Generator generator,
+        bool useCache = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputs);
@@ -32,14 +34,18 @@ public static class VarSampler
             var rowClasses = guided ? classes.Concat(Enumerable.Repeat(model.NullClass, b)) : classes;
             var classes_R = tensor(rowClasses.Select(c => (long)c).ToArray(), device: device);
             var tokens_BL = zeros(new long[] { b, 0 }, dtype: int64, device: device);
-            var inputs_BPC = zeros(new long[] { b, 0, model.Config.InputDim }, device: device);
+            var inputs_BPC = zeros(new long[] { b, 0, model.Config.InputDim }, device: device); // uncached path: every scale so far
+            Tensor? next_BSC = null;                                                              // cached path: the next scale only
+            using var cache = useCache ? model.NewCache(classes_R.shape[0]) : null;
+            var condition = model.Condition(classes_R); // the class alone decides the adaptive norms: once, not per scale
             int start = 0;
             for (int level = 0; level < k; level++)
             {
                 using var step = NewDisposeScope();
                 int count = model.Config.Scales[level] * model.Config.Scales[level];
-                var rowsInputs = guided ? cat(new[] { inputs_BPC, inputs_BPC }, 0) : inputs_BPC;
-                var logits_RSV = model.Forward(classes_R, rowsInputs).narrow(1, start, count); // this scale's positions
+                var logits_RSV = cache is not null
+                    ? model.ForwardScale(condition, next_BSC is null ? null : Rows(next_BSC, guided), cache)
+                    : model.Forward(classes_R, Rows(inputs_BPC, guided)).narrow(1, start, count); // this scale's positions
                 var logits_BSV = logits_RSV.narrow(0, 0, b);
                 if (guided)
                 {
@@ -51,7 +57,11 @@ public static class VarSampler
                 var next_BS = TokenSampling.Sample(logits_BSV.reshape(b * count, v), options, generator).reshape(b, count);
                 tokens_BL = cat(new[] { tokens_BL, next_BS }, 1).MoveToOuterDisposeScope();
                 if (level + 1 < k)
-                    inputs_BPC = cat(new[] { inputs_BPC, inputs.NextScaleInput(tokens_BL).to(device) }, 1).MoveToOuterDisposeScope();
+                {
+                    next_BSC?.Dispose();
+                    next_BSC = inputs.NextScaleInput(tokens_BL).to(device).MoveToOuterDisposeScope();
+                    if (cache is null) inputs_BPC = cat(new[] { inputs_BPC, next_BSC }, 1).MoveToOuterDisposeScope();
+                }
                 start += count;
             }
             return tokens_BL.MoveToOuterDisposeScope();
@@ -61,4 +71,7 @@ public static class VarSampler
             model.train(wasTraining);
         }
     }
+
+    /// <summary>Both halves of a guided batch see the same inputs: repeat along the batch dimension.</summary>
+    private static Tensor Rows(Tensor x, bool guided) => guided ? cat(new[] { x, x }, 0) : x;
 }

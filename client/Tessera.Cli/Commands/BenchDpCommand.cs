@@ -1,0 +1,220 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using Tessera.Collective;
+using Tessera.Grains.Workers;
+using Tessera.Trainers;
+using Tessera.Trainers.Benchmarks;
+using Tessera.Trainers.Distributed;
+
+namespace Tessera.Cli.Commands;
+
+/// <summary>
+/// `tessera bench dp`: the cost of data parallelism. A reference workload's step with N ranks (each its own worker thread,
+/// one libtorch thread and the same per-rank batch, gradients averaged over loopback gRPC by the real ring) against the
+/// same step with one rank and one thread. Each world size runs in a child process, because libtorch takes its thread
+/// budget once per process; ranks in a child talk over the collective exactly as ranks in one embedded silo do.
+/// </summary>
+public sealed class BenchDpCommand : AsyncCommand<BenchDpCommand.Settings>
+{
+    public sealed class Settings : StepTimingSettings
+    {
+        [CommandOption("--workload <WORKLOAD>")]
+        [Description("ref-gpt or ref-vq (default ref-gpt).")]
+        [DefaultValue("ref-gpt")]
+        public string Workload { get; set; } = "ref-gpt";
+
+        [CommandOption("--workers <LIST>")]
+        [Description("World sizes, comma separated; 1 is the baseline every other size is compared with (default 1,2).")]
+        [DefaultValue("1,2")]
+        public string Workers { get; set; } = "1,2";
+
+        [CommandOption("--compression <KIND>")]
+        [Description("What travels on the ring: none, bf16 or fp16 (default none; accumulation stays fp32).")]
+        [DefaultValue("none")]
+        public string Compression { get; set; } = "none";
+
+        /// <summary>Set by the parent for a child: run one world size in this process and write its result here.</summary>
+        [CommandOption("--child-out <FILE>", IsHidden = true)]
+        public string? ChildOut { get; set; }
+
+        public StepBenchmarkOptions Options => new(Warmup, Steps);
+
+        public override ValidationResult Validate()
+        {
+            if (Workload is not (BenchSpecs.RefGpt or BenchSpecs.RefVq)) return ValidationResult.Error($"--workload '{Workload}': use {BenchSpecs.RefGpt} or {BenchSpecs.RefVq}");
+            try
+            {
+                var sizes = WorldSizes();
+                if (sizes.Count == 0 || sizes.Any(n => n < 1)) return ValidationResult.Error("--workers must list sizes >= 1");
+                Options.Validate();
+                ParseCompression(Compression);
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException) { return ValidationResult.Error(e.Message); }
+            return ValidationResult.Success();
+        }
+
+        public List<int> WorldSizes() => BenchEnvironment.ParseList(Workers, s => int.Parse(s, CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>One world size: the slowest rank's step, the all-reduce inside it, and memory around the all-reduce.</summary>
+    /// <param name="AllReduceMs">Median wall time of rank 0's gradient average (gather, ring, scatter) per step.</param>
+    /// <param name="SyncBufferBytes">The flat fp32 gradient buffer each rank allocates once, at start.</param>
+    /// <param name="AllReduceRssRiseBytes">The process's largest rise of resident memory during an all-reduce, over the
+    /// timed steps (all ranks of the process at once; peak RSS reset before each).</param>
+    public sealed record DpResult(int Workers, StepResult[] Ranks, double StepMs, double AllReduceMs, long SyncBufferBytes,
+        long AllReduceRssRiseBytes, long PeakRssBytes);
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        if (settings.ChildOut is not null) return await RunHereAsync(settings, cancellationToken);
+
+        string loadBefore = BenchEnvironment.LoadAverage();
+        var results = new List<DpResult>();
+        foreach (int n in settings.WorldSizes().Prepend(1).Distinct())
+        {
+            string output = Path.GetTempFileName();
+            try
+            {
+                AnsiConsole.MarkupLineInterpolated($"[grey]{settings.Workload}, {n} rank(s) of one thread: {settings.Options.TotalSteps} steps in a child process...[/]");
+                int exit = await BenchEnvironment.RunSelfAsync(
+                [
+                    "bench", "dp", "--workload", settings.Workload, "--workers", n.ToString(CultureInfo.InvariantCulture),
+                    "--steps", settings.Steps.ToString(CultureInfo.InvariantCulture), "--warmup", settings.Warmup.ToString(CultureInfo.InvariantCulture),
+                    "--compression", settings.Compression, "--device", settings.Device, "--seed", settings.Seed.ToString(CultureInfo.InvariantCulture),
+                    "--child-out", output,
+                ], cancellationToken);
+                if (exit != ExitCodes.Success)
+                {
+                    AnsiConsole.MarkupLineInterpolated($"[red]error:[/] the run with {n} rank(s) failed (exit code {exit})");
+                    return ExitCodes.Failed;
+                }
+                results.Add(JsonSerializer.Deserialize<DpResult>(await File.ReadAllTextAsync(output, cancellationToken), BenchEnvironment.Json)
+                    ?? throw new InvalidDataException($"empty result from the run with {n} rank(s)"));
+            }
+            finally { File.Delete(output); }
+        }
+
+        double baseline = results[0].StepMs;
+        var table = new Table().AddColumns("ranks", "threads/rank", "batch/rank", "step ms (slowest rank)", "all-reduce ms", "overhead vs 1 rank",
+            "examples/s", "grad buffer/rank", "RSS rise in all-reduce", "peak RSS");
+        foreach (var r in results)
+            table.AddRow($"{r.Workers}", "1", $"{r.Ranks[0].BatchSize}", $"{r.StepMs:0.0}", r.Workers == 1 ? "-" : $"{r.AllReduceMs:0.0}",
+                r.Workers == 1 ? "-" : $"{100 * (r.StepMs / baseline - 1):+0.0;-0.0}%", $"{r.Workers * r.Ranks[0].BatchSize / (r.StepMs / 1000):0}",
+                r.Workers == 1 ? "-" : $"{r.SyncBufferBytes / 1048576.0:0.0} MB", r.Workers == 1 ? "-" : $"{r.AllReduceRssRiseBytes / 1048576.0:0.0} MB",
+                $"{r.PeakRssBytes / 1048576.0:0} MB");
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLineInterpolated(
+            $"[grey]{settings.Workload}, {results[0].Ranks[0].Parameters / 1e6:0.000}M parameters; median of {settings.Steps} steps after {settings.Warmup}; ring compression {settings.Compression}; load average before: {loadBefore}, after: {BenchEnvironment.LoadAverage()}[/]");
+        if (settings.Json is not null)
+        {
+            var benchSettings = new
+            {
+                workload = settings.Workload, workers = settings.WorldSizes(), steps = settings.Steps, warmup = settings.Warmup, compression = settings.Compression,
+                device = settings.Device, seed = settings.Seed, threadsPerRank = 1,
+                timing = "per rank: wall time between the starts of consecutive steps (forward, backward, gradient average, AdamW); a world size's step is its slowest rank's median",
+            };
+            await BenchEnvironment.WriteReportAsync(settings.Json, "dp", BenchEnvironment.Machine(loadBefore, BenchEnvironment.TorchLibraries()),
+                benchSettings, new { results, overheadPercent = results.Skip(1).Select(r => new { r.Workers, percent = 100 * (r.StepMs / baseline - 1) }) },
+                cancellationToken);
+        }
+        return ExitCodes.Success;
+    }
+
+    /// <summary>The child's work: N ranks in this process, one thread each, on loopback gRPC when N > 1.</summary>
+    private static async Task<int> RunHereAsync(Settings settings, CancellationToken cancellationToken)
+    {
+        int n = settings.WorldSizes().Single();
+        TorchRuntime.Initialize(n); // the process's budget: one libtorch thread per rank
+        var device = TorchRuntime.ResolveDevice(settings.Device);
+        var options = settings.Options;
+        var compression = ParseCompression(settings.Compression);
+
+        await using var cluster = n > 1 ? await LoopbackCluster.StartAsync(n) : null;
+        string secret = Guid.NewGuid().ToString("N"); // one per group, as the experiment grain hands out
+        var rings = cluster is null ? [] : await Task.WhenAll(Enumerable.Range(0, n).Select(r => cluster.Hub(r).JoinAsync(
+            cluster.Group(r, "bench-dp", secret, timeout: TimeSpan.FromSeconds(120)),
+            new CollectiveOptions { Compression = compression }, cancellationToken)));
+        try
+        {
+            var probes = Enumerable.Range(0, n).Select(r => new TimedReducer(rings.Length == 0 ? null : new RingGradientReducer(rings[r], cancellationToken), measuresMemory: r == 0)).ToArray();
+            var results = new StepResult[n];
+            long syncBytes = 0;
+            Exception? failure = null;
+            var threads = Enumerable.Range(0, n).Select(r => new Thread(() =>
+            {
+                try
+                {
+                    TorchRuntime.LimitCallingThread(1);
+                    var parallel = n > 1 ? new DataParallel(r, n, probes[r]) : null;
+                    long seed = settings.Seed + r; // each rank its own data; rank 0's weights are broadcast
+                    using var workload = settings.Workload == BenchSpecs.RefGpt
+                        ? ReferenceWorkload.Gpt(device, seed, options.TotalSteps, parallel)
+                        : ReferenceWorkload.Vq(device, seed, options.TotalSteps, parallel);
+                    if (r == 0) syncBytes = workload.Parameters * sizeof(float);
+                    results[r] = StepBenchmark.Run(workload, options);
+                }
+                catch (Exception e) { failure ??= e; }
+            }) { Name = $"bench-dp-rank-{r}", IsBackground = true }).ToList();
+            threads.ForEach(t => t.Start());
+            threads.ForEach(t => t.Join());
+            if (failure is not null) throw new InvalidOperationException($"a rank failed: {failure.Message}", failure);
+
+            // The broadcast at start and the warm-up steps' averages come first; the timed steps' follow.
+            var timed = probes[0].AverageMs.Skip(options.Warmup).Take(options.Steps).Order().ToArray();
+            var result = new DpResult(n, results, results.Max(r => r.MedianMs), timed.Length == 0 ? 0 : StepBenchmark.Percentile(timed, 0.5),
+                n > 1 ? syncBytes : 0, probes[0].LargestRssRise(options.Warmup), Process.GetCurrentProcess().PeakWorkingSet64);
+            await File.WriteAllTextAsync(settings.ChildOut!, JsonSerializer.Serialize(result, BenchEnvironment.Json), cancellationToken);
+            return ExitCodes.Success;
+        }
+        finally
+        {
+            foreach (var ring in rings) await ring.DisposeAsync();
+        }
+    }
+
+    private static WireCompression ParseCompression(string kind) => BenchAllReduceCommand.ParseCompression(kind);
+
+    /// <summary>
+    /// A rank's reducer with a stopwatch (and, on one rank, a memory probe) around each gradient average. The probe
+    /// resets the process's peak RSS before the average and reads it after (Linux /proc), so the rise is what the
+    /// all-reduce itself allocated, not what the forward pass did.
+    /// </summary>
+    private sealed class TimedReducer(IGradientReducer? inner, bool measuresMemory) : IGradientReducer
+    {
+        public List<double> AverageMs { get; } = [];
+        private readonly List<long> _rssRise = [];
+
+        public void AverageInPlace(Memory<float> buffer)
+        {
+            long before = measuresMemory ? ResetPeakRss() : 0;
+            long start = Stopwatch.GetTimestamp();
+            inner!.AverageInPlace(buffer);
+            AverageMs.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            if (measuresMemory) _rssRise.Add(Math.Max(0, PeakRss() - before));
+        }
+
+        public void BroadcastInPlace(Memory<float> buffer) => inner!.BroadcastInPlace(buffer);
+
+        public long LargestRssRise(int skip) => _rssRise.Skip(skip).DefaultIfEmpty(0).Max();
+
+        /// <summary>Writing 5 to clear_refs resets VmHWM to the current RSS (Linux 4.0+); returns the RSS it was reset to.</summary>
+        private static long ResetPeakRss()
+        {
+            try { File.WriteAllText("/proc/self/clear_refs", "5"); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            return StatusKb("VmRSS:") * 1024;
+        }
+
+        private static long PeakRss() => StatusKb("VmHWM:") * 1024;
+
+        private static long StatusKb(string field)
+        {
+            if (!File.Exists("/proc/self/status")) return 0;
+            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith(field, StringComparison.Ordinal));
+            return line is null ? 0 : long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+        }
+    }
+}
