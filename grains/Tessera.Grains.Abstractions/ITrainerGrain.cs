@@ -12,4 +12,10 @@ public interface ITrainerGrain : IGrainWithStringKey
     Task Stop();
 
     Task<bool> IsRunning();
+
+    /// <summary>
+    /// Asks rank 0's training loop for a resumable checkpoint at its next step boundary; it reports it to the
+    /// experiment (ReportCheckpoint) when written. False if this rank takes no such checkpoint (then none will come).
+    /// </summary>
+    Task<bool> CheckpointSoon();
 }

@@ -21,6 +21,9 @@ public sealed class ExperimentGrain(
     StageProgress? _progress;
     readonly List<MetricsRow> _history = [];
     IGrainTimer? _stageStarter;
+    // A planned move (drain) waiting for rank 0's checkpoint at its next step; the timer moves it anyway if none comes.
+    string? _reformReason;
+    IGrainTimer? _reformDeadline;
     // The ranks of the running stage and their rendezvous; memory only, a new generation starts them afresh.
     RingRendezvous? _ring;
     // Whether this activation is driving the workflow. A state that says running in a fresh activation means the
@@ -122,6 +125,11 @@ public sealed class ExperimentGrain(
     {
         if (stageIndex != S.StageIndex || IsFinished) return;
         await store.WriteTextAsync(ExperimentPaths.Metrics(Id), MetricsRow.ToJsonLines(_history));
+        if (_reformReason is not null)
+        {
+            logger.LogInformation("Experiment {Id}: checkpoint at step {Step} written; stage {Stage} re-forms from it", Id, step, S.StageNames[stageIndex]);
+            await Restart();
+        }
     }
 
     public async Task ReportStageCompleted(int stageIndex, long generation, StageResult result)
@@ -146,16 +154,47 @@ public sealed class ExperimentGrain(
             ? Task.CompletedTask
             : RestartOrFail($"stage '{S.StageNames[stageIndex]}' failed: {error}");
 
+    /// <summary>How long a planned move waits for rank 0's checkpoint before moving from the last one anyway.</summary>
+    static readonly TimeSpan ReformCheckpointPatience = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A planned move (drain, graceful stop): rank 0 writes a checkpoint at its next step boundary, and the stage
+    /// re-forms from it when it is reported (<see cref="ReportCheckpoint"/>), so the move loses no steps. A stage that
+    /// takes no such checkpoint moves at once; one that does not report within the patience moves from its last.
+    /// </summary>
     public async Task Reform(int stageIndex, string reason)
     {
-        if (stageIndex != S.StageIndex || _ring is null || IsFinished) return;
-        logger.LogWarning("Experiment {Id}: {Reason}; stage {Stage} re-forms on other slots from its last checkpoint", Id, reason, S.StageNames[stageIndex]);
-        await Restart();
+        if (stageIndex != S.StageIndex || _ring is null || IsFinished || _reformReason is not null) return;
+        string stage = S.StageNames[stageIndex];
+        bool asked;
+        try { asked = await Trainer(stageIndex, 0).CheckpointSoon().WaitAsync(TimeSpan.FromSeconds(10)); }
+        catch (Exception e)
+        {
+            logger.LogWarning("Experiment {Id}: rank 0 of stage {Stage} could not be asked for a checkpoint: {Problem}", Id, stage, e.Message);
+            asked = false;
+        }
+        if (!asked)
+        {
+            logger.LogWarning("Experiment {Id}: {Reason}; stage {Stage} re-forms on other slots from its last checkpoint", Id, reason, stage);
+            await Restart();
+            return;
+        }
+        logger.LogWarning("Experiment {Id}: {Reason}; stage {Stage} re-forms on other slots after rank 0's checkpoint at its next step", Id, reason, stage);
+        _reformReason = reason;
+        long generation = S.Generation;
+        _reformDeadline = this.RegisterGrainTimer(async _ =>
+        {
+            if (_reformReason is null || S.Generation != generation || IsFinished) return;
+            logger.LogWarning("Experiment {Id}: no checkpoint from rank 0 within {Seconds} s; stage {Stage} re-forms from its last one",
+                Id, ReformCheckpointPatience.TotalSeconds, stage);
+            await Restart();
+        }, new GrainTimerCreationOptions { DueTime = ReformCheckpointPatience, Period = Timeout.InfiniteTimeSpan });
     }
 
     /// <summary>Stops the stage's ranks, gives back their slots and starts it again as a new generation after <paramref name="delay"/>.</summary>
     async Task Restart(TimeSpan delay = default)
     {
+        ForgetReform();
         S.Generation++; // late reports of the ranks being stopped now are stale from here on
         await StopRanks();
         await Scheduler.Release(Id);
@@ -314,8 +353,16 @@ public sealed class ExperimentGrain(
         }
     }
 
+    void ForgetReform()
+    {
+        _reformReason = null;
+        _reformDeadline?.Dispose();
+        _reformDeadline = null;
+    }
+
     async Task Finish(ExperimentState final, string? error)
     {
+        ForgetReform();
         if (final != ExperimentState.Succeeded) await StopRanks();
         _ring = null;
         _live = false;

@@ -47,6 +47,8 @@ public sealed class TrainerGrain(WorkerServices services, RunningWorkers running
 
     public Task<bool> IsRunning() => Task.FromResult(_worker is { IsRunning: true });
 
+    public Task<bool> CheckpointSoon() => Task.FromResult(_worker?.RequestCheckpoint() ?? false);
+
     /// <summary>
     /// The silo is stopping (or the grain is being moved): stop the worker without reporting a failure, so the
     /// experiment stays resumable at its last checkpoint, and wait for its thread so nothing writes afterwards.

@@ -7,7 +7,9 @@ namespace Tessera.Silo;
 /// <summary>
 /// This silo's side of the slot inventory: once the silo is active it offers its slots to the scheduler, and again
 /// every <see cref="Refresh"/> (a scheduler that lost track learns them back); it tells the scheduler about every
-/// silo membership declares dead or shutting down; and a graceful stop takes this silo's own slots away first.
+/// silo membership declares dead or shutting down; and a graceful stop takes this silo's own slots away first. In
+/// cluster mode that stop drains the silo first: the stages with ranks here checkpoint at their next step and re-form
+/// elsewhere (bounded by <see cref="DrainPatience"/>), so a planned stop loses no training.
 /// </summary>
 public sealed class SlotRegistration(
     IGrainFactory grains,
@@ -17,6 +19,7 @@ public sealed class SlotRegistration(
     ILogger<SlotRegistration> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
     static readonly TimeSpan Refresh = TimeSpan.FromSeconds(30);
+    static readonly TimeSpan DrainPatience = TimeSpan.FromSeconds(40);
     readonly CancellationTokenSource _stopping = new();
     readonly HashSet<SiloAddress> _reportedGone = [];
     Task _loops = Task.CompletedTask;
@@ -38,6 +41,7 @@ public sealed class SlotRegistration(
     async Task OnStop(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync();
+        if (options.IsClusterMode) await DrainBeforeStop(cancellationToken);
         try { await Scheduler.RemoveSilo(silo.SiloAddress.ToParsableString()).WaitAsync(cancellationToken); }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -49,6 +53,24 @@ public sealed class SlotRegistration(
             logger.LogWarning("The slot registration loops ended with an error: {Error}", e.Message);
         }
         catch (OperationCanceledException) { }
+    }
+
+    /// <summary>Drains this silo and waits until no stage holds a slot here (or the patience or the host's stop timeout ends).</summary>
+    async Task DrainBeforeStop(CancellationToken cancellationToken)
+    {
+        string address = silo.SiloAddress.ToParsableString();
+        try
+        {
+            using var patience = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            patience.CancelAfter(DrainPatience);
+            var drained = await Scheduler.Drain(address).WaitAsync(patience.Token);
+            if (drained.Affected.Count == 0) return;
+            logger.LogInformation("Stopping: {Count} stage(s) with ranks here checkpoint and re-form elsewhere", drained.Affected.Count);
+            while ((await Scheduler.Snapshot().WaitAsync(patience.Token)).Running.Any(g => g.Silos.Contains(address)))
+                await Task.Delay(250, patience.Token);
+        }
+        catch (OperationCanceledException) { logger.LogWarning("Stopping: stages with ranks here did not move within {Seconds} s", DrainPatience.TotalSeconds); }
+        catch (Exception e) { logger.LogWarning("Stopping: could not drain this silo first: {Error}", e.Message); }
     }
 
     async Task OfferSlots()

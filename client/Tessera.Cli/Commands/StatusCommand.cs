@@ -15,7 +15,9 @@ public sealed class StatusCommand : AsyncCommand<ExperimentSettings>
         if (connection is null) return ExitCodes.Unavailable;
         try
         {
-            StatusPrinter.Print(await connection.Client.GetGrain<IExperimentGrain>(settings.Id).GetStatus());
+            var experiment = connection.Client.GetGrain<IExperimentGrain>(settings.Id);
+            StatusPrinter.Print(await UnreachableRetry.Default.RunAsync(experiment.GetStatus,
+                message => AnsiConsole.MarkupLineInterpolated($"[yellow]{message}[/]"), cancellationToken));
             return ExitCodes.Success;
         }
         catch (KeyNotFoundException e)

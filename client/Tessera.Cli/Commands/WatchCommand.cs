@@ -26,6 +26,11 @@ public sealed class WatchCommand : AsyncCommand<ExperimentSettings>
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
             return ExitCodes.InvalidInput;
         }
+        catch (TimeoutException e)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}; {settings.Id} may still be running (tessera watch {settings.Id} again later)");
+            return ExitCodes.Unavailable;
+        }
         catch (OperationCanceledException)
         {
             AnsiConsole.MarkupLineInterpolated($"stopped watching; {settings.Id} keeps running (tessera cancel {settings.Id} stops it)");

@@ -6,7 +6,8 @@ namespace Tessera.Cli.Output;
 
 /// <summary>
 /// Follows an experiment until it finishes: a live progress bar per stage on a terminal, plain periodic
-/// lines when the output is a file or a pipe (CI logs stay readable).
+/// lines when the output is a file or a pipe (CI logs stay readable). Polls ride out a silo dying
+/// (<see cref="UnreachableRetry"/>), saying so.
 /// </summary>
 public static class ProgressView
 {
@@ -18,9 +19,14 @@ public static class ProgressView
             ? FollowLiveAsync(experiment, cancellationToken)
             : FollowPlainAsync(experiment, cancellationToken);
 
+    static Task<ExperimentStatus> Poll(IExperimentGrain experiment, Action<string> say, CancellationToken cancellationToken) =>
+        UnreachableRetry.Default.RunAsync(experiment.GetStatus, say, cancellationToken);
+
+    static void SayPlain(string message) => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
+
     static async Task<ExperimentStatus> FollowLiveAsync(IExperimentGrain experiment, CancellationToken cancellationToken)
     {
-        ExperimentStatus status = await experiment.GetStatus();
+        ExperimentStatus status = await Poll(experiment, message => AnsiConsole.MarkupLineInterpolated($"[yellow]{message}[/]"), cancellationToken);
         await AnsiConsole.Progress()
             .AutoClear(false)
             .HideCompleted(false)
@@ -50,7 +56,7 @@ public static class ProgressView
                     }
                     if (status.IsFinished) break;
                     await Task.Delay(PollInterval, cancellationToken);
-                    status = await experiment.GetStatus();
+                    status = await Poll(experiment, message => AnsiConsole.MarkupLineInterpolated($"[yellow]{message}[/]"), cancellationToken);
                 }
             });
         return status;
@@ -63,7 +69,7 @@ public static class ProgressView
         StageProgress? printed = null;
         while (true)
         {
-            ExperimentStatus status = await experiment.GetStatus();
+            ExperimentStatus status = await Poll(experiment, SayPlain, cancellationToken);
             if (status.Progress is { } p && p != printed)
             {
                 TimeSpan? remaining = eta.Update(p);

@@ -22,17 +22,21 @@ public static class StageResume
     /// <summary>One saved checkpoint: which slot holds it, after which step, and the hash it was written with.</summary>
     public sealed record Entry(int Slot, int Step, string Sha256);
 
-    /// <summary>What rank 0 passes to its trainer (null for other ranks, or with <c>checkpoint_every: 0</c>).</summary>
+    /// <summary>
+    /// What rank 0 passes to its trainer (null for other ranks, or with <c>checkpoint_every: 0</c> and no
+    /// <see cref="StageContext.Demand"/>): saves every <c>checkpoint_every</c> steps and when a drain asks.
+    /// </summary>
     public static PeriodicCheckpoint? Periodic(StageContext context, Action<Stream> save)
     {
         int every = context.Stage.Int("checkpoint_every");
-        if (!context.IsLeader || every <= 0) return null;
+        if (!context.IsLeader || (every <= 0 && context.Demand is null)) return null;
+        context.Demand?.Arm();
         return new PeriodicCheckpoint(every, step =>
         {
             using var buffer = new MemoryStream();
             save(buffer);
             Save(context, step, buffer.ToArray(), "resumable checkpoint");
-        });
+        }, context.Demand);
     }
 
     /// <summary>

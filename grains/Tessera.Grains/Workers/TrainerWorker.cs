@@ -14,6 +14,7 @@ namespace Tessera.Grains.Workers;
 public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices services, ILogger logger)
 {
     readonly CancellationTokenSource _cancel = new();
+    readonly CheckpointDemand _demand = new();
     volatile bool _interrupted;
     volatile string? _fault;
     Thread? _thread;
@@ -36,6 +37,17 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
     }
 
     public void Cancel() => _cancel.Cancel();
+
+    /// <summary>
+    /// Asks the training loop for a resumable checkpoint at its next step boundary (a drain); false if this worker's
+    /// stage takes none (not rank 0, not a training stage, or not started yet).
+    /// </summary>
+    public bool RequestCheckpoint()
+    {
+        if (!_demand.Armed || !IsRunning) return false;
+        _demand.Request();
+        return true;
+    }
 
     /// <summary>Told to stop (by <see cref="Cancel"/> or <see cref="Interrupt"/>).</summary>
     public bool IsStopping => _cancel.IsCancellationRequested;
@@ -95,7 +107,7 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
                     parallel.Rank, parallel.WorldSize, string.Join(", ", parallel.VirtualRanks), parallel.VirtualWorld);
             // Only rank 0 reports progress and writes artifacts; the other ranks train in step with it.
             var context = new StageContext(assignment.ExperimentId, spec, stage, assignment.ResolvedSpecYaml, services,
-                leader ? relay : NoProgress.Instance, _cancel.Token, parallel, logger, relay.Checkpointed);
+                leader ? relay : NoProgress.Instance, _cancel.Token, parallel, logger, relay.Checkpointed, _demand);
             StageOutcome outcome = stage.Kind switch
             {
                 "tokenizer" => TokenizerStage.Run(context),
@@ -153,7 +165,7 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
 /// </summary>
 public sealed record StageContext(string ExperimentId, ExperimentSpec Spec, StageSpec Stage, string ResolvedSpecYaml,
     WorkerServices Services, IProgress<TrainingProgress> Progress, CancellationToken Cancellation, DataParallel? Parallel = null,
-    ILogger? Logger = null, Action<int>? Checkpointed = null)
+    ILogger? Logger = null, Action<int>? Checkpointed = null, CheckpointDemand? Demand = null)
 {
     /// <summary>The worker's logger (inside the experiment's log scope), or a null logger in tests that pass none.</summary>
     public ILogger Log => Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;

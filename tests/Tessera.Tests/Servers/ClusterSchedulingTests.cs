@@ -75,8 +75,11 @@ public sealed class ClusterSchedulingTests : IAsyncLifetime
         return (id, (await Scheduler.Snapshot()).Running.Single(g => g.Request.ExperimentId == id));
     }
 
-    /// <summary>The stage moved off the silo of <paramref name="grant"/> and finished from a checkpoint, using no restarts (it has none).</summary>
-    async Task AssertMovedAndFinished(string id, SlotGrant grant)
+    /// <summary>
+    /// The stage moved off the silo of <paramref name="grant"/> and finished from a checkpoint at or after step
+    /// <paramref name="resumedAtLeast"/>, using no restarts (it has none).
+    /// </summary>
+    async Task AssertMovedAndFinished(string id, SlotGrant grant, int resumedAtLeast = 20)
     {
         await WaitForSnapshot(s => s.Running.Any(g => g.Request.ExperimentId == id && g.Silos[0] != grant.Silos[0]) ||
             s.Running.All(g => g.Request.ExperimentId != id));
@@ -84,17 +87,27 @@ public sealed class ClusterSchedulingTests : IAsyncLifetime
         Assert.True(done.State == ExperimentState.Succeeded, $"{done.State}: {done.Error}");
         var metrics = Assert.Single(done.Completed).Metrics;
         Assert.Equal(400, metrics["steps"]);
-        Assert.True(metrics.GetValueOrDefault("resumed_from_step") >= 20, "the stage did not continue from a checkpoint");
+        Assert.True(metrics.GetValueOrDefault("resumed_from_step") >= resumedAtLeast,
+            $"resumed from step {metrics.GetValueOrDefault("resumed_from_step")}, expected at least {resumedAtLeast}");
     }
 
+    /// <summary>
+    /// Draining the silo of a stage's rank moves the stage, and rank 0 checkpoints at the drain: with no periodic
+    /// checkpoints at all (checkpoint_every: 0) the stage still resumes at or after the step it had reached when the
+    /// drain was asked, not from step 0. A planned move uses none of the (zero) restarts allowed.
+    /// </summary>
     [Fact]
-    public async Task ADrainedSilosStageMovesToAnotherFromItsLastCheckpoint()
+    public async Task ADrainedSilosStageCheckpointsAtTheDrainAndMovesToAnother()
     {
-        var (id, grant) = await StartOneRankStage("drain");
-        // Draining the silo of its one rank moves the stage; a planned move uses none of the (zero) restarts allowed.
+        await WaitForSnapshot(s => s.Silos.Count == 2);
+        string id = $"drain-{Guid.NewGuid():N}"[..14];
+        await TinyExperiments.Submit(Client, id, TinyExperiments.TokenizerSpec("drain", steps: 400, logEvery: 10, checkpointEvery: 0));
+        var reached = await TinyExperiments.WaitFor(Client, id, s => s.Progress?.Step >= 20, TimeSpan.FromMinutes(2));
+        var grant = (await Scheduler.Snapshot()).Running.Single(g => g.Request.ExperimentId == id);
+
         var drained = await Scheduler.Drain(grant.Silos[0]);
         Assert.Equal(id, Assert.Single(drained.Affected).Request.ExperimentId);
-        await AssertMovedAndFinished(id, grant);
+        await AssertMovedAndFinished(id, grant, reached.Progress!.Step);
     }
 
     [Fact]

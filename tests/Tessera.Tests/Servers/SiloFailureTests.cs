@@ -12,9 +12,11 @@ using Xunit.Abstractions;
 namespace Tessera.Tests.Servers;
 
 /// <summary>
-/// The fault test of cluster mode: three `tessera silo` processes on real Redis and Azurite run a two-rank stage;
-/// one silo running a rank is killed with SIGKILL mid-training; the stage re-forms on the silos that remain and
-/// the experiment completes from its last checkpoint, its loss curve continuing where it stopped.
+/// The fault test of cluster mode: `tessera silo` processes (one slot each) on real Redis and Azurite run a two-rank
+/// stage; one silo running a rank is killed with SIGKILL mid-training; the stage re-forms on the silos that remain and
+/// the experiment completes from its last checkpoint, its loss curve continuing where it stopped. With three silos the
+/// stage gets its two slots again; with two, only one slot is left and `min_workers: 1` lets it continue on one rank
+/// that accumulates both workers' gradients.
 /// </summary>
 [Collection(TorchCollection.Name)]
 public sealed class SiloFailureTests(ITestOutputHelper output) : IAsyncLifetime
@@ -27,7 +29,7 @@ public sealed class SiloFailureTests(ITestOutputHelper output) : IAsyncLifetime
 
     const int Steps = 400;
 
-    static readonly string Spec = $"""
+    static string Spec(int minWorkers) => $"""
         experiment: failover
         seed: 5
         device: cpu
@@ -39,6 +41,7 @@ public sealed class SiloFailureTests(ITestOutputHelper output) : IAsyncLifetime
           - kind: tokenizer
             quantizer: simvq
             workers: 2
+            min_workers: {minWorkers}
             steps: {Steps}
             batch_size: 16
             log_every: 10
@@ -53,7 +56,6 @@ public sealed class SiloFailureTests(ITestOutputHelper output) : IAsyncLifetime
     {
         _redis = await TestServers.FreshRedisDatabase(RedisDatabases.Failure);
         Directory.CreateDirectory(_root);
-        for (int i = 0; i < 3; i++) _silos.Add(StartSilo(i));
     }
 
     public async Task DisposeAsync()
@@ -115,17 +117,25 @@ public sealed class SiloFailureTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AKilledSiloLeavesTheExperimentToFinishFromItsLastCheckpoint()
+    public Task AKilledSiloLeavesTheExperimentToFinishFromItsLastCheckpoint() =>
+        KillARankMidTraining(silos: 3, minWorkers: 2, ranksAfter: 2);
+
+    [Fact]
+    public Task WithTooFewSlotsLeftTheStageContinuesOnFewerRanksFromItsCheckpoint() =>
+        KillARankMidTraining(silos: 2, minWorkers: 1, ranksAfter: 1);
+
+    async Task KillARankMidTraining(int silos, int minWorkers, int ranksAfter)
     {
+        for (int i = 0; i < silos; i++) _silos.Add(StartSilo(i));
         var settings = new GatewaySettings { Redis = _redis, ClusterId = _clusterId, Runs = Path.Combine(_root, "client") };
         await using var connection = await Until(() => ClusterConnection.TryConnectAsync(settings, CancellationToken.None), TimeSpan.FromMinutes(2), "a silo");
         var client = connection.Client;
         var scheduler = client.GetGrain<ISchedulerGrain>(0);
-        await Until(async () => (await scheduler.Snapshot()).Silos.Count == 3 ? "" : null, TimeSpan.FromMinutes(2), "three silos with slots");
+        await Until(async () => (await scheduler.Snapshot()).Silos.Count == silos ? "" : null, TimeSpan.FromMinutes(2), $"{silos} silos with slots");
 
         const string id = "failover-1";
         var experiment = client.GetGrain<IExperimentGrain>(id);
-        await experiment.Submit(new ExperimentSubmission(Spec, "failover.yaml", DateTimeOffset.UtcNow));
+        await experiment.Submit(new ExperimentSubmission(Spec(minWorkers), "failover.yaml", DateTimeOffset.UtcNow));
 
         // Mid-training: both ranks placed, and a checkpoint or two behind them.
         var store = BlobArtifactStore.Connect(TestServers.Blob, _container);
@@ -134,6 +144,7 @@ public sealed class SiloFailureTests(ITestOutputHelper output) : IAsyncLifetime
             ? JsonSerializer.Deserialize<List<StageResume.Entry>>(await store.ReadTextAsync(index))!.Max(e => (int?)e.Step) is >= 40 and int step ? (object)step : null
             : null, TimeSpan.FromMinutes(3), "a checkpoint at step 40") as int?)!.Value;
         var grant = (await scheduler.Snapshot()).Running.Single(g => g.Request.ExperimentId == id);
+        Assert.Equal(2, grant.Silos.Count);
         var victim = _silos.Single(s => grant.Silos[1].Contains($":{s.Port}@", StringComparison.Ordinal));
         int stepAtKill = (await experiment.GetStatus()).Progress?.Step ?? 0;
         victim.Process.Kill(entireProcessTree: true); // SIGKILL: no drain, no goodbye
@@ -149,18 +160,24 @@ public sealed class SiloFailureTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.False(now.IsFinished, $"the experiment ended instead of recovering: {now.State}: {now.Error}");
             return null;
         }, TimeSpan.FromMinutes(5), "training after the kill");
-        output.WriteLine($"killed the silo of rank 1 at step ~{stepAtKill} (checkpoint {checkpoint}); training again after {killedAt.Elapsed.TotalSeconds:F1} s");
+        double recovery = killedAt.Elapsed.TotalSeconds;
+        // Hundreds of steps are left: the new generation still holds its slots.
+        var regrant = (await scheduler.Snapshot()).Running.Single(g => g.Request.ExperimentId == id);
 
         var status = await Until(async () => await experiment.GetStatus() is { IsFinished: true } done ? done : null, TimeSpan.FromMinutes(5), "the end");
         Assert.True(status.State == ExperimentState.Succeeded, $"{status.State}: {status.Error}");
         var metrics = Assert.Single(status.Completed).Metrics;
+        output.WriteLine($"{silos} silos, min_workers {minWorkers}: killed the silo of rank 1 at step ~{stepAtKill} (checkpoint {checkpoint}); " +
+            $"training again after {recovery:F1} s on {regrant.Silos.Count} rank(s), resumed from step {metrics["resumed_from_step"]}");
         Assert.Equal(Steps, metrics["steps"]);
         Assert.InRange(metrics["resumed_from_step"], checkpoint, Steps - 1);
+        // The new generation runs on as many ranks as the survivors' slots allow: all its workers, or fewer.
+        Assert.Equal(ranksAfter, regrant.Silos.Count);
 
         // The loss curve continues where it stopped: each reported step once, in order, up to the last.
         var steps = (await experiment.GetMetrics(0)).Select(p => p.Step).ToList();
         Assert.Equal(Enumerable.Range(1, Steps / 10).Select(i => i * 10), steps);
-        // Nothing ran on the dead silo afterwards: the second generation's ranks are on the two survivors.
+        // Nothing ran on the dead silo afterwards: the second generation's ranks are on the survivors.
         Assert.DoesNotContain(victim.Port, (await scheduler.Snapshot()).Silos.Select(s => _silos.Single(p => s.Silo.Contains($":{p.Port}@")).Port));
     }
 }
