@@ -116,7 +116,7 @@ public static class AlignmentStage
         return stage.Kind switch
         {
             PostTrainingConfig.ObjectiveCca => config with { Lambda = stage.Double("lambda"), NullRatio = stage.Double("null_ratio") },
-            PostTrainingConfig.ObjectiveDdo => config with { Alpha = stage.Double("alpha") },
+            PostTrainingConfig.ObjectiveDdo => config with { Alpha = stage.Double("alpha"), NullRatio = stage.Double("null_ratio") },
             PostTrainingConfig.ObjectiveRl => config with
             {
                 GroupSize = stage.Int("group_size"), ClipEpsilon = stage.Double("clip_epsilon"),

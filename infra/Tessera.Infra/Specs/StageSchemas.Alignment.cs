@@ -43,6 +43,7 @@ public static partial class StageSchemas
     [
         new("alpha", SettingType.Number, 10.0, "weight of the fake-sample term (the paper: 10-100 for VAR)", Min: 0, Max: 1e6),
         new("rounds", SettingType.Integer, 1, "self-play rounds of `steps` each; after a round the trained model becomes the reference", Min: 1, Max: 100),
+        new("null_ratio", SettingType.Number, 0.1, "share of real digits taken under the null class, each against an unconditional fake, so guidance's unconditional model is trained too (pretraining's class dropout)", Min: 0, Max: 1),
     ];
 
     static SettingSchema[] Dpo =>

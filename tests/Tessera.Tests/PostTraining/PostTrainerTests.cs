@@ -109,6 +109,31 @@ public class PostTrainerTests
     }
 
     [Fact]
+    public void DdoTakesItsNullShareUnderTheNullClassForDataAndFakesAlike()
+    {
+        using var classes_N = tensor(Enumerable.Range(0, 20_000).Select(i => (long)(i % Tiny.Classes)).ToArray());
+        using var g = new Generator(8);
+        using var none = DdoObjective.WithNullRows(classes_N, Tiny.Classes, 0, g);
+        Assert.True(none.eq(classes_N).all().item<bool>(), "null_ratio 0 keeps every class");
+        using var some = DdoObjective.WithNullRows(classes_N, Tiny.Classes, 0.3, g);
+        using var isNull = some.eq(Tiny.Classes);
+        double fraction = isNull.to(float64).mean().item<double>();
+        Assert.InRange(fraction, 0.28, 0.32);
+        using var kept = some.masked_select(isNull.logical_not());
+        using var keptSource = classes_N.masked_select(isNull.logical_not());
+        Assert.True(kept.eq(keptSource).all().item<bool>(), "rows not drawn keep their class");
+
+        // Every row null: the real sequences are scored, and the fakes sampled, unconditionally.
+        var source = new GptGeneratorTests.RepeatSource(Batch(Consistent));
+        var config = Config(PostTrainingConfig.ObjectiveDdo) with { NullRatio = 1 };
+        using var start = NewStart();
+        using var trainer = new PostTrainer(start, config, seed: 1);
+        var result = new DdoObjective(source, config, new SamplingOptions(), g).NextLoss(trainer.Policy, trainer.Reference, 6);
+        Assert.Equal(1.0, result.Metrics["null_fraction"]);
+        Assert.Equal(0, result.Metrics["d_fake"], 5); // policy = reference at the start
+    }
+
+    [Fact]
     public void RlRaisesTheMeanReward()
     {
         // Reward: the fraction of a sequence's tokens equal to 5c, its class's token. An untrained model hits it

@@ -53,7 +53,7 @@ public class StageMappingTests
             "    weight_decay: 0.016\n    grad_clip: 0.17\n    log_every: 18\n";
         var stages = SpecParser.Parse("experiment: d\ndataset:\n  name: mnist\nstages:\n  - kind: tokenizer\n  - kind: generator\n  - kind: classifier\n" +
             $"  - kind: cca\n    {common}    beta: 0.19\n    lambda: 20\n    null_ratio: 0.21\n" +
-            $"  - kind: ddo\n    {common}    beta: 0.19\n    alpha: 22\n" +
+            $"  - kind: ddo\n    {common}    beta: 0.19\n    alpha: 22\n    null_ratio: 0.27\n" +
             $"  - kind: dpo\n    {common}    beta: 0.19\n" +
             $"  - kind: rl\n    {common}    group_size: 23\n    clip_epsilon: 0.24\n    advantage_clip: 25\n    kl_coefficient: 0.26\n", "d.yaml").Stages;
         PostTrainingConfig Expected(string kind) => PostTrainingConfig.For(kind) with
@@ -62,7 +62,7 @@ public class StageMappingTests
             GradClip = 0.17, LogEvery = 18,
         };
         Assert.Equal(Expected("cca") with { Beta = 0.19, Lambda = 20, NullRatio = 0.21 }, AlignmentStage.FromStage(stages[3]));
-        Assert.Equal(Expected("ddo") with { Beta = 0.19, Alpha = 22 }, AlignmentStage.FromStage(stages[4]));
+        Assert.Equal(Expected("ddo") with { Beta = 0.19, Alpha = 22, NullRatio = 0.27 }, AlignmentStage.FromStage(stages[4]));
         Assert.Equal(Expected("dpo") with { Beta = 0.19 }, AlignmentStage.FromStage(stages[5]));
         Assert.Equal(Expected("rl") with { GroupSize = 23, ClipEpsilon = 0.24, AdvantageClip = 25, KlCoefficient = 0.26 }, AlignmentStage.FromStage(stages[6]));
     }

@@ -19,7 +19,10 @@ public sealed record PostTrainingConfig
     public double Beta { get; init; } = 0.02;
     /// <summary>CCA: weight of true negatives; the source uses 50-1000, growing with model size, so the small end here.</summary>
     public double Lambda { get; init; } = 50;
-    /// <summary>CCA: probability a pair becomes (null, null), which keeps the unconditional model for guidance (the source's uncond_ratio 0.1).</summary>
+    /// <summary>
+    /// CCA: probability a pair becomes (null, null), which keeps the unconditional model for guidance (the source's uncond_ratio 0.1).
+    /// DDO: probability a real sequence is taken under the null class against an unconditional fake (pretraining's class dropout).
+    /// </summary>
     public double NullRatio { get; init; } = 0.1;
     /// <summary>DDO: weight of the fake-sample term; the paper uses 10-100 for VAR.</summary>
     public double Alpha { get; init; } = 10;
