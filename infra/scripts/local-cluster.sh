@@ -31,10 +31,13 @@ start_silo() {
   # shellcheck disable=SC1091
   source "$dir/services/env"
   mkdir -p "$dir/silo-$n"
+  # Emptied here, not by the redirection below: that runs in the background child, and wait_silo could otherwise still
+  # find the previous run's "silo up" in the old log and call a restarted silo up before it is.
+  : > "$dir/silo-$n.log"
   # Connection strings go by environment, not by argument, so they stay out of `ps`.
   TESSERA_REDIS=$TESSERA_TEST_REDIS TESSERA_BLOB=$TESSERA_TEST_BLOB TESSERA_CLUSTER_ID=local \
     nohup "$tessera" silo --runs "$dir/silo-$n" --port $((silo_base + n - 1)) --gateway $((gateway_base + n - 1)) \
-      --http $((http_base + n - 1)) --collective $((collective_base + n - 1)) ${SLOTS:+--slots "$SLOTS"} ${SILO_ARGS:-} </dev/null >"$dir/silo-$n.log" 2>&1 &
+      --http $((http_base + n - 1)) --collective $((collective_base + n - 1)) ${SLOTS:+--slots "$SLOTS"} ${SILO_ARGS:-} </dev/null >>"$dir/silo-$n.log" 2>&1 &
   echo $! > "$dir/silo-$n.pid"
 }
 
