@@ -161,8 +161,9 @@ public sealed class SiloFailureTests(ITestOutputHelper output) : IAsyncLifetime
             return null;
         }, TimeSpan.FromMinutes(5), "training after the kill");
         double recovery = killedAt.Elapsed.TotalSeconds;
-        // Hundreds of steps are left: the new generation still holds its slots.
-        var regrant = (await scheduler.Snapshot()).Running.Single(g => g.Request.ExperimentId == id);
+        // Hundreds of steps are left: the new generation holds its slots (asked again should a restart be in between).
+        var regrant = await Until(async () => (await scheduler.Snapshot()).Running.SingleOrDefault(g => g.Request.ExperimentId == id),
+            TimeSpan.FromMinutes(2), "the new generation's slots");
 
         var status = await Until(async () => await experiment.GetStatus() is { IsFinished: true } done ? done : null, TimeSpan.FromMinutes(5), "the end");
         Assert.True(status.State == ExperimentState.Succeeded, $"{status.State}: {status.Error}");
