@@ -36,6 +36,11 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
         _thread.Start();
     }
 
+    /// <summary>
+    /// Stops the worker at the experiment's request (a cancel, a failure of another rank, a restart or a move). Nothing is
+    /// reported back: the experiment has already moved on, so a report would be stale, and a blocking report could wait
+    /// on the very grain turn that is waiting for this worker to stop (a restart starting this rank's next generation).
+    /// </summary>
     public void Cancel() => _cancel.Cancel();
 
     /// <summary>
@@ -52,7 +57,7 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
     /// <summary>Told to stop (by <see cref="Cancel"/> or <see cref="Interrupt"/>).</summary>
     public bool IsStopping => _cancel.IsCancellationRequested;
 
-    /// <summary>Stops the worker like <see cref="Cancel"/> but reports nothing: its silo is going away, not the experiment.</summary>
+    /// <summary>Stops the worker like <see cref="Cancel"/>, because its silo is going away, not the experiment.</summary>
     public void Interrupt()
     {
         _interrupted = true;
@@ -132,7 +137,6 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
         {
             logger.LogInformation("Worker {Experiment}/{Stage} rank {Rank} stopped {How}", assignment.ExperimentId, stage.Name, assignment.Rank,
                 _interrupted ? "with its silo (the experiment stays resumable)" : "on request");
-            if (!_interrupted) ReportFailure(experiment, relay, "cancelled");
         }
         catch (Exception e)
         {

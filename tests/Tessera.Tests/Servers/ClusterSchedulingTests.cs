@@ -40,7 +40,8 @@ public sealed class ClusterSchedulingTests : IAsyncLifetime
             await silo.StopAsync();
             await silo.DisposeAsync();
         }
-        if (Directory.Exists(_runs)) Directory.Delete(_runs, recursive: true);
+        // TESSERA_KEEP_TEST_DIRS=1 keeps the experiments' logs (runs/<id>/log.jsonl) for a post-mortem.
+        if (Directory.Exists(_runs) && Environment.GetEnvironmentVariable("TESSERA_KEEP_TEST_DIRS") != "1") Directory.Delete(_runs, recursive: true);
     }
 
     IClusterClient Client => _silos[0].Services.GetRequiredService<IClusterClient>();
