@@ -15,7 +15,7 @@ public sealed class ExperimentGrain(
     [PersistentState("experiment", GrainStorage.Experiments)] IPersistentState<ExperimentGrainState> state,
     IArtifactStore store,
     DatasetPreparer datasets,
-    ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain, IIncomingGrainCallFilter
+    ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain, IIncomingGrainCallFilter, IRemindable
 {
     // Live state is memory-only: it is rebuilt by the next report and not worth a storage write per step.
     StageProgress? _progress;
@@ -314,6 +314,7 @@ public sealed class ExperimentGrain(
     async Task StartCurrentStage(CancellationToken cancellationToken)
     {
         using var logScope = ExperimentLogScope.Begin(logger, Id, S.StageNames[S.StageIndex]);
+        await KeepWakeReminder();
         try
         {
             ExperimentSpec spec = SpecParser.Parse(S.ResolvedSpecYaml, ExperimentPaths.Spec(Id));
@@ -363,6 +364,7 @@ public sealed class ExperimentGrain(
     async Task Finish(ExperimentState final, string? error)
     {
         ForgetReform();
+        await DropWakeReminder();
         if (final != ExperimentState.Succeeded) await StopRanks();
         _ring = null;
         _live = false;
@@ -396,6 +398,39 @@ public sealed class ExperimentGrain(
     static string StateName(ExperimentState s) => s.ToString().ToLowerInvariant();
 
     /// <summary>Every call to this grain logs inside the experiment's scope, with the stage it is on when the call arrives.</summary>
+    // ---- wake-up reminder ----------------------------------------------------------------------------------------
+    // A live experiment keeps a reminder (Redis-backed in a cluster). If every silo stops, nothing would call the
+    // experiment again until someone asks for it; the reminder activates it once the cluster is back, and activation
+    // carries on (max_restarts) or records it as interrupted (see OnActivateAsync).
+
+    const string WakeReminder = "wake";
+    bool _reminderKept;
+
+    async Task KeepWakeReminder()
+    {
+        if (_reminderKept) return;
+        try
+        {
+            await this.RegisterOrUpdateReminder(WakeReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+            _reminderKept = true;
+        }
+        catch (Exception e) { logger.LogWarning("Experiment {Id}: could not keep its wake-up reminder: {Problem}", Id, e.Message); }
+    }
+
+    async Task DropWakeReminder()
+    {
+        try
+        {
+            if (await this.GetReminder(WakeReminder) is { } reminder) await this.UnregisterReminder(reminder);
+            _reminderKept = false;
+        }
+        catch (Exception e) { logger.LogWarning("Experiment {Id}: could not drop its wake-up reminder: {Problem}", Id, e.Message); }
+    }
+
+    /// <summary>Activation did the work (a live activation ignores it); a finished experiment needs no more waking.</summary>
+    public Task ReceiveReminder(string reminderName, TickStatus status) =>
+        reminderName == WakeReminder && IsFinished && !_live ? DropWakeReminder() : Task.CompletedTask;
+
     async Task IIncomingGrainCallFilter.Invoke(IIncomingGrainCallContext context)
     {
         // Status polls (dashboards, `bench api`) never log: they skip the scope's allocations.

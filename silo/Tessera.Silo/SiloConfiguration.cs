@@ -54,10 +54,19 @@ public static class SiloConfiguration
     public static ISiloBuilder AddTesseraServices(this ISiloBuilder silo, TesseraSiloOptions options)
     {
         if (options.RedisConnection is { } redis)
+        {
             silo.AddRedisGrainStorage(GrainStorage.Experiments, storage => storage.ConfigurationOptions = RedisOptions(redis));
-        else // experiment and scheduler state beside the artifacts, so a workflow survives the process (see ArtifactGrainStorage)
+            // Reminders outlive every silo: a live experiment's reminder wakes it after the whole cluster restarted.
+            silo.UseRedisReminderService(reminders => reminders.ConfigurationOptions = RedisOptions(redis));
+        }
+        else
+        {
+            // Experiment and scheduler state beside the artifacts, so a workflow survives the process (see ArtifactGrainStorage).
             silo.Services.AddGrainStorage(GrainStorage.Experiments, (sp, _) =>
                 new ArtifactGrainStorage(sp.GetRequiredService<IArtifactStore>(), sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+            // One process: reminders die with it, and `tessera resume` continues what it left.
+            silo.UseInMemoryReminderService();
+        }
         silo.Services.AddSingleton(options);
         silo.Services.AddSingleton<IArtifactStore>(_ => options.BlobConnection is { } blob
             ? BlobArtifactStore.Connect(blob, options.BlobContainer)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using Tessera.Grains;
 using Tessera.Grains.Workers;
@@ -147,8 +148,8 @@ public sealed class ResumeWorkflowTests : IAsyncDisposable
         var experiment = cluster.Client.GetGrain<IExperimentGrain>("resumable-3");
         await experiment.Submit(new ExperimentSubmission(Spec.Replace("device: cpu", "device: cpu\nmax_restarts: 1"), "resumable.yaml", DateTimeOffset.UtcNow));
         int checkpoint = await WaitForCheckpoint("resumable-3", 20);
-        // The rank's worker ends with a failure report, as a crashed one would: the stage restarts by itself.
-        await cluster.Client.GetGrain<ITrainerGrain>("resumable-3/generator/0").Stop();
+        // The rank's worker fails and reports it, as a crashed one would: the stage restarts by itself.
+        CrashRank(cluster, "resumable-3");
         var status = await ExperimentFlowTests.WaitUntilFinished(experiment, TimeSpan.FromMinutes(5));
         AssertResumedOnce(status, checkpoint);
 
@@ -156,10 +157,18 @@ public sealed class ResumeWorkflowTests : IAsyncDisposable
         var second = cluster.Client.GetGrain<IExperimentGrain>("resumable-4");
         await second.Submit(new ExperimentSubmission(Spec, "resumable.yaml", DateTimeOffset.UtcNow));
         await WaitForCheckpoint("resumable-4", 20);
-        await cluster.Client.GetGrain<ITrainerGrain>("resumable-4/generator/0").Stop();
+        CrashRank(cluster, "resumable-4");
         var failed = await ExperimentFlowTests.WaitUntilFinished(second, TimeSpan.FromMinutes(2));
         Assert.Equal(ExperimentState.Failed, failed.State);
-        Assert.Equal("stage 'generator' failed: cancelled", failed.Error);
+        Assert.Equal("stage 'generator' failed: rank 0: crashed (test)", failed.Error);
+    }
+
+    /// <summary>Fails the running rank of <paramref name="id"/> the way a crash does (its worker reports the failure).</summary>
+    static void CrashRank(InProcessTestCluster cluster, string id)
+    {
+        var worker = cluster.Silos.SelectMany(silo => silo.ServiceProvider.GetRequiredService<RunningWorkers>().Running())
+            .Single(w => w.Assignment.ExperimentId == id);
+        worker.InjectFault("crashed (test)");
     }
 
     public ValueTask DisposeAsync()
