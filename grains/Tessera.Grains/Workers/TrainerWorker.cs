@@ -137,6 +137,9 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
         {
             logger.LogInformation("Worker {Experiment}/{Stage} rank {Rank} stopped {How}", assignment.ExperimentId, stage.Name, assignment.Rank,
                 _interrupted ? "with its silo (the experiment stays resumable)" : "on request");
+            // The queued reports are one-way sends, which wait for no grain turn; draining also ends the stage's live
+            // throughput series, so a stopped stage does not stay on /metrics at its last rate.
+            relay.DrainAsync().GetAwaiter().GetResult();
         }
         catch (Exception e)
         {
