@@ -36,7 +36,9 @@ public sealed class ClusterConnection : IAsyncDisposable
             return null;
         }
 
-        var builder = Host.CreateApplicationBuilder();
+        // No default sources: a client reads nothing from appsettings, and their file watches (one inotify instance per
+        // process) ran out at 128 when a load test started 200 CLI processes at once.
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Services.AddSerilog();
         builder.UseOrleansClient(client =>
         {
