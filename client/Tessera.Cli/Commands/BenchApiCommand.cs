@@ -61,6 +61,9 @@ public sealed class BenchApiCommand : AsyncCommand<BenchApiCommand.Settings>
         [Description("Torch threads of the embedded silo's training (default: one per core). Every request costs CPU; on a machine whose cores all train, that CPU comes out of the training, so give the API a core with cores - 1.")]
         public int? TorchThreads { get; set; }
 
+        /// <summary>The embedded silo's torch threads: the option, else one per core.</summary>
+        public int EmbeddedTorchThreads => TorchThreads ?? Environment.ProcessorCount;
+
         [CommandOption("--runs <DIR>")]
         [Description("Artifact store of the embedded silo (default ./runs).")]
         [DefaultValue("runs")]
@@ -103,7 +106,7 @@ public sealed class BenchApiCommand : AsyncCommand<BenchApiCommand.Settings>
             host = TesseraWebHost.Build(new TesseraSiloOptions
             {
                 ArtifactRoot = settings.Runs, SiloPort = 0, GatewayPort = 0, HttpPort = 0,
-                TorchThreads = settings.TorchThreads ?? Environment.ProcessorCount,
+                TorchThreads = settings.EmbeddedTorchThreads,
             });
             await host.StartAsync(interrupt.Token);
             baseAddress = new Uri(TesseraWebHost.DashboardUrl(host));
@@ -249,7 +252,7 @@ public sealed class BenchApiCommand : AsyncCommand<BenchApiCommand.Settings>
             $"{rates.After:0} ({rates.AfterIntervals})", $"{rates.DropPercent:0.0}%");
         AnsiConsole.Write(training);
         AnsiConsole.MarkupLineInterpolated(
-            $"{BenchMachine.Cores} cores, load average before: {loadBefore}, after: {BenchMachine.LoadAverage()}; {settings.Connections} connections, {settings.Duration} s windows{(settings.Url is null ? $", {settings.TorchThreads ?? Environment.ProcessorCount} torch threads" : "")}");
+            $"{BenchMachine.Cores} cores, load average before: {loadBefore}, after: {BenchMachine.LoadAverage()}; {settings.Connections} connections, {settings.Duration} s windows{(settings.Url is null ? $", {settings.EmbeddedTorchThreads} torch threads" : "")}");
     }
 
     static async Task WriteJsonAsync(Settings settings, string id, LoadResult load, LoadResult? alone, TrainingRates rates, string loadBefore,
@@ -267,7 +270,7 @@ public sealed class BenchApiCommand : AsyncCommand<BenchApiCommand.Settings>
                 Target = settings.Url ?? "embedded silo", Experiment = id, Spec = settings.Url is null ? settings.Spec : null,
                 Endpoint = "GET /api/experiments/{id}", TargetPerSecond = settings.Rate, settings.Connections,
                 WindowSeconds = settings.Duration, WarmupSeconds = settings.Warmup, Protocol = "HTTP/1.1 keep-alive",
-                TorchThreads = settings.Url is null ? settings.TorchThreads ?? Environment.ProcessorCount : (int?)null,
+                TorchThreads = settings.Url is null ? settings.EmbeddedTorchThreads : (int?)null,
             },
             LoadWhileTraining = load,
             LoadAlone = alone,

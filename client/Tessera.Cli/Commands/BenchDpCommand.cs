@@ -163,7 +163,7 @@ public sealed class BenchDpCommand : AsyncCommand<BenchDpCommand.Settings>
             threads.ForEach(t => t.Join());
             if (failure is not null) throw new InvalidOperationException($"a rank failed: {failure.Message}", failure);
 
-            // The broadcast at start and the warm-up steps' averages come first; the timed steps' follow.
+            // One average per step: the warm-up steps' come first, then the timed steps'.
             var timed = probes[0].AverageMs.Skip(options.Warmup).Take(options.Steps).Order().ToArray();
             var result = new DpResult(n, results, results.Max(r => r.MedianMs), timed.Length == 0 ? 0 : StepBenchmark.Percentile(timed, 0.5),
                 n > 1 ? syncBytes : 0, probes[0].LargestRssRise(options.Warmup), Process.GetCurrentProcess().PeakWorkingSet64);

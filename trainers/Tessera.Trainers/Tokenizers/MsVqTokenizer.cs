@@ -88,7 +88,13 @@ public sealed class MsVqTokenizer : TokenizerModel
         if (tokensSoFar_BLk.dim() != 2 || k == 0)
             throw new ArgumentException($"{tokensSoFar_BLk.shape[^1]} tokens are not the tokens of the first scales of {string.Join(",", Scales)} (without the last)");
         var fHats = quantizer.CumulativeFHat(tokensSoFar_BLk, LatentSide);
-        var down_BDss = MultiScaleQuantizer.Resize(fHats[^1], Scales[k], InterpolationMode.Area);
+        return ScaleInput(fHats[^1], Scales[k]);
+    }
+
+    /// <summary>f_hat so far (B, D, latent, latent), area-downsampled to <paramref name="side"/> and flattened: (B, side^2, D).</summary>
+    private Tensor ScaleInput(Tensor fHat_BDhw, int side)
+    {
+        var down_BDss = MultiScaleQuantizer.Resize(fHat_BDhw, side, InterpolationMode.Area);
         return down_BDss.reshape(down_BDss.shape[0], Config.CodeDim, -1).transpose(1, 2);
     }
 
@@ -115,8 +121,7 @@ public sealed class MsVqTokenizer : TokenizerModel
             _fHat_BDhw = next.DetachFromDisposeScope();
             _tokens += side * side;
             _scales++;
-            var down_BDss = MultiScaleQuantizer.Resize(_fHat_BDhw, scales[_scales], InterpolationMode.Area);
-            return down_BDss.reshape(down_BDss.shape[0], tokenizer.Config.CodeDim, -1).transpose(1, 2);
+            return tokenizer.ScaleInput(_fHat_BDhw, scales[_scales]);
         }
 
         public void Dispose() => _fHat_BDhw?.Dispose();
