@@ -1,5 +1,4 @@
 using Tessera.Trainers.Distributed;
-using System.Diagnostics;
 using Tessera.Infra.Data;
 using Tessera.Trainers.Tokenizers;
 using TorchSharp;
@@ -63,10 +62,9 @@ public sealed partial class DigitClassifierTrainer : IDisposable
         CheckImages(train);
         int[] globalRows = GradientAccumulation.GlobalRows(parallel, Config.BatchSize); // this rank's rows of each global batch
         using var sync = DataParallel.Start(parallel, _model.parameters());
+        var training = new TrainingStep(_optimizer, _guard, parallel, sync, Config.BatchSize, gradClip: 0);
+        var reporter = new ProgressReporter(Stage, Config.Steps, Config.LogEvery, progress);
         var sampler = new DeterministicSampler(train.Count, (ulong)Seed);
-        var clock = Stopwatch.StartNew();
-        double lastReport = 0;
-        int imagesSinceReport = 0;
         _model.train();
         while (Step < Config.Steps)
         {
@@ -78,31 +76,18 @@ public sealed partial class DigitClassifierTrainer : IDisposable
             var x_BCHW = Shift(ImageTensors.ToTensor(batch, _device), globalRows);
             var y_B = tensor(batch.Labels.Select(l => (long)l).ToArray()).to(_device);
             double lr = LearningRateAt(Step);
-            foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
-            _guard.BeginStep();
-            _optimizer.zero_grad();
-            var loss = GradientAccumulation.Backward(parallel, Config.BatchSize, micro => _guard.Observe(Step + 1,
-                nn.functional.cross_entropy(_model.Logits(x_BCHW.narrow(0, micro.Start, micro.Count)), y_B.narrow(0, micro.Start, micro.Count))));
-            var verdict = _guard.Complete(Step + 1, loss, sync, gradClip: 0, () => $"Learning rate was {lr:G3}; lower it.");
-            if (verdict.Apply)
-            {
-                _optimizer.step();
-                LastLoss = verdict.Loss;
-            }
+            var verdict = training.Take(Step + 1, lr,
+                micro => nn.functional.cross_entropy(_model.Logits(x_BCHW.narrow(0, micro.Start, micro.Count)), y_B.narrow(0, micro.Start, micro.Count)),
+                () => $"Learning rate was {lr:G3}; lower it.");
+            if (verdict.Apply) LastLoss = verdict.Loss;
             Step++;
-            imagesSinceReport += Config.BatchSize; // the global batch: all ranks together
-            if (progress is not null && (Step % Config.LogEvery == 0 || Step == Config.Steps))
-            {
-                double now = clock.Elapsed.TotalSeconds;
-                progress.Report(new TrainingProgress(Stage, Step, Config.Steps, LastLoss,
-                    imagesSinceReport / Math.Max(1e-9, now - lastReport), new Dictionary<string, double>
-                    {
-                        ["learning_rate"] = lr,
-                        ["skipped_steps"] = _guard.SkippedSteps,
-                    }));
-                lastReport = now;
-                imagesSinceReport = 0;
-            }
+            reporter.Count(Config.BatchSize);
+            if (reporter.Due(Step))
+                reporter.Report(Step, LastLoss, new Dictionary<string, double>
+                {
+                    ["learning_rate"] = lr,
+                    ["skipped_steps"] = _guard.SkippedSteps,
+                });
             checkpoint?.AfterStep(Step, Config.Steps);
         }
         return LastLoss;

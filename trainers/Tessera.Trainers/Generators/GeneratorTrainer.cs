@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Tessera.Infra.Data;
 using Tessera.Trainers.Data;
 using Tessera.Trainers.Distributed;
@@ -97,9 +96,8 @@ public sealed partial class GeneratorTrainer : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         int rows = parallel?.RowsPerStep(Config.BatchSize) ?? Config.BatchSize;  // this rank's rows of each global batch
         using var sync = DataParallel.Start(parallel, _model.parameters());
-        var clock = Stopwatch.StartNew();
-        double lastReport = 0;
-        int sequencesSinceReport = 0;
+        var training = new TrainingStep(_optimizer, _guard, parallel, sync, Config.BatchSize, Config.GradClip);
+        var reporter = new ProgressReporter(Stage, Config.Steps, Config.LogEvery, progress);
         _model.train();
         while (Step < Config.Steps)
         {
@@ -115,38 +113,22 @@ public sealed partial class GeneratorTrainer : IDisposable
             var droppedGlobal_B = bernoulli(full(new[] { drawn }, Config.ClassDropout, device: _device), _generator).to(@bool);
 
             double lr = LearningRateAt(Step);
-            foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
-            _guard.BeginStep();
-            _optimizer.zero_grad();
-            var loss = GradientAccumulation.Backward(parallel, Config.BatchSize, micro =>
+            var verdict = training.Take(Step + 1, lr, micro =>
             {
                 var trainClasses_M = classes_B.narrow(0, micro.Start, micro.Count)
                     .masked_fill(droppedGlobal_B.narrow(0, micro.GlobalStart, micro.Count), _model.NullClass);
-                return _guard.Observe(Step + 1, _model.TrainingLoss(trainClasses_M, tokens_BN.narrow(0, micro.Start, micro.Count)));
-            });
-            var verdict = _guard.Complete(Step + 1, loss, sync, Config.GradClip,
-                () => $"Learning rate was {lr:G3}; lower it (config learning_rate {Config.LearningRate:G3}) or the grad clip.");
-            if (verdict.Apply)
-            {
-                _optimizer.step();
-                LastLoss = verdict.Loss;
-            }
+                return _model.TrainingLoss(trainClasses_M, tokens_BN.narrow(0, micro.Start, micro.Count));
+            }, () => $"Learning rate was {lr:G3}; lower it (config learning_rate {Config.LearningRate:G3}) or the grad clip.");
+            if (verdict.Apply) LastLoss = verdict.Loss;
             Step++;
-            sequencesSinceReport += Config.BatchSize; // the global batch: all ranks together
-
-            if (progress is not null && (Step % Config.LogEvery == 0 || Step == Config.Steps))
-            {
-                double now = clock.Elapsed.TotalSeconds;
-                progress.Report(new TrainingProgress(Stage, Step, Config.Steps, LastLoss,
-                    sequencesSinceReport / Math.Max(1e-9, now - lastReport), new Dictionary<string, double>
-                    {
-                        ["learning_rate"] = lr,
-                        ["grad_norm"] = verdict.GradNorm,
-                        ["skipped_steps"] = _guard.SkippedSteps,
-                    }));
-                lastReport = now;
-                sequencesSinceReport = 0;
-            }
+            reporter.Count(Config.BatchSize);
+            if (reporter.Due(Step))
+                reporter.Report(Step, LastLoss, new Dictionary<string, double>
+                {
+                    ["learning_rate"] = lr,
+                    ["grad_norm"] = verdict.GradNorm,
+                    ["skipped_steps"] = _guard.SkippedSteps,
+                });
             checkpoint?.AfterStep(Step, Config.Steps);
         }
         return LastLoss;
