@@ -11,44 +11,16 @@ namespace Tessera.Trainers.Evaluation;
 /// cosine decay) and runs it for evaluation: probabilities, penultimate features, accuracy. Batches come
 /// from a <see cref="DeterministicSampler"/> seeded like the model, so a seed fixes the whole run.
 /// </summary>
-public sealed partial class DigitClassifierTrainer : IDisposable
+public sealed partial class DigitClassifierTrainer : ModelTrainer<DigitClassifierConfig, DigitClassifier>
 {
     public const string Stage = "classifier";
 
-    private readonly DigitClassifier _model;
-    private readonly TorchSharp.Modules.AdamW _optimizer;
-    private readonly Generator _generator;
-    private readonly Device _device;
-    private readonly NonFiniteGuard _guard;
-    private bool _disposed;
-
     public DigitClassifierTrainer(DigitClassifierConfig config, Device device, long seed)
+        : base(Stage, config, device, seed, generator => new DigitClassifier(config, generator))
     {
-        ArgumentNullException.ThrowIfNull(config);
-        config.Validate();
-        Config = config;
-        Seed = seed;
-        _device = device;
-        torch.manual_seed(seed); // dropout draws from the global RNG; everything else uses _generator
-        _generator = new Generator((ulong)seed);
-        _model = new DigitClassifier(config, _generator);
-        _model.to(device);
-        _optimizer = optim.AdamW(_model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
-        _guard = new NonFiniteGuard(Stage, config.OnNonFinite, _model);
     }
 
-    public DigitClassifierConfig Config { get; }
-    public long Seed { get; }
-    public DigitClassifier Model => _model;
-    public int Step { get; private set; }
-    public double LastLoss { get; private set; } = double.NaN;
-    public string? ResolvedSpec { get; private set; }
-    /// <summary>Checks every step for a non-finite loss or gradient; <see cref="NonFiniteGuard.SkippedSteps"/> counts dropped steps.</summary>
-    public NonFiniteGuard NonFinite => _guard;
-
-    /// <summary>Learning rate for 0-based step <paramref name="step"/>: linear warmup, then cosine to zero.</summary>
-    public double LearningRateAt(int step) => LearningRateSchedule.WarmupCosine(step, Config.Steps, Config.WarmupSteps,
-        Config.LearningRate, Config.MinLearningRateFraction);
+    protected override string CheckpointFormatName => CheckpointFormat;
 
     /// <summary>
     /// Trains from <see cref="Step"/> to <c>Config.Steps</c> on <paramref name="train"/>; returns the last loss. With
@@ -157,15 +129,5 @@ public sealed partial class DigitClassifierTrainer : IDisposable
     {
         if (batch.Channels != Config.ImageChannels || batch.Height != 28 || batch.Width != 28)
             throw new ArgumentException($"images are {batch.Channels}x{batch.Height}x{batch.Width}; the classifier expects {Config.ImageChannels}x28x28");
-    }
-
-    public void Dispose()
-    {
-        if (_disposed) return;
-        _disposed = true;
-        _guard.Dispose();
-        _optimizer.Dispose();
-        _model.Dispose();
-        _generator.Dispose();
     }
 }

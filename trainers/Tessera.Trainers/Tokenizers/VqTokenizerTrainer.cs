@@ -12,48 +12,16 @@ namespace Tessera.Trainers.Tokenizers;
 /// AdamW with warmup and cosine decay. Runs synchronously on the caller's thread; one
 /// instance per thread. Same config, seed and batch stream => bit-identical weights and metrics.
 /// </summary>
-public sealed partial class VqTokenizerTrainer : IDisposable
+public sealed partial class VqTokenizerTrainer : ModelTrainer<VqTokenizerConfig, TokenizerModel>
 {
     public const string Stage = "tokenizer";
 
-    private readonly TokenizerModel _model;
-    private readonly TorchSharp.Modules.AdamW _optimizer;
-    private readonly Generator _generator;
-    private readonly Device _device;
-    private readonly NonFiniteGuard _guard;
-    private bool _disposed;
-
     public VqTokenizerTrainer(VqTokenizerConfig config, Device device, long seed)
+        : base(Stage, config, device, seed, generator => CreateModel(config, generator))
     {
-        ArgumentNullException.ThrowIfNull(config);
-        config.Validate();
-        Config = config;
-        Seed = seed;
-        _device = device;
-        torch.manual_seed(seed); // nothing here draws from the global RNG; seeded anyway for any op that might
-        _generator = new Generator((ulong)seed);
-        _model = CreateModel(config, _generator);
-        _model.to(device);
-        // Created after the move: to(device) replaces parameters.
-        _optimizer = optim.AdamW(_model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
-        _guard = new NonFiniteGuard(Stage, config.OnNonFinite, _model);
     }
 
-    public VqTokenizerConfig Config { get; }
-    public long Seed { get; }
-    public TokenizerModel Model => _model;
-    /// <summary>Optimizer steps completed; <see cref="Train"/> continues from here up to <c>Config.Steps</c>.</summary>
-    public int Step { get; private set; }
-    /// <summary>Loss of the latest step (NaN before any).</summary>
-    public double LastLoss { get; private set; } = double.NaN;
-    /// <summary>The resolved spec text this trainer was restored with, if it came from a checkpoint.</summary>
-    public string? ResolvedSpec { get; private set; }
-    /// <summary>Checks every step for a non-finite loss or gradient; <see cref="NonFiniteGuard.SkippedSteps"/> counts dropped steps.</summary>
-    public NonFiniteGuard NonFinite => _guard;
-
-    /// <summary>Learning rate for 0-based step <paramref name="step"/>: linear warmup, then cosine to the floor.</summary>
-    public double LearningRateAt(int step) => LearningRateSchedule.WarmupCosine(step, Config.Steps, Config.WarmupSteps,
-        Config.LearningRate, Config.MinLearningRateFraction);
+    protected override string CheckpointFormatName => CheckpointFormat;
 
     /// <summary>
     /// Trains from <see cref="Step"/> to <c>Config.Steps</c>, then evaluates on <paramref name="heldOut"/>.
@@ -181,14 +149,4 @@ public sealed partial class VqTokenizerTrainer : IDisposable
         VqTokenizerConfig.KindMsVq => new MsVqTokenizer(config, generator),
         _ => throw new ArgumentException($"unknown tokenizer kind '{config.Kind}'"),
     };
-
-    public void Dispose()
-    {
-        if (_disposed) return;
-        _disposed = true;
-        _guard.Dispose();
-        _optimizer.Dispose();
-        _model.Dispose();
-        _generator.Dispose();
-    }
 }
