@@ -25,6 +25,8 @@ public sealed class ExperimentGrain(
     // (given its step) or, if none comes in time, from the last one (given null). The timer is that deadline.
     Func<int?, Task>? _afterCheckpoint;
     IGrainTimer? _checkpointDeadline;
+    // Set while a stage runs on fewer ranks than its workers: looks for the slots to grow back (see WatchForGrowBack).
+    IGrainTimer? _growBack;
     // A stop without lost steps was asked for: whatever comes first (the checkpoint, the stage's end, its failure) stops it.
     bool _stopAsked;
     // The ranks of the running stage and their rendezvous; memory only, a new generation starts them afresh.
@@ -388,12 +390,43 @@ public sealed class ExperimentGrain(
                 using var placement = SlotPlacementDirector.On(slots.Silos[rank]);
                 await Trainer(S.StageIndex, rank).Start(new TrainerAssignment(Id, S.StageIndex, S.ResolvedSpecYaml, rank, ranks, S.Generation));
             }
+            if (ranks < workers) WatchForGrowBack(ranks, workers);
         }
         catch (Exception e)
         {
             logger.LogError(e, "Experiment {Id}: stage {Stage} could not start", Id, S.StageNames[S.StageIndex]);
             await RestartOrFail($"stage '{S.StageNames[S.StageIndex]}' could not start: {e.Message}");
         }
+    }
+
+    /// <summary>How often a stage running on fewer ranks than its workers looks for the slots to grow back.</summary>
+    static readonly TimeSpan GrowBackCheck = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// A stage that started on fewer ranks than its workers (min_workers) grows back when the slots return: once the
+    /// scheduler shows enough free slots and nobody queued for them (a waiting experiment comes first), rank 0 checkpoints
+    /// at its next step and the stage re-forms, asking for all its workers again, like a drain's move. Stops with the
+    /// generation it watches.
+    /// </summary>
+    void WatchForGrowBack(int ranks, int workers)
+    {
+        long generation = S.Generation;
+        _growBack?.Dispose();
+        _growBack = this.RegisterGrainTimer(async _ =>
+        {
+            if (S.Generation != generation || IsFinished || _ring is null)
+            {
+                _growBack?.Dispose();
+                _growBack = null;
+                return;
+            }
+            if (_afterCheckpoint is not null) return; // a move or stop is under way
+            var snapshot = await Scheduler.Snapshot();
+            long free = snapshot.Silos.Where(silo => !silo.Draining).Sum(silo => Math.Max(0L, (long)silo.Slots - silo.InUse)); // an embedded silo's are unlimited
+            if (snapshot.Queue.Count > 0 || free < workers - ranks) return;
+            await AfterCheckpoint($"{free} slot(s) free again for the {workers - ranks} missing worker(s)", $"grows back to {workers} ranks",
+                overrides: false, _ => Restart());
+        }, new GrainTimerCreationOptions { DueTime = GrowBackCheck, Period = GrowBackCheck });
     }
 
     void ForgetPlan()
