@@ -31,10 +31,14 @@ public static class Submissions
     /// failure is transient (backing off 1, 2, 4, ... s, at most 10 s). After the last, throws
     /// <see cref="SubmissionUnansweredException"/> naming the cluster and the key. Refusals (invalid spec, quota) are not retried.
     /// </summary>
-    public static async Task<ExperimentStatus> SubmitAsync(IClusterClient client, string where, string key, string experimentId,
+    public static Task<ExperimentStatus> SubmitAsync(IClusterClient client, string where, string key, string experimentId,
+        ExperimentSubmission submission, int attempts, Action<int, Exception>? retrying, CancellationToken cancellationToken) =>
+        SubmitAsync(client.GetGrain<ISubmissionGrain>(key), key, where, experimentId, submission, attempts, retrying, cancellationToken);
+
+    /// <summary>The same, through <paramref name="grain"/>, the submission grain of <paramref name="key"/>.</summary>
+    public static async Task<ExperimentStatus> SubmitAsync(ISubmissionGrain grain, string key, string where, string experimentId,
         ExperimentSubmission submission, int attempts, Action<int, Exception>? retrying, CancellationToken cancellationToken)
     {
-        var grain = client.GetGrain<ISubmissionGrain>(key);
         for (int attempt = 1; ; attempt++)
         {
             try { return await grain.Submit(experimentId, submission); }
