@@ -131,6 +131,8 @@ public sealed class SchedulerGrain(
         else if (S.Queue[queued].Request != request)
             S.Queue[queued] = S.Queue[queued] with { Request = request };
         await Changed(queued < 0 ? $"{request.ExperimentId} asks for {request.Ranks} slot(s)" : null, request);
+        // A change that arrived while this one was written may have granted the slots; its write may still be under way.
+        await _writes.Settled();
         return S.Grants.GetValueOrDefault(request.ExperimentId);
     }
 
