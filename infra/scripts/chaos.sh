@@ -45,7 +45,7 @@ export SILO_ARGS="--enable-fault-injection"
 
 say() { echo "chaos.sh [$(date -u +%H:%M:%S)] $*" >&2; }
 cleanup() {
-  if $keep; then say "--keep: cluster left up in $dir ('bash infra/scripts/local-cluster.sh down' with the same TESSERA_LOCAL_CLUSTER_DIR stops it)"
+  if $keep; then say "--keep: cluster left up in $dir, its token in $dir/token ('bash infra/scripts/local-cluster.sh down' with the same TESSERA_LOCAL_CLUSTER_DIR stops it)"
   else cluster down >/dev/null 2>&1 || true; fi
 }
 
@@ -85,6 +85,7 @@ trap cleanup EXIT
 trap "exit 130" INT TERM
 say "starting the local cluster in $dir"
 cluster up >/dev/null
+cluster_keep_token
 started=$(date +%s)
 id=$(nice -n 19 "$tessera" submit "$spec" --gateway "$gateways" | tail -1)
 say "submitted $id ($spec); seed $seed, $kills kills, $gap s apart"

@@ -53,7 +53,7 @@ export SLOTS=${SLOTS:-4}
 
 say() { echo "load.sh [$(date -u +%H:%M:%S)] $*" >&2; }
 cleanup() {
-  if $keep; then say "--keep: cluster left up in $dir ('bash infra/scripts/local-cluster.sh down' with the same TESSERA_LOCAL_CLUSTER_DIR stops it)"
+  if $keep; then say "--keep: cluster left up in $dir, its token in $dir/token ('bash infra/scripts/local-cluster.sh down' with the same TESSERA_LOCAL_CLUSTER_DIR stops it)"
   else cluster down >/dev/null 2>&1 || true; fi
 }
 
@@ -62,6 +62,7 @@ trap cleanup EXIT
 trap "exit 130" INT TERM
 say "starting the local cluster in $dir"
 cluster up >/dev/null
+cluster_keep_token
 say "submitting $n experiments at once from one client"
 status=0
 # The client runs with the machine's cores (the silos' one-thread setting is for their libtorch).

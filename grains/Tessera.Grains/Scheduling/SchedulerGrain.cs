@@ -158,7 +158,8 @@ public sealed class SchedulerGrain(
         var queue = SlotBook.InOrder(S.Queue)
             .Select((e, i) => new QueuedRequest(e.Request, i + 1, e.QueuedAt, SlotBook.Waiting(S, e.Request, i + 1))).ToList();
         var running = S.Grants.Values.OrderBy(g => g.GrantedAt).ToList();
-        return Task.FromResult(new ClusterSnapshot(silos, running, queue, new Dictionary<string, int>(S.Quotas)));
+        var active = S.Active.Values.GroupBy(team => team).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count());
+        return Task.FromResult(new ClusterSnapshot(silos, running, queue, new Dictionary<string, int>(S.Quotas), active, submissionQuota.PerTeam));
     }
 
     /// <summary>

@@ -6,7 +6,8 @@
 #   $tessera     the tessera command (TESSERA_BIN, default the Release build; cluster_build builds it if missing)
 #   $gateways    every silo's gateway, comma-separated, for --gateway
 #   TESSERA_TOKEN  a fresh cluster token, exported for the silos, tessera and curl
-#   cluster ARGS   local-cluster.sh ARGS (up, down, kill N, start N) under nice
+#   cluster ARGS   local-cluster.sh ARGS (up, down, kill N, start N) under nice; cluster_keep_token writes the token
+#                  to $dir/token once it is up
 #   api N PATH [curl args]   the HTTP API of silo N; api_any PATH: of the first silo that answers
 #   alive N        whether silo N's process runs
 # The silos run with one libtorch thread each (DOTNET_PROCESSOR_COUNT=1): three silos share this machine's cores.
@@ -28,6 +29,9 @@ cluster_setup() {
 }
 
 cluster() { nice -n 19 bash infra/scripts/local-cluster.sh "$@"; }
+
+# After `cluster up`: the token in $dir/token (readable by this user only), so a cluster left up (--keep) can be used.
+cluster_keep_token() { (umask 077 && echo "$TESSERA_TOKEN" > "$dir/token"); }
 
 cluster_build() {
   [ -x "$tessera" ] || { echo "building the tessera command" >&2; nice -n 19 dotnet build client/Tessera.Cli -c Release -nologo -clp:ErrorsOnly; }

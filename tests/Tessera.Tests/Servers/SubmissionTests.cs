@@ -97,6 +97,8 @@ public sealed class SubmissionTests : IAsyncLifetime
         Assert.Equal(("vision", Quota, Quota), (refused.Team, refused.Quota, refused.Active));
         Assert.StartsWith($"team 'vision' is at its submission quota: {Quota} of {Quota} experiment(s) queued or running", refused.Message);
         Assert.Null(await Client.GetGrain<ISubmissionGrain>(refusedKey).ExperimentId());
+        var counted = await Scheduler.Snapshot();
+        Assert.Equal((Quota, (int?)Quota), (counted.Active!["vision"], counted.SubmissionQuota));
         await Assert.ThrowsAsync<KeyNotFoundException>(() => Client.GetGrain<IExperimentGrain>(refusedId).GetStatus());
         Assert.DoesNotContain(await Scheduler.List(), e => e.Id == refusedId);
 
