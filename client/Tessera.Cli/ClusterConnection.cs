@@ -20,9 +20,12 @@ public sealed class ClusterConnection : IAsyncDisposable
 {
     readonly IHost _host;
 
-    ClusterConnection(IHost host) => _host = host;
+    ClusterConnection(IHost host, string where) => (_host, Where) = (host, where);
 
     public IClusterClient Client => _host.Services.GetRequiredService<IClusterClient>();
+
+    /// <summary>The cluster this client talks to, for messages: its gateways, or its id and Redis endpoint (no secrets).</summary>
+    public string Where { get; }
 
     public static async Task<ClusterConnection?> TryConnectAsync(GatewaySettings settings, CancellationToken cancellationToken)
     {
@@ -50,16 +53,16 @@ public sealed class ClusterConnection : IAsyncDisposable
             OrleansTls.UseClusterTls(ClusterTokenFilter.AddClusterToken(client, settings.ClusterToken), settings.TlsCertificate);
         });
         var host = builder.Build();
+        string where = redis is null ? string.Join(", ", gateways.Select(g => g.ToString())) : $"cluster '{clusterId}' via {Secrets.DescribeRedis(redis)}";
         try
         {
             await host.StartAsync(cancellationToken);
-            return new ClusterConnection(host);
+            return new ClusterConnection(host, where);
         }
         catch (Exception e)
         {
             host.Dispose();
             if (e is OperationCanceledException) throw;
-            string where = redis is null ? string.Join(", ", gateways.Select(g => g.ToString())) : $"cluster '{clusterId}' via {Secrets.DescribeRedis(redis)}";
             string message = redis is null ? e.Message : Secrets.Redact(e.Message, new TesseraSiloOptions { RedisConnection = redis });
             AnsiConsole.MarkupLineInterpolated(
                 $"[red]no Tessera silo reachable[/] at {where} ({e.GetType().Name}: {message}). Start one with `tessera silo`.");

@@ -10,6 +10,8 @@ public static class ExitCodes
     public const int InvalidInput = 2;
     /// <summary>No silo to talk to.</summary>
     public const int Unavailable = 3;
+    /// <summary>The cluster refused the submission: its team is at its submission quota. Nothing was started.</summary>
+    public const int Refused = 4;
     /// <summary>Interrupted by Ctrl+C.</summary>
     public const int Interrupted = 130;
 }

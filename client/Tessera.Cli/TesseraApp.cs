@@ -85,6 +85,9 @@ public static class TesseraApp
                 bench.AddCommand<BenchSampleCommand>("sample")
                     .WithDescription("Images/s of the GPT (KV cache on and off) and VAR generators, guided and guidance-free.")
                     .WithExample("bench", "sample", "--batches", "1,64", "--json", "sample.json");
+                bench.AddCommand<BenchSubmitCommand>("submit")
+                    .WithDescription("N concurrent submissions from one client to a running cluster, each followed to its end: accepted, refused, completed, lost, duplicated, queue peak, drain.")
+                    .WithExample("bench", "submit", "--n", "200", "--gateway", "30000,30001,30002", "--json", "submit.json");
                 bench.AddCommand<BenchApiCommand>("api")
                     .WithDescription("The status endpoint under load while an experiment trains: req/s, latency, training images/s with and without load.")
                     .WithExample("bench", "api", "--rate", "2000", "--duration", "15", "--json", "api.json");

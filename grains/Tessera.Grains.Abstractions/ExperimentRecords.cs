@@ -62,7 +62,8 @@ public sealed record ExperimentStatus(
 public sealed record ExperimentListing(
     [property: Id(0)] string Id,
     [property: Id(1)] string Name,
-    [property: Id(2)] DateTimeOffset SubmittedAt);
+    [property: Id(2)] DateTimeOffset SubmittedAt,
+    [property: Id(3)] string Team = "");
 
 /// <summary>One progress report in the experiment's metrics history; <see cref="Index"/> orders them.</summary>
 [GenerateSerializer, Immutable]

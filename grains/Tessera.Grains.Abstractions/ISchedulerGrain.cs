@@ -7,7 +7,15 @@ namespace Tessera.Grains;
 /// </summary>
 public interface ISchedulerGrain : IGrainWithIntegerKey
 {
+    /// <summary>
+    /// Lists a submitted (or resumed) experiment and counts it as queued or running for its team until
+    /// <see cref="Finished"/>. Throws <see cref="SubmissionQuotaException"/>, changing nothing, when the team is at
+    /// its submission quota. Idempotent for an experiment already counted.
+    /// </summary>
     Task Register(ExperimentListing experiment);
+
+    /// <summary>The experiment finished or was interrupted: its slots go back and its team's submission quota frees one.</summary>
+    Task Finished(string experimentId);
 
     Task<IReadOnlyList<ExperimentListing>> List();
 

@@ -43,13 +43,18 @@ public sealed record QueuedRequest(
     [property: Id(2)] DateTimeOffset QueuedAt,
     [property: Id(3)] string Waiting);
 
-/// <summary>The whole scheduler at one moment: what `tessera cluster` prints.</summary>
+/// <summary>
+/// The whole scheduler at one moment: what `tessera cluster` prints. <see cref="Active"/>: experiments queued or running
+/// per team, what the <see cref="SubmissionQuota"/> (null: none) counts.
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record ClusterSnapshot(
     [property: Id(0)] IReadOnlyList<SiloSlots> Silos,
     [property: Id(1)] IReadOnlyList<SlotGrant> Running,
     [property: Id(2)] IReadOnlyList<QueuedRequest> Queue,
-    [property: Id(3)] IReadOnlyDictionary<string, int> Quotas);
+    [property: Id(3)] IReadOnlyDictionary<string, int> Quotas,
+    [property: Id(4)] IReadOnlyDictionary<string, int>? Active = null,
+    [property: Id(5)] int? SubmissionQuota = null);
 
 /// <summary>A silo put to drain, and the stages that still have ranks on it.</summary>
 [GenerateSerializer, Immutable]

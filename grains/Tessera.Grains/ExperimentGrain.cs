@@ -43,12 +43,18 @@ public sealed class ExperimentGrain(
     public async Task<ExperimentStatus> Submit(ExperimentSubmission submission)
     {
         if (S.Submission is not null)
+        {
+            // The same submission again (a retry under its idempotency key, see SubmissionGrain) is answered, not refused.
+            if (S.Submission == submission) return Status();
             throw new InvalidOperationException($"experiment '{Id}' was already submitted");
+        }
 
         ExperimentSpec spec;
         try { spec = SpecParser.Parse(submission.SpecYaml, submission.SpecFile); }
         catch (SpecException e) { throw new ArgumentException(e.Message); }
 
+        // Counted against the team's submission quota before anything is kept: a refusal leaves no trace.
+        await Scheduler.Register(new ExperimentListing(Id, spec.Experiment, submission.SubmittedAt, spec.Team));
         S.Submission = submission;
         S.Name = spec.Experiment;
         S.ResolvedSpecYaml = SpecWriter.ToYaml(spec);
@@ -60,7 +66,6 @@ public sealed class ExperimentGrain(
         _counted = true;
 
         await store.WriteTextAsync(ExperimentPaths.Spec(Id), S.ResolvedSpecYaml);
-        await GrainFactory.GetGrain<ISchedulerGrain>(0).Register(new ExperimentListing(Id, S.Name, submission.SubmittedAt));
         logger.LogInformation("Experiment {Id} ({Name}) submitted with {Stages} stage(s)", Id, S.Name, S.TotalStages);
 
         ScheduleStageStart();
@@ -106,6 +111,9 @@ public sealed class ExperimentGrain(
             logger.LogInformation("Experiment {Id}: resume asked while it runs (stage {Stage}); nothing to do", Id, S.StageNames[S.StageIndex]);
             return Status();
         }
+        // Queued or running again: counted against the team's submission quota (a refusal changes nothing here).
+        await Scheduler.Register(new ExperimentListing(Id, S.Name, S.Submission.SubmittedAt,
+            SpecParser.Parse(S.ResolvedSpecYaml, ExperimentPaths.Spec(Id)).Team));
         S.Restarts = 0; // a manual resume refills the automatic-restart budget
         string was = StateName(S.State);
         CountLoadedState();
@@ -305,6 +313,7 @@ public sealed class ExperimentGrain(
             await RestartOrFail($"the silo driving stage '{stage}' stopped");
             return;
         }
+        await Scheduler.Finished(Id);
         MoveTo(ExperimentState.Interrupted);
         S.Error = $"interrupted in stage '{stage}': the silo running it stopped; `tessera resume {Id}` continues from its last checkpoint";
         await state.WriteStateAsync();
@@ -366,7 +375,15 @@ public sealed class ExperimentGrain(
             // again: never a ring short of the ranks it was started with.
             StageSpec stage = spec.Stages[S.StageIndex];
             int workers = stage.Workers;
-            if (await Scheduler.Reserve(new SlotRequest(Id, S.StageIndex, workers, spec.Priority, spec.Team, stage.Name, stage.MinWorkers)) is not { } slots)
+            SlotGrant? slots;
+            // Reserve is idempotent: an answer that came too late (a scheduler swamped by a burst) is asked for again.
+            try { slots = await Scheduler.Reserve(new SlotRequest(Id, S.StageIndex, workers, spec.Priority, spec.Team, stage.Name, stage.MinWorkers)); }
+            catch (TimeoutException e)
+            {
+                logger.LogWarning("Stage {Stage}: the scheduler did not answer in time ({Problem}); asking again", stage.Name, e.Message);
+                slots = null;
+            }
+            if (slots is null)
             {
                 ScheduleStageStart(QueuedRetry);
                 return;
@@ -445,7 +462,7 @@ public sealed class ExperimentGrain(
         _ring = null;
         _live = false;
         _stageStarter?.Dispose();
-        await Scheduler.Release(Id);
+        await Scheduler.Finished(Id);
         MoveTo(final);
         S.Error = error;
         S.FinishedAt = DateTimeOffset.UtcNow;

@@ -12,11 +12,13 @@
 # --gap MIN-MAX: seconds between kills, drawn uniformly. --keep leaves the cluster up (and its logs) afterwards.
 # Ports (loopback) are the local cluster's, moved so a chaos run never meets a local-cluster.sh one: Redis 26379,
 # Azurite 20000, silos 21111+, gateways 40000+, HTTP 25180+, data plane 22001+ (each overridable as in
-# local-cluster.sh). State and logs: TESSERA_LOCAL_CLUSTER_DIR (default /tmp/tessera-chaos).
-# TESSERA_BIN runs another build of tessera (default: client/Tessera.Cli/bin/Release/net10.0/tessera).
+# local-cluster.sh; infra/scripts/lib/cluster.sh sets them up). State and logs: TESSERA_LOCAL_CLUSTER_DIR (default
+# /tmp/tessera-chaos). TESSERA_BIN runs another build of tessera (default: client/Tessera.Cli/bin/Release/net10.0/tessera).
 # The silos run with one libtorch thread each (DOTNET_PROCESSOR_COUNT=1): three silos share this machine's cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=lib/cluster.sh
+source infra/scripts/lib/cluster.sh
 
 seed=1 kills=10 spec=infra/chaos/chaos.yaml gap=8-25 timeout=3600 keep=false
 while [ $# -gt 0 ]; do
@@ -37,32 +39,16 @@ done
 gap_min=${BASH_REMATCH[1]} gap_max=${BASH_REMATCH[2]}
 [ -f "$spec" ] || { echo "chaos.sh: --spec $spec: no such file" >&2; exit 2; }
 
-export TESSERA_LOCAL_CLUSTER_DIR=${TESSERA_LOCAL_CLUSTER_DIR:-/tmp/tessera-chaos}
-export REDIS_PORT=${REDIS_PORT:-26379} AZURITE_BLOB_PORT=${AZURITE_BLOB_PORT:-20000}
-export SILO_PORT_BASE=${SILO_PORT_BASE:-21111} GATEWAY_BASE=${GATEWAY_BASE:-40000} HTTP_BASE=${HTTP_BASE:-25180}
-export COLLECTIVE_BASE=${COLLECTIVE_BASE:-22001} SILOS=3
-export SILO_ARGS="--enable-fault-injection"
-export DOTNET_PROCESSOR_COUNT=${DOTNET_PROCESSOR_COUNT:-1}
-export TESSERA_CLUSTER_ID=local
 # One token for the silos and every client call (tessera and curl): the fault endpoints sit behind it.
-TESSERA_TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-export TESSERA_TOKEN
-dir=$TESSERA_LOCAL_CLUSTER_DIR
-tessera=${TESSERA_BIN:-client/Tessera.Cli/bin/Release/net10.0/tessera}
-cluster() { nice -n 19 bash infra/scripts/local-cluster.sh "$@"; }
-gateways=$(seq -s, "$GATEWAY_BASE" $((GATEWAY_BASE + SILOS - 1)))
+cluster_setup chaos 26379 0
+export SILO_ARGS="--enable-fault-injection"
 
 say() { echo "chaos.sh [$(date -u +%H:%M:%S)] $*" >&2; }
 cleanup() {
-  if $keep; then say "--keep: cluster left up in $dir ('bash infra/scripts/local-cluster.sh down' with the same TESSERA_LOCAL_CLUSTER_DIR stops it)"
+  if $keep; then say "--keep: cluster left up in $dir, its token in $dir/token ('bash infra/scripts/local-cluster.sh down' with the same TESSERA_LOCAL_CLUSTER_DIR stops it)"
   else cluster down >/dev/null 2>&1 || true; fi
 }
 
-api() { # api N PATH [curl args...]: the HTTP API of silo N
-  local n=$1 path=$2; shift 2
-  curl -sf --max-time 10 -H "Authorization: Bearer $TESSERA_TOKEN" "$@" "http://127.0.0.1:$((HTTP_BASE + n - 1))$path"
-}
-alive() { [ -s "$dir/silo-$1.pid" ] && kill -0 "$(cat "$dir/silo-$1.pid")" 2>/dev/null; }
 # The experiment as any live silo answers for it (grain calls to a just-killed silo may time out: try the next).
 experiment_json() {
   for n in $(seq $SILOS); do alive "$n" && api "$n" "/api/experiments/$id" && return 0; done
@@ -93,12 +79,13 @@ kill_rank() {
   rank_kills=$((rank_kills + 1))
 }
 
-[ -x "$tessera" ] || { say "building the tessera command"; nice -n 19 dotnet build client/Tessera.Cli -c Release -nologo -clp:ErrorsOnly; }
+cluster_build
 RANDOM=$seed
 trap cleanup EXIT
 trap "exit 130" INT TERM
 say "starting the local cluster in $dir"
 cluster up >/dev/null
+cluster_keep_token
 started=$(date +%s)
 id=$(nice -n 19 "$tessera" submit "$spec" --gateway "$gateways" | tail -1)
 say "submitted $id ($spec); seed $seed, $kills kills, $gap s apart"
@@ -155,8 +142,8 @@ verify=$(TESSERA_BLOB=$TESSERA_TEST_BLOB nice -n 19 "$tessera" store verify 2>&1
 [ $verified = ok ] || failures+=("store verify: $(grep -v '^store verify:' <<< "$verify" | head -5)")
 checkpoints=$(TESSERA_BLOB=$TESSERA_TEST_BLOB nice -n 19 "$tessera" store verify --prefix "$id/checkpoints/" 2>&1 | grep '^store verify:' || true)
 
-restarts=$(cat "$dir"/silo-*/logs/*.log 2>/dev/null | grep -c "restarting the stage from its last checkpoint (restart" || true)
-reforms=$(cat "$dir"/silo-*/logs/*.log 2>/dev/null | grep -c "re-forms on other slots from its last checkpoint" || true)
+restarts=$(cluster_restarts)
+reforms=$(cluster_reforms)
 
 cat <<EOF
 

@@ -68,6 +68,7 @@ public static class SiloConfiguration
             silo.UseInMemoryReminderService();
         }
         silo.Services.AddSingleton(options);
+        silo.Services.AddSingleton(new SubmissionQuota(options.SubmissionQuota));
         silo.Services.AddSingleton<IArtifactStore>(_ => options.BlobConnection is { } blob
             ? BlobArtifactStore.Connect(blob, options.BlobContainer)
             : new LocalArtifactStore(options.ArtifactRoot));

@@ -70,6 +70,12 @@ public sealed class TesseraSiloOptions
     /// <summary>Device slots this silo offers the scheduler: trainer ranks it runs at once. Null: <see cref="DeviceSlots.Default"/>.</summary>
     public int? Slots { get; set; }
 
+    /// <summary>
+    /// The most experiments one team may have queued or running at once; more are refused with a
+    /// <see cref="Tessera.Grains.SubmissionQuotaException"/>. Null (the default): no limit.
+    /// </summary>
+    public int? SubmissionQuota { get; set; }
+
     /// <summary>Mount the Orleans Dashboard under <c>/orleans</c> (it adds a profiling filter to every grain call).</summary>
     public bool OrleansDashboard { get; set; } = true;
 

@@ -63,6 +63,9 @@ public sealed class ClusterCommand : AsyncCommand<ClusterCommand.Settings>
         }
         if (cluster.Quotas.Count > 0)
             AnsiConsole.MarkupLineInterpolated($"quotas: {string.Join(", ", cluster.Quotas.Select(kv => $"{kv.Key}={kv.Value}"))}");
+        if (cluster.Active is { Count: > 0 } || cluster.SubmissionQuota is not null)
+            AnsiConsole.MarkupLineInterpolated(
+                $"queued or running per team: {(cluster.Active is { Count: > 0 } counts ? string.Join(", ", counts.Select(kv => $"{kv.Key} {kv.Value}")) : "none")}; submission quota: {(cluster.SubmissionQuota is int perTeam ? $"{perTeam} a team" : "none")}");
     }
 
     static string Slots(int slots) => slots == SchedulerLimits.Unlimited ? "unlimited" : slots.ToString();

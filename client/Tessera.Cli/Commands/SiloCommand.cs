@@ -67,8 +67,12 @@ public sealed class SiloCommand : AsyncCommand<SiloCommand.Settings>
         [Description($"Cluster to join (default {TesseraSiloOptions.DefaultClusterId}; env TESSERA_CLUSTER_ID).")]
         public string? ClusterId { get; set; }
 
+        [CommandOption("--submission-quota <N>")]
+        [Description("Refuse a submission when its team already has N experiments queued or running (default: no limit; env TESSERA_SUBMISSION_QUOTA). Give every silo of a cluster the same value.")]
+        public int? SubmissionQuota { get; set; }
+
         [CommandOption("--config <FILE>")]
-        [Description("JSON file with any of: redis, blob, blob_container, slots, address, cluster_id, listen_any, kubernetes, http_address (flags and env win).")]
+        [Description("JSON file with any of: redis, blob, blob_container, slots, address, cluster_id, listen_any, kubernetes, http_address, submission_quota (flags and env win).")]
         public string? Config { get; set; }
 
         [CommandOption("--token <TOKENS>")]

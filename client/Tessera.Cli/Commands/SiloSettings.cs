@@ -9,7 +9,8 @@ namespace Tessera.Cli.Commands;
 
 /// <summary>
 /// The silo's cluster settings from, in rising precedence: a JSON file (`--config`), the environment (TESSERA_REDIS,
-/// TESSERA_BLOB, TESSERA_BLOB_CONTAINER, TESSERA_SLOTS, TESSERA_ADDRESS, TESSERA_CLUSTER_ID, TESSERA_LISTEN_ANY, TESSERA_KUBERNETES, TESSERA_HTTP_ADDRESS) and
+/// TESSERA_BLOB, TESSERA_BLOB_CONTAINER, TESSERA_SLOTS, TESSERA_ADDRESS, TESSERA_CLUSTER_ID, TESSERA_LISTEN_ANY, TESSERA_KUBERNETES, TESSERA_HTTP_ADDRESS,
+/// TESSERA_SUBMISSION_QUOTA) and
 /// the command-line flags. Connection strings come from the environment or a file so they stay out of `ps`.
 /// </summary>
 public static class SiloSettings
@@ -32,6 +33,7 @@ public static class SiloSettings
         if (flags.TorchThreads is not null) set["torch_threads"] = flags.TorchThreads.ToString();
         if (flags.Address is not null) set["address"] = flags.Address;
         if (flags.ClusterId is not null) set["cluster_id"] = flags.ClusterId;
+        if (flags.SubmissionQuota is not null) set["submission_quota"] = flags.SubmissionQuota.ToString();
         IConfiguration config = builder.AddInMemoryCollection(set).Build();
 
         var options = new TesseraSiloOptions
@@ -56,6 +58,12 @@ public static class SiloSettings
             if (!int.TryParse(slots, out int n) || n < 1)
                 throw new ArgumentException($"slots: '{slots}' is not a whole number of at least 1");
             options.Slots = n;
+        }
+        if (config["submission_quota"] is { } quota)
+        {
+            if (!int.TryParse(quota, out int n) || n < 1)
+                throw new ArgumentException($"submission_quota: '{quota}' is not a whole number of at least 1 (experiments a team may have queued or running)");
+            options.SubmissionQuota = n;
         }
         if (config["torch_threads"] is { } torchThreads)
         {

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
 
 namespace Tessera.Grains;
 
@@ -6,12 +7,22 @@ namespace Tessera.Grains;
 /// The experiments submitted, the slot inventory and the queue (rules in <see cref="SlotBook"/>). State is persisted
 /// on every change, so a scheduler reactivated on another silo keeps its queue and grants; silos re-register now and
 /// then, and on activation the inventory drops silos that membership no longer lists as active.
+/// <para/>
+/// Reentrant, so that a burst of calls (200 submissions, each experiment then asking for slots every second while it
+/// waits) does not queue up behind one storage write per call, which made the calls far back time out. It is safe
+/// because every method reads and changes the state without awaiting in between (a turn runs alone on the grain
+/// until its first await), and then awaits one shared write (<see cref="CoalescedWrites"/>) before it answers, so
+/// nothing it hands out is lost if its silo dies. A request asked again unchanged writes nothing.
 /// </summary>
+[Reentrant]
 public sealed class SchedulerGrain(
     [PersistentState("scheduler", GrainStorage.Experiments)] IPersistentState<SchedulerGrainState> state,
+    SubmissionQuota submissionQuota,
     ILogger<SchedulerGrain> logger)
     : Grain, ISchedulerGrain
 {
+    readonly CoalescedWrites _writes = new(() => state.WriteStateAsync());
+
     SchedulerGrainState S => state.State;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -28,9 +39,25 @@ public sealed class SchedulerGrain(
 
     public async Task Register(ExperimentListing experiment)
     {
-        if (S.Experiments.Any(e => e.Id == experiment.Id)) return;
-        S.Experiments.Add(experiment);
-        await state.WriteStateAsync();
+        bool known = S.Experiments.Any(e => e.Id == experiment.Id);
+        if (known && S.Active.ContainsKey(experiment.Id)) return;
+        if (submissionQuota.PerTeam is int quota)
+        {
+            int active = S.Active.Values.Count(team => team == experiment.Team);
+            if (active >= quota) throw new SubmissionQuotaException(experiment.Team, quota, active);
+        }
+        S.Active[experiment.Id] = experiment.Team;
+        if (!known) S.Experiments.Add(experiment);
+        await _writes.Flush();
+    }
+
+    public async Task Finished(string experimentId)
+    {
+        bool counted = S.Active.Remove(experimentId);
+        bool held = S.Grants.Remove(experimentId, out var grant);
+        bool queued = S.Queue.RemoveAll(e => e.Request.ExperimentId == experimentId) > 0;
+        if (held || queued) await Changed(held ? $"{experimentId} released its slots" : null, grant?.Request);
+        else if (counted) await _writes.Flush();
     }
 
     public Task<IReadOnlyList<ExperimentListing>> List() =>
@@ -83,15 +110,29 @@ public sealed class SchedulerGrain(
         ArgumentOutOfRangeException.ThrowIfLessThan(request.Ranks, 1);
         if (S.Grants.TryGetValue(request.ExperimentId, out var held))
         {
-            if (SlotBook.StillHolds(S, held, request)) return held;
+            if (SlotBook.StillHolds(S, held, request))
+            {
+                // Granted by an earlier change whose write may still be under way: the grant leaves once it is durable.
+                await _writes.Settled();
+                return held;
+            }
             S.Grants.Remove(request.ExperimentId);
         }
         int queued = S.Queue.FindIndex(e => e.Request.ExperimentId == request.ExperimentId);
+        // Asked again while waiting (every second): nothing changed, so nothing to write, and nothing new to admit,
+        // since every change that frees slots admits at once.
+        if (held is null && queued >= 0 && S.Queue[queued].Request == request)
+        {
+            await _writes.Settled();
+            return null;
+        }
         if (queued < 0)
             S.Queue.Add(new QueueEntry(request, DateTimeOffset.UtcNow));
         else if (S.Queue[queued].Request != request)
             S.Queue[queued] = S.Queue[queued] with { Request = request };
         await Changed(queued < 0 ? $"{request.ExperimentId} asks for {request.Ranks} slot(s)" : null, request);
+        // A change that arrived while this one was written may have granted the slots; its write may still be under way.
+        await _writes.Settled();
         return S.Grants.GetValueOrDefault(request.ExperimentId);
     }
 
@@ -117,7 +158,8 @@ public sealed class SchedulerGrain(
         var queue = SlotBook.InOrder(S.Queue)
             .Select((e, i) => new QueuedRequest(e.Request, i + 1, e.QueuedAt, SlotBook.Waiting(S, e.Request, i + 1))).ToList();
         var running = S.Grants.Values.OrderBy(g => g.GrantedAt).ToList();
-        return Task.FromResult(new ClusterSnapshot(silos, running, queue, new Dictionary<string, int>(S.Quotas)));
+        var active = S.Active.Values.GroupBy(team => team).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count());
+        return Task.FromResult(new ClusterSnapshot(silos, running, queue, new Dictionary<string, int>(S.Quotas), active, submissionQuota.PerTeam));
     }
 
     /// <summary>
@@ -137,7 +179,7 @@ public sealed class SchedulerGrain(
             logger.LogInformation("Scheduler: {Experiment} granted {Ranks} slot(s) on {Silos}", grant.Request.ExperimentId,
                 grant.Silos.Count, string.Join(", ", grant.Silos.Distinct().Select(s => S.Silos.TryGetValue(s, out var e) ? e.Name : s)));
         }
-        await state.WriteStateAsync();
+        await _writes.Flush();
     }
 
     static string? NullIfEmpty(string stage) => stage.Length == 0 ? null : stage;

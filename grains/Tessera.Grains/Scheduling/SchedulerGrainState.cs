@@ -13,6 +13,8 @@ public sealed class SchedulerGrainState
     [Id(4)] public Dictionary<string, int> Quotas { get; set; } = [];
     /// <summary>Silos being drained: no new ranks go there.</summary>
     [Id(5)] public HashSet<string> Draining { get; set; } = [];
+    /// <summary>Experiments queued or running (from submission until they finish), by id, with their team: the submission quota counts these.</summary>
+    [Id(6)] public Dictionary<string, string> Active { get; set; } = [];
 }
 
 [GenerateSerializer]

@@ -7,4 +7,5 @@ public static class RedisDatabases
     public const int Scheduler = 2;
     public const int ThreeSilos = 3;
     public const int Failure = 4;
+    public const int Submission = 5;
 }
