@@ -10,8 +10,8 @@ namespace Tessera.Cli;
 
 /// <summary>
 /// The embedded mode shared by `tessera run` and `tessera resume`: a silo in this process over a runs directory,
-/// one experiment started on it, followed to the end. Ctrl+C cancels the experiment (its state and checkpoints stay,
-/// so `tessera resume` continues it).
+/// one experiment started on it, followed to the end. Ctrl+C stops the experiment after its running stage writes a
+/// checkpoint at its next step (<see cref="GracefulStop"/>), so `tessera resume` continues exactly there.
 /// </summary>
 public static class EmbeddedRun
 {
@@ -33,8 +33,10 @@ public static class EmbeddedRun
             try { status = await ProgressView.FollowAsync(experiment, interrupt.Token); }
             catch (OperationCanceledException)
             {
-                AnsiConsole.MarkupLine("[yellow]interrupted: cancelling the experiment[/]");
-                await experiment.Cancel();
+                // A second Ctrl+C is not caught (see Interrupt): it ends the process, and the experiment shows as interrupted.
+                AnsiConsole.MarkupLine("[yellow]interrupted: the running stage checkpoints at its next step, then the experiment stops (Ctrl+C again to quit at once)[/]");
+                var stopped = await GracefulStop.StopAsync(experiment);
+                AnsiConsole.MarkupLineInterpolated($"[yellow]{stopped.State.ToString().ToLowerInvariant()}: {stopped.Error ?? ""}[/]");
                 string id = experiment.GetPrimaryKeyString();
                 AnsiConsole.MarkupLineInterpolated($"continue it with: tessera resume {id}{(runs == "runs" ? "" : $" --runs {runs}")}");
                 return ExitCodes.Interrupted;

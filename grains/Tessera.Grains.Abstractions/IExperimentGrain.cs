@@ -16,7 +16,16 @@ public interface IExperimentGrain : IGrainWithStringKey
     /// <summary>Progress reports received so far, in arrival order, from index <paramref name="since"/> on (for incremental polling).</summary>
     Task<IReadOnlyList<MetricsPoint>> GetMetrics(int since);
 
+    /// <summary>Stops the experiment now; a resume continues its stage from the newest checkpoint it already has.</summary>
     Task Cancel();
+
+    /// <summary>
+    /// Stops the experiment without losing steps: rank 0 of the running stage writes a checkpoint at its next step and
+    /// the experiment is cancelled once it is reported, so a resume continues exactly there. Returns at once; the state
+    /// turns cancelled later. A stage that cannot take such a checkpoint, or does not report one within 30 s, is
+    /// cancelled from its last one; an experiment with no stage running is cancelled at once.
+    /// </summary>
+    Task CancelAfterCheckpoint();
 
     /// <summary>
     /// Continues an experiment that failed, was cancelled, or was interrupted (its silo stopped mid-stage): the

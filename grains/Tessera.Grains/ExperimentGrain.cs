@@ -21,9 +21,14 @@ public sealed class ExperimentGrain(
     StageProgress? _progress;
     readonly List<MetricsRow> _history = [];
     IGrainTimer? _stageStarter;
-    // A planned move (drain) waiting for rank 0's checkpoint at its next step; the timer moves it anyway if none comes.
-    string? _reformReason;
-    IGrainTimer? _reformDeadline;
+    // A planned move (drain) or stop waiting for rank 0's checkpoint at its next step: what to do once it is reported
+    // (given its step) or, if none comes in time, from the last one (given null). The timer is that deadline.
+    Func<int?, Task>? _afterCheckpoint;
+    IGrainTimer? _checkpointDeadline;
+    // Set while a stage runs on fewer ranks than its workers: looks for the slots to grow back (see WatchForGrowBack).
+    IGrainTimer? _growBack;
+    // A stop without lost steps was asked for: whatever comes first (the checkpoint, the stage's end, its failure) stops it.
+    bool _stopAsked;
     // The ranks of the running stage and their rendezvous; memory only, a new generation starts them afresh.
     RingRendezvous? _ring;
     // Whether this activation is driving the workflow. A state that says running in a fresh activation means the
@@ -79,6 +84,18 @@ public sealed class ExperimentGrain(
         await Finish(ExperimentState.Cancelled, "cancelled by request");
     }
 
+    public async Task CancelAfterCheckpoint()
+    {
+        if (S.Submission is null || IsFinished || _ring is null)
+        {
+            await Cancel();
+            return;
+        }
+        _stopAsked = true;
+        await AfterCheckpoint("cancel requested", "stops", overrides: true,
+            step => Finish(ExperimentState.Cancelled, step is null ? "cancelled by request" : $"cancelled by request after a checkpoint at step {step}"));
+    }
+
     public async Task<ExperimentStatus> Resume()
     {
         if (S.Submission is null) throw new KeyNotFoundException($"no experiment with id '{Id}'");
@@ -125,10 +142,11 @@ public sealed class ExperimentGrain(
     {
         if (stageIndex != S.StageIndex || IsFinished) return;
         await store.WriteTextAsync(ExperimentPaths.Metrics(Id), MetricsRow.ToJsonLines(_history));
-        if (_reformReason is not null)
+        if (_afterCheckpoint is { } next)
         {
-            logger.LogInformation("Experiment {Id}: checkpoint at step {Step} written; stage {Stage} re-forms from it", Id, step, S.StageNames[stageIndex]);
-            await Restart();
+            logger.LogInformation("Experiment {Id}: checkpoint at step {Step} of stage {Stage} written for a planned move or stop", Id, step, S.StageNames[stageIndex]);
+            ForgetPlan();
+            await next(step);
         }
     }
 
@@ -142,6 +160,11 @@ public sealed class ExperimentGrain(
         {
             S.StageIndex = stageIndex + 1;
             _progress = null;
+            if (_stopAsked)
+            {
+                await Finish(ExperimentState.Cancelled, $"cancelled by request after stage '{result.Stage}' completed");
+                return;
+            }
             await state.WriteStateAsync();
             ScheduleStageStart();
             return;
@@ -154,47 +177,63 @@ public sealed class ExperimentGrain(
             ? Task.CompletedTask
             : RestartOrFail($"stage '{S.StageNames[stageIndex]}' failed: {error}");
 
-    /// <summary>How long a planned move waits for rank 0's checkpoint before moving from the last one anyway.</summary>
-    static readonly TimeSpan ReformCheckpointPatience = TimeSpan.FromSeconds(30);
+    /// <summary>How long a planned move or stop waits for rank 0's checkpoint before going ahead from the last one.</summary>
+    static readonly TimeSpan PlannedCheckpointPatience = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// A planned move (drain, graceful stop): rank 0 writes a checkpoint at its next step boundary, and the stage
     /// re-forms from it when it is reported (<see cref="ReportCheckpoint"/>), so the move loses no steps. A stage that
     /// takes no such checkpoint moves at once; one that does not report within the patience moves from its last.
     /// </summary>
-    public async Task Reform(int stageIndex, string reason)
+    public Task Reform(int stageIndex, string reason) =>
+        stageIndex != S.StageIndex || _ring is null || IsFinished ? Task.CompletedTask
+            : AfterCheckpoint(reason, "re-forms on other slots", overrides: false, _ => Restart());
+
+    /// <summary>
+    /// Asks rank 0 of the running stage for a checkpoint at its next step and runs <paramref name="then"/> when it is
+    /// reported, or at once (with null) if rank 0 cannot take one, or after the patience (with null). A plan already
+    /// waiting keeps its checkpoint request; <paramref name="overrides"/> says whether this plan replaces it (a stop
+    /// does, a second move does not).
+    /// </summary>
+    async Task AfterCheckpoint(string reason, string action, bool overrides, Func<int?, Task> then)
     {
-        if (stageIndex != S.StageIndex || _ring is null || IsFinished || _reformReason is not null) return;
-        string stage = S.StageNames[stageIndex];
+        string stage = S.StageNames[S.StageIndex];
+        if (_afterCheckpoint is not null)
+        {
+            if (overrides) _afterCheckpoint = then;
+            return;
+        }
         bool asked;
-        try { asked = await Trainer(stageIndex, 0).CheckpointSoon().WaitAsync(TimeSpan.FromSeconds(10)); }
+        try { asked = await Trainer(S.StageIndex, 0).CheckpointSoon().WaitAsync(TimeSpan.FromSeconds(10)); }
         catch (Exception e)
         {
             logger.LogWarning("Experiment {Id}: rank 0 of stage {Stage} could not be asked for a checkpoint: {Problem}", Id, stage, e.Message);
             asked = false;
         }
+        if (IsFinished) return; // a cancel or failure arrived while rank 0 was being asked
         if (!asked)
         {
-            logger.LogWarning("Experiment {Id}: {Reason}; stage {Stage} re-forms on other slots from its last checkpoint", Id, reason, stage);
-            await Restart();
+            logger.LogWarning("Experiment {Id}: {Reason}; stage {Stage} {Action} from its last checkpoint", Id, reason, stage, action);
+            await then(null);
             return;
         }
-        logger.LogWarning("Experiment {Id}: {Reason}; stage {Stage} re-forms on other slots after rank 0's checkpoint at its next step", Id, reason, stage);
-        _reformReason = reason;
+        logger.LogWarning("Experiment {Id}: {Reason}; stage {Stage} {Action} after rank 0's checkpoint at its next step", Id, reason, stage, action);
+        _afterCheckpoint = then;
         long generation = S.Generation;
-        _reformDeadline = this.RegisterGrainTimer(async _ =>
+        _checkpointDeadline = this.RegisterGrainTimer(async _ =>
         {
-            if (_reformReason is null || S.Generation != generation || IsFinished) return;
-            logger.LogWarning("Experiment {Id}: no checkpoint from rank 0 within {Seconds} s; stage {Stage} re-forms from its last one",
-                Id, ReformCheckpointPatience.TotalSeconds, stage);
-            await Restart();
-        }, new GrainTimerCreationOptions { DueTime = ReformCheckpointPatience, Period = Timeout.InfiniteTimeSpan });
+            if (_afterCheckpoint is not { } late || S.Generation != generation || IsFinished) return;
+            logger.LogWarning("Experiment {Id}: no checkpoint from rank 0 within {Seconds} s; stage {Stage} goes ahead from its last one",
+                Id, PlannedCheckpointPatience.TotalSeconds, stage);
+            ForgetPlan();
+            await late(null);
+        }, new GrainTimerCreationOptions { DueTime = PlannedCheckpointPatience, Period = Timeout.InfiniteTimeSpan });
     }
 
     /// <summary>Stops the stage's ranks, gives back their slots and starts it again as a new generation after <paramref name="delay"/>.</summary>
     async Task Restart(TimeSpan delay = default)
     {
-        ForgetReform();
+        ForgetPlan();
         S.Generation++; // late reports of the ranks being stopped now are stale from here on
         await StopRanks();
         await Scheduler.Release(Id);
@@ -211,6 +250,11 @@ public sealed class ExperimentGrain(
     /// </summary>
     async Task RestartOrFail(string reason)
     {
+        if (_stopAsked)
+        {
+            await Finish(ExperimentState.Cancelled, $"cancelled by request; the stage ended before its checkpoint: {reason}");
+            return;
+        }
         int budget = SpecParser.Parse(S.ResolvedSpecYaml, ExperimentPaths.Spec(Id)).MaxRestarts;
         if (S.Restarts >= budget)
         {
@@ -346,6 +390,7 @@ public sealed class ExperimentGrain(
                 using var placement = SlotPlacementDirector.On(slots.Silos[rank]);
                 await Trainer(S.StageIndex, rank).Start(new TrainerAssignment(Id, S.StageIndex, S.ResolvedSpecYaml, rank, ranks, S.Generation));
             }
+            if (ranks < workers) WatchForGrowBack(ranks, workers);
         }
         catch (Exception e)
         {
@@ -354,16 +399,47 @@ public sealed class ExperimentGrain(
         }
     }
 
-    void ForgetReform()
+    /// <summary>How often a stage running on fewer ranks than its workers looks for the slots to grow back.</summary>
+    static readonly TimeSpan GrowBackCheck = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// A stage that started on fewer ranks than its workers (min_workers) grows back when the slots return: once the
+    /// scheduler shows enough free slots and nobody queued for them (a waiting experiment comes first), rank 0 checkpoints
+    /// at its next step and the stage re-forms, asking for all its workers again, like a drain's move. Stops with the
+    /// generation it watches.
+    /// </summary>
+    void WatchForGrowBack(int ranks, int workers)
     {
-        _reformReason = null;
-        _reformDeadline?.Dispose();
-        _reformDeadline = null;
+        long generation = S.Generation;
+        _growBack?.Dispose();
+        _growBack = this.RegisterGrainTimer(async _ =>
+        {
+            if (S.Generation != generation || IsFinished || _ring is null)
+            {
+                _growBack?.Dispose();
+                _growBack = null;
+                return;
+            }
+            if (_afterCheckpoint is not null) return; // a move or stop is under way
+            var snapshot = await Scheduler.Snapshot();
+            long free = snapshot.Silos.Where(silo => !silo.Draining).Sum(silo => Math.Max(0L, (long)silo.Slots - silo.InUse)); // an embedded silo's are unlimited
+            if (snapshot.Queue.Count > 0 || free < workers - ranks) return;
+            await AfterCheckpoint($"{free} slot(s) free again for the {workers - ranks} missing worker(s)", $"grows back to {workers} ranks",
+                overrides: false, _ => Restart());
+        }, new GrainTimerCreationOptions { DueTime = GrowBackCheck, Period = GrowBackCheck });
+    }
+
+    void ForgetPlan()
+    {
+        _afterCheckpoint = null;
+        _checkpointDeadline?.Dispose();
+        _checkpointDeadline = null;
     }
 
     async Task Finish(ExperimentState final, string? error)
     {
-        ForgetReform();
+        ForgetPlan();
+        _stopAsked = false;
         await DropWakeReminder();
         if (final != ExperimentState.Succeeded) await StopRanks();
         _ring = null;

@@ -37,6 +37,14 @@ public sealed class BenchDpCommand : AsyncCommand<BenchDpCommand.Settings>
         [DefaultValue("none")]
         public string Compression { get; set; } = "none";
 
+        [CommandOption("--no-independent")]
+        [Description("Skip the runs of N ranks that train side by side without averaging gradients (by default each world size > 1 also runs so: what sharing the machine costs, apart from the all-reduce).")]
+        public bool NoIndependent { get; set; }
+
+        /// <summary>Set by the parent for a child: its ranks train side by side and never average gradients.</summary>
+        [CommandOption("--child-independent", IsHidden = true)]
+        public bool ChildIndependent { get; set; }
+
         /// <summary>Set by the parent for a child: run one world size in this process and write its result here.</summary>
         [CommandOption("--child-out <FILE>", IsHidden = true)]
         public string? ChildOut { get; set; }
@@ -65,8 +73,10 @@ public sealed class BenchDpCommand : AsyncCommand<BenchDpCommand.Settings>
     /// <param name="SyncBufferBytes">The flat fp32 gradient buffer each rank allocates once, at start.</param>
     /// <param name="AllReduceRssRiseBytes">The process's largest rise of resident memory during an all-reduce, over the
     /// timed steps (all ranks of the process at once; peak RSS reset before each).</param>
+    /// <param name="Independent">The ranks trained side by side without averaging gradients: the cost of sharing the
+    /// machine (cores, caches, memory bandwidth), which no all-reduce can remove.</param>
     public sealed record DpResult(int Workers, StepResult[] Ranks, double StepMs, double AllReduceMs, long SyncBufferBytes,
-        long AllReduceRssRiseBytes, long PeakRssBytes);
+        long AllReduceRssRiseBytes, long PeakRssBytes, bool Independent = false);
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
@@ -74,39 +84,49 @@ public sealed class BenchDpCommand : AsyncCommand<BenchDpCommand.Settings>
 
         string loadBefore = BenchEnvironment.LoadAverage();
         var results = new List<DpResult>();
-        foreach (int n in settings.WorldSizes().Prepend(1).Distinct())
+        var runs = settings.WorldSizes().Prepend(1).Distinct()
+            .SelectMany(n => n > 1 && !settings.NoIndependent ? new[] { (n, false), (n, true) } : new[] { (n, false) });
+        foreach (var (n, independent) in runs)
         {
             string output = Path.GetTempFileName();
             try
             {
-                AnsiConsole.MarkupLineInterpolated($"[grey]{settings.Workload}, {n} rank(s) of one thread: {settings.Options.TotalSteps} steps in a child process...[/]");
-                int exit = await BenchEnvironment.RunSelfAsync(
-                [
+                string how = independent ? "side by side, no all-reduce" : "one thread each";
+                AnsiConsole.MarkupLineInterpolated($"[grey]{settings.Workload}, {n} rank(s), {how}: {settings.Options.TotalSteps} steps in a child process...[/]");
+                var arguments = new List<string>
+                {
                     "bench", "dp", "--workload", settings.Workload, "--workers", n.ToString(CultureInfo.InvariantCulture),
                     "--steps", settings.Steps.ToString(CultureInfo.InvariantCulture), "--warmup", settings.Warmup.ToString(CultureInfo.InvariantCulture),
                     "--compression", settings.Compression, "--device", settings.Device, "--seed", settings.Seed.ToString(CultureInfo.InvariantCulture),
                     "--child-out", output,
-                ], cancellationToken);
+                };
+                if (independent) arguments.Add("--child-independent");
+                int exit = await BenchEnvironment.RunSelfAsync(arguments, cancellationToken);
                 if (exit != ExitCodes.Success)
                 {
-                    AnsiConsole.MarkupLineInterpolated($"[red]error:[/] the run with {n} rank(s) failed (exit code {exit})");
+                    AnsiConsole.MarkupLineInterpolated($"[red]error:[/] the run with {n} rank(s) ({how}) failed (exit code {exit})");
                     return ExitCodes.Failed;
                 }
                 results.Add(JsonSerializer.Deserialize<DpResult>(await File.ReadAllTextAsync(output, cancellationToken), BenchEnvironment.Json)
-                    ?? throw new InvalidDataException($"empty result from the run with {n} rank(s)"));
+                    ?? throw new InvalidDataException($"empty result from the run with {n} rank(s) ({how})"));
             }
             finally { File.Delete(output); }
         }
 
         double baseline = results[0].StepMs;
-        var table = new Table().AddColumns("ranks", "threads/rank", "batch/rank", "step ms (slowest rank)", "all-reduce ms", "overhead vs 1 rank",
+        DpResult? Independent(int n) => results.FirstOrDefault(r => r.Independent && r.Workers == n);
+        var table = new Table().AddColumns("ranks", "gradients", "threads/rank", "batch/rank", "step ms (slowest rank)", "all-reduce ms", "overhead vs 1 rank",
             "examples/s", "grad buffer/rank", "RSS rise in all-reduce", "peak RSS");
         foreach (var r in results)
-            table.AddRow($"{r.Workers}", "1", $"{r.Ranks[0].BatchSize}", $"{r.StepMs:0.0}", r.Workers == 1 ? "-" : $"{r.AllReduceMs:0.0}",
+            table.AddRow($"{r.Workers}", r.Workers == 1 ? "-" : r.Independent ? "not averaged" : "all-reduce", "1", $"{r.Ranks[0].BatchSize}",
+                $"{r.StepMs:0.0}", r.Workers == 1 || r.Independent ? "-" : $"{r.AllReduceMs:0.0}",
                 r.Workers == 1 ? "-" : $"{100 * (r.StepMs / baseline - 1):+0.0;-0.0}%", $"{r.Workers * r.Ranks[0].BatchSize / (r.StepMs / 1000):0}",
-                r.Workers == 1 ? "-" : $"{r.SyncBufferBytes / 1048576.0:0.0} MB", r.Workers == 1 ? "-" : $"{r.AllReduceRssRiseBytes / 1048576.0:0.0} MB",
+                r.Workers == 1 || r.Independent ? "-" : $"{r.SyncBufferBytes / 1048576.0:0.0} MB",
+                r.Workers == 1 || r.Independent ? "-" : $"{r.AllReduceRssRiseBytes / 1048576.0:0.0} MB",
                 $"{r.PeakRssBytes / 1048576.0:0} MB");
         AnsiConsole.Write(table);
+        if (results.Any(r => r.Independent))
+            AnsiConsole.MarkupLine("[grey]\"not averaged\": the same ranks training side by side with no all-reduce; the step of that row over 1 rank's is what sharing the machine costs, and the all-reduce row over it is what data parallelism adds.[/]");
         AnsiConsole.MarkupLineInterpolated(
             $"[grey]{settings.Workload}, {results[0].Ranks[0].Parameters / 1e6:0.000}M parameters; median of {settings.Steps} steps after {settings.Warmup}; ring compression {settings.Compression}; load average before: {loadBefore}, after: {BenchEnvironment.LoadAverage()}[/]");
         if (settings.Json is not null)
@@ -118,7 +138,14 @@ public sealed class BenchDpCommand : AsyncCommand<BenchDpCommand.Settings>
                 timing = "per rank: wall time between the starts of consecutive steps (forward, backward, gradient average, AdamW); a world size's step is its slowest rank's median",
             };
             await BenchEnvironment.WriteReportAsync(settings.Json, "dp", BenchEnvironment.Machine(loadBefore, BenchEnvironment.TorchLibraries()),
-                benchSettings, new { results, overheadPercent = results.Skip(1).Select(r => new { r.Workers, percent = 100 * (r.StepMs / baseline - 1) }) },
+                benchSettings, new { results, overheadPercent = results.Skip(1).Where(r => !r.Independent).Select(r => new
+                {
+                    r.Workers,
+                    percent = 100 * (r.StepMs / baseline - 1),
+                    // Split of the overhead: sharing the machine (independent ranks vs 1 rank), then the all-reduce (vs independent ranks).
+                    sharingPercent = Independent(r.Workers) is { } i ? 100 * (i.StepMs / baseline - 1) : (double?)null,
+                    dataParallelPercent = Independent(r.Workers) is { } j ? 100 * (r.StepMs / j.StepMs - 1) : (double?)null,
+                }) },
                 cancellationToken);
         }
         return ExitCodes.Success;
@@ -133,7 +160,8 @@ public sealed class BenchDpCommand : AsyncCommand<BenchDpCommand.Settings>
         var options = settings.Options;
         var compression = ParseCompression(settings.Compression);
 
-        await using var cluster = n > 1 ? await LoopbackCluster.StartAsync(n) : null;
+        bool averaged = n > 1 && !settings.ChildIndependent;
+        await using var cluster = averaged ? await LoopbackCluster.StartAsync(n) : null;
         string secret = Guid.NewGuid().ToString("N"); // one per group, as the experiment grain hands out
         var rings = cluster is null ? [] : await Task.WhenAll(Enumerable.Range(0, n).Select(r => cluster.Hub(r).JoinAsync(
             cluster.Group(r, "bench-dp", secret, timeout: TimeSpan.FromSeconds(120)),
@@ -149,7 +177,7 @@ public sealed class BenchDpCommand : AsyncCommand<BenchDpCommand.Settings>
                 try
                 {
                     TorchRuntime.LimitCallingThread(1);
-                    var parallel = n > 1 ? new DataParallel(r, n, probes[r]) : null;
+                    var parallel = averaged ? new DataParallel(r, n, probes[r]) : null;
                     long seed = settings.Seed + r; // each rank its own data; rank 0's weights are broadcast
                     using var workload = settings.Workload == BenchSpecs.RefGpt
                         ? ReferenceWorkload.Gpt(device, seed, options.TotalSteps, parallel)
@@ -166,7 +194,7 @@ public sealed class BenchDpCommand : AsyncCommand<BenchDpCommand.Settings>
             // One average per step: the warm-up steps' come first, then the timed steps'.
             var timed = probes[0].AverageMs.Skip(options.Warmup).Take(options.Steps).Order().ToArray();
             var result = new DpResult(n, results, results.Max(r => r.MedianMs), timed.Length == 0 ? 0 : StepBenchmark.Percentile(timed, 0.5),
-                n > 1 ? syncBytes : 0, probes[0].LargestRssRise(options.Warmup), Process.GetCurrentProcess().PeakWorkingSet64);
+                averaged ? syncBytes : 0, probes[0].LargestRssRise(options.Warmup), Process.GetCurrentProcess().PeakWorkingSet64, Independent: n > 1 && !averaged);
             await File.WriteAllTextAsync(settings.ChildOut!, JsonSerializer.Serialize(result, BenchEnvironment.Json), cancellationToken);
             return ExitCodes.Success;
         }

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Tessera.Cli.Output;
@@ -5,10 +6,21 @@ using Tessera.Grains;
 
 namespace Tessera.Cli.Commands;
 
-/// <summary>`tessera cancel &lt;id&gt;`: stops an experiment's ranks and marks it cancelled; `tessera resume` continues it.</summary>
-public sealed class CancelCommand : AsyncCommand<ExperimentSettings>
+/// <summary>
+/// `tessera cancel &lt;id&gt;`: stops an experiment and marks it cancelled; `tessera resume` continues it. By default the
+/// running stage first writes a checkpoint at its next step (<see cref="GracefulStop"/>), so the resume repeats no steps;
+/// `--now` stops at once, and the resume repeats the steps since the stage's last periodic checkpoint.
+/// </summary>
+public sealed class CancelCommand : AsyncCommand<CancelCommand.Settings>
 {
-    public override async Task<int> ExecuteAsync(CommandContext context, ExperimentSettings settings, CancellationToken cancellationToken)
+    public sealed class Settings : ExperimentSettings
+    {
+        [CommandOption("--now")]
+        [Description("Stop at once, without the checkpoint at the next step.")]
+        public bool Now { get; set; }
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         Logging.Configure(settings.Runs, "cancel");
         await using var connection = await ClusterConnection.TryConnectAsync(settings, cancellationToken);
@@ -17,7 +29,8 @@ public sealed class CancelCommand : AsyncCommand<ExperimentSettings>
         try
         {
             await experiment.GetStatus(); // an unknown id is an error, not a silent no-op
-            await experiment.Cancel();
+            if (settings.Now) await experiment.Cancel();
+            else await GracefulStop.StopAsync(experiment, cancellationToken);
             StatusPrinter.Print(await experiment.GetStatus());
             return ExitCodes.Success;
         }

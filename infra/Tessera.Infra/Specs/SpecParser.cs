@@ -92,7 +92,7 @@ public static partial class SpecParser
             string kind = reader.Scalar(stage, "kind", required: true)!;
             if (!StageSchemas.Kinds.TryGetValue(kind, out var schema))
                 throw reader.Error(stage.Children[new YamlScalarNode("kind")],
-                    $"unknown stage kind '{kind}' (known: {string.Join(", ", StageSchemas.Kinds.Keys)})");
+                    $"unknown stage kind '{kind}'{DidYouMean.Hint(kind, StageSchemas.Kinds.Keys)} (known: {string.Join(", ", StageSchemas.Kinds.Keys)})");
             string name = reader.Scalar(stage, "name", required: false) ?? kind;
             if (!NamePattern().IsMatch(name))
                 throw reader.Error(stage.Children[new YamlScalarNode("name")], $"stage name '{name}' must be 1-48 characters of letters, digits, '-' or '_'");
@@ -261,7 +261,7 @@ public static partial class SpecParser
             {
                 string text = (key as YamlScalarNode)?.Value ?? "";
                 if (!allowed.Contains(text))
-                    throw Error(key, $"unknown key '{text}' in {where} (allowed: {string.Join(", ", allowed)})");
+                    throw Error(key, $"unknown key '{text}' in {where}{DidYouMean.Hint(text, allowed)} (allowed: {string.Join(", ", allowed)})");
             }
         }
 

@@ -61,9 +61,11 @@ public class BenchCommandTests
         Assert.Equal(ExitCodes.Success, exit);
         using var report = JsonDocument.Parse(await File.ReadAllTextAsync(json));
         var results = report.RootElement.GetProperty("results").GetProperty("results").EnumerateArray().ToList();
-        Assert.Equal([1, 2], results.Select(r => r.GetProperty("workers").GetInt32()));
+        Assert.Equal([1, 2, 2], results.Select(r => r.GetProperty("workers").GetInt32()));
+        Assert.Equal([false, false, true], results.Select(r => r.GetProperty("independent").GetBoolean()));
         var one = results[0];
         var two = results[1];
+        var sideBySide = results[2];
         Assert.Equal(1, one.GetProperty("ranks").GetArrayLength());
         Assert.Equal(2, two.GetProperty("ranks").GetArrayLength());
         // Every rank ran on one libtorch thread and timed its 10 steps; only the 2-rank run averaged gradients.
@@ -76,7 +78,15 @@ public class BenchCommandTests
         Assert.True(two.GetProperty("allReduceMs").GetDouble() > 0);
         long parameters = two.GetProperty("ranks")[0].GetProperty("parameters").GetInt64();
         Assert.Equal(parameters * sizeof(float), two.GetProperty("syncBufferBytes").GetInt64());
-        Assert.Single(report.RootElement.GetProperty("results").GetProperty("overheadPercent").EnumerateArray());
+        // The side-by-side ranks trained, each on its own thread, but never averaged (no ring, no buffer).
+        Assert.Equal(2, sideBySide.GetProperty("ranks").GetArrayLength());
+        Assert.Equal(0, sideBySide.GetProperty("allReduceMs").GetDouble());
+        Assert.Equal(0, sideBySide.GetProperty("syncBufferBytes").GetInt64());
+        var overhead = Assert.Single(report.RootElement.GetProperty("results").GetProperty("overheadPercent").EnumerateArray());
+        // The overhead splits into sharing the machine and the all-reduce: (1 + a)(1 + b) = 1 + total.
+        double total = overhead.GetProperty("percent").GetDouble(), sharing = overhead.GetProperty("sharingPercent").GetDouble(),
+            averaging = overhead.GetProperty("dataParallelPercent").GetDouble();
+        Assert.Equal(1 + total / 100, (1 + sharing / 100) * (1 + averaging / 100), 6);
     }
 
     [Fact]

@@ -155,6 +155,7 @@ public sealed class DataParallelRunTests : IDisposable
         public Task<ExperimentStatus> GetStatus() => throw new NotSupportedException();
         public Task<IReadOnlyList<MetricsPoint>> GetMetrics(int since) => throw new NotSupportedException();
         public Task Cancel() => throw new NotSupportedException();
+        public Task CancelAfterCheckpoint() => throw new NotSupportedException();
         public Task<ExperimentStatus> Resume() => throw new NotSupportedException();
         public Task Reform(int stageIndex, string reason) => throw new NotSupportedException();
         public Task ReportProgress(int stageIndex, StageProgress progress) => throw new NotSupportedException();

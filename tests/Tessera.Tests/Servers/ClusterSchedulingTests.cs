@@ -111,6 +111,37 @@ public sealed class ClusterSchedulingTests : IAsyncLifetime
         await AssertMovedAndFinished(id, grant, reached.Step);
     }
 
+    /// <summary>
+    /// A 2-worker stage that had to start on one rank (min_workers 1, the other slot held by another experiment) grows
+    /// back to two ranks once that slot comes free: rank 0 checkpoints at its next step, the stage re-forms on both
+    /// slots and finishes from there.
+    /// </summary>
+    [Fact]
+    public async Task AStageOnFewerRanksGrowsBackWhenItsSlotsReturn()
+    {
+        await WaitForSnapshot(s => s.Silos.Count == 2);
+        string blocker = $"hold-{Guid.NewGuid():N}"[..13];
+        await TinyExperiments.Submit(Client, blocker, TinyExperiments.TokenizerSpec("hold", steps: 100_000, logEvery: 50));
+        await WaitForSnapshot(s => s.Running.Any(g => g.Request.ExperimentId == blocker));
+
+        string id = $"grow-{Guid.NewGuid():N}"[..13];
+        await TinyExperiments.Submit(Client, id, TinyExperiments.TokenizerSpec("grow", steps: 3000, workers: 2, logEvery: 10, checkpointEvery: 0, minWorkers: 1));
+        var small = await WaitForSnapshot(s => s.Running.Any(g => g.Request.ExperimentId == id));
+        Assert.Single(small.Running.Single(g => g.Request.ExperimentId == id).Silos);
+        await ProgressAtLeast(id, 20);
+
+        await Client.GetGrain<IExperimentGrain>(blocker).Cancel(); // its slot comes free
+        var grown = await WaitForSnapshot(s => s.Running.SingleOrDefault(g => g.Request.ExperimentId == id) is { Silos.Count: 2 });
+        Assert.Equal(2, grown.Running.Single(g => g.Request.ExperimentId == id).Silos.Distinct().Count());
+
+        var done = await TinyExperiments.WaitFor(Client, id, s => s.IsFinished, TimeSpan.FromMinutes(5));
+        Assert.True(done.State == ExperimentState.Succeeded, $"{done.State}: {done.Error}");
+        var metrics = Assert.Single(done.Completed).Metrics;
+        Assert.Equal(3000, metrics["steps"]);
+        // No periodic checkpoints (checkpoint_every: 0): a resume past step 0 is the grow-back's own checkpoint.
+        Assert.True(metrics.GetValueOrDefault("resumed_from_step") >= 20, $"resumed from step {metrics.GetValueOrDefault("resumed_from_step")}");
+    }
+
     [Fact]
     public async Task AOneRankStageWhoseSiloIsDeclaredDeadMovesToAnother()
     {

@@ -5,7 +5,9 @@ namespace Tessera.Tests.Servers;
 /// <summary>Tokenizer experiments small enough for cluster tests, and waiting on them.</summary>
 public static class TinyExperiments
 {
-    public static string TokenizerSpec(string experiment, int steps, int workers = 1, int logEvery = 3, int checkpointEvery = 250) => $"""
+    /// <param name="minWorkers">0: the stage waits for all its workers' slots.</param>
+    public static string TokenizerSpec(string experiment, int steps, int workers = 1, int logEvery = 3, int checkpointEvery = 250,
+        int minWorkers = 0) => $"""
         experiment: {experiment}
         seed: 2
         device: cpu
@@ -19,6 +21,7 @@ public static class TinyExperiments
             log_every: {logEvery}
             warmup_steps: 1
             workers: {workers}
+            min_workers: {minWorkers}
             checkpoint_every: {checkpointEvery}
             quantizer: simvq
             hidden_channels: 8

@@ -46,7 +46,9 @@ public class SpecParserTests
     [InlineData("    steps: 20", "    steps: -5", 7, "'steps' in stage 'tokenizer' must be at least 1, got -5")]
     [InlineData("    steps: 20", "    batch_size: lots", 7, "'batch_size' in stage 'tokenizer' must be an integer, got 'lots'")]
     [InlineData("    lr: 0.001", "    lr: .nan", 8, "'lr' in stage 'tokenizer' must be a finite number")]
-    [InlineData("  - kind: tokenizer", "  - kind: painter", 6, "unknown stage kind 'painter'")]
+    [InlineData("  - kind: tokenizer", "  - kind: painter", 6, "unknown stage kind 'painter' (known: ")]
+    [InlineData("    steps: 20", "    stepz: 20", 7, "unknown key 'stepz' in stage 'tokenizer'; did you mean 'steps'? (allowed: ")]
+    [InlineData("  - kind: tokenizer", "  - kind: tokeniser", 6, "unknown stage kind 'tokeniser'; did you mean 'tokenizer'?")]
     public void StageErrorsNameTheLine(string line, string replacement, int lineNumber, string problem)
     {
         Assert.Contains(line, Valid);
@@ -56,6 +58,15 @@ public class SpecParserTests
         Assert.Contains(problem, error.Message);
         Assert.StartsWith($"bad.yaml:{lineNumber}:", error.Message);
     }
+
+    [Theory]
+    [InlineData("bacth_size", "batch_size")]  // two letters swapped
+    [InlineData("warmup_step", "warmup_steps")]
+    [InlineData("LR", "lr")]
+    [InlineData("painter", null)]             // nothing close: no guess
+    [InlineData("x", null)]
+    public void DidYouMeanSuggestsOnlyANearKey(string typed, string? expected) =>
+        Assert.Equal(expected, DidYouMean.Closest(typed, ["batch_size", "warmup_steps", "lr", "steps", "tokenizer"]));
 
     [Fact]
     public void MissingDatasetIsRejected()

@@ -8,20 +8,13 @@ namespace Tessera.Tests.Trainers;
 [Collection(TorchCollection.Name)]
 public class VqTokenizerTrainerTests
 {
-    /// <summary>Small enough that a run takes well under a second or two on a 2-core CPU.</summary>
-    private static readonly VqTokenizerConfig Tiny = new()
+    /// <summary>The multi-scale tests' tiny sizes, trained longer: a run still takes well under a second or two on a 2-core CPU.</summary>
+    private static readonly VqTokenizerConfig Tiny = MultiScaleTokenizerTests.Tiny with
     {
-        HiddenChannels = 8,
-        LatentChannels = 16,
-        ResidualBlocks = 1,
-        CodebookSize = 32,
+        Kind = VqTokenizerConfig.KindVq,
         CodeDim = 8,
         Steps = 60,
-        BatchSize = 16,
-        LearningRate = 3e-3,
         WarmupSteps = 5,
-        LogEvery = 1,
-        EvalBatchSize = 64,
         PreviewCount = 8,
     };
 

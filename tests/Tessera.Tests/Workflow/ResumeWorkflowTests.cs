@@ -163,6 +163,37 @@ public sealed class ResumeWorkflowTests : IAsyncDisposable
         Assert.Equal("stage 'generator' failed: rank 0: crashed (test)", failed.Error);
     }
 
+    [Fact]
+    public async Task AStopAfterCheckpointLosesNoStepsAndTheResumeStartsWhereItStopped()
+    {
+        await using var cluster = await StartCluster(_runs);
+        var experiment = cluster.Client.GetGrain<IExperimentGrain>("resumable-stop");
+        // No periodic checkpoints: the only one the stage can resume from is the one the stop asks for.
+        await experiment.Submit(new ExperimentSubmission(Spec.Replace("checkpoint_every: 20", "checkpoint_every: 0"), "resumable.yaml", DateTimeOffset.UtcNow));
+        using (var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(3)))
+            while ((await experiment.GetStatus()).Progress is not { Stage: "generator", Step: >= 40 })
+                await Task.Delay(50, deadline.Token);
+
+        await experiment.CancelAfterCheckpoint();
+        var stopped = await ExperimentFlowTests.WaitUntilFinished(experiment, TimeSpan.FromMinutes(1));
+        Assert.Equal(ExperimentState.Cancelled, stopped.State);
+        var match = System.Text.RegularExpressions.Regex.Match(stopped.Error ?? "", @"after a checkpoint at step (\d+)$");
+        Assert.True(match.Success, stopped.Error);
+        int step = int.Parse(match.Groups[1].Value);
+        Assert.InRange(step, 40, 399);
+        Assert.Equal(step, await WaitForCheckpoint("resumable-stop", step)); // the stage's newest resumable checkpoint
+
+        await experiment.Resume();
+        var status = await ExperimentFlowTests.WaitUntilFinished(experiment, TimeSpan.FromMinutes(5));
+        Assert.True(status.State == ExperimentState.Succeeded, $"state {status.State}: {status.Error}");
+        Assert.Equal(step, status.Completed[2].Metrics["resumed_from_step"]);
+        Assert.Equal(400, status.Completed[2].Metrics["steps"]);
+
+        // With no stage running (the experiment finished), the same call cancels nothing and changes nothing.
+        await experiment.CancelAfterCheckpoint();
+        Assert.Equal(ExperimentState.Succeeded, (await experiment.GetStatus()).State);
+    }
+
     /// <summary>Fails the running rank of <paramref name="id"/> the way a crash does (its worker reports the failure).</summary>
     static void CrashRank(InProcessTestCluster cluster, string id)
     {

@@ -80,12 +80,6 @@ public static class SampleBenchmark
         return new SampleResult(generator, mode, cfg, batch, timing.Seconds.Length, median, batch / median, cpu, timing.TensorsPerBatch, passes, share, timing.Seconds, timing.Window);
     }
 
-    /// <summary>
-    /// The next scale's input from a multi-scale tokenizer, through its own teacher-forcing code: the tokens so far
-    /// are padded to a full sequence (padding only reaches scales after the one asked for) and that scale's rows are
-    /// cut out. This computes every scale's input each call, more than generation needs, so VAR's figures here are
-    /// if anything low; <see cref="Elapsed"/> says how much time it took.
-    /// </summary>
     /// <summary>The tokenizer's own scale inputs, timed, so the bench can say what share of VAR sampling they take.</summary>
     private sealed class TokenizerScaleInputs(MsVqTokenizer tokenizer) : IScaleInputs
     {

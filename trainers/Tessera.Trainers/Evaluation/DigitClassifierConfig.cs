@@ -5,7 +5,7 @@ namespace Tessera.Trainers.Evaluation;
 /// images (the MNIST stand-in for Inception). Measured: 400 steps reached 97.5% held-out accuracy on the bundled
 /// 9k/1k split (20 min on a 2-core CPU at load ~25); the 1,200-step default is meant to reach 98.5% but is unmeasured.
 /// </summary>
-public sealed record DigitClassifierConfig
+public sealed record DigitClassifierConfig : ITrainingSchedule
 {
     /// <summary>Input channels: 1 for grayscale digits.</summary>
     public int ImageChannels { get; init; } = 1;

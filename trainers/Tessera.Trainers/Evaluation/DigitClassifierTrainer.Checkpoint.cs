@@ -13,17 +13,7 @@ public sealed partial class DigitClassifierTrainer
 {
     public const string CheckpointFormat = "tessera.digit-classifier/1";
 
-    /// <summary>Writes a self-contained checkpoint (a zip) to <paramref name="destination"/>, which stays open.</summary>
-    public void SaveCheckpoint(Stream destination, string resolvedSpec)
-    {
-        ArgumentNullException.ThrowIfNull(destination);
-        ArgumentNullException.ThrowIfNull(resolvedSpec);
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        CheckpointZip.WriteTrainer(destination, new CheckpointHeader(CheckpointFormat, Step, Seed, LastLoss), Config, resolvedSpec,
-            _model, _optimizer, _generator);
-    }
-
-    /// <summary>Restores a trainer (model, optimizer, step, generator) from a checkpoint written by <see cref="SaveCheckpoint"/>.</summary>
+    /// <summary>Restores a trainer (model, optimizer, step, generator) from a checkpoint written by <see cref="ModelTrainer{TConfig, TModel}.SaveCheckpoint"/>.</summary>
     public static DigitClassifierTrainer LoadCheckpoint(Stream source, Device device, string? name = null) =>
         CheckpointZip.Load(source, name, zip =>
         {
@@ -31,10 +21,6 @@ public sealed partial class DigitClassifierTrainer
             if (state.Format != CheckpointFormat)
                 throw new InvalidDataException($"checkpoint format '{state.Format}' is not '{CheckpointFormat}'");
             var config = CheckpointZip.ReadJson<DigitClassifierConfig>(zip, "config.json");
-            return CheckpointZip.Restore(new DigitClassifierTrainer(config, device, state.Seed), trainer =>
-            {
-                CheckpointZip.ReadTrainer(zip, trainer._model, trainer._optimizer, trainer._generator);
-                (trainer.Step, trainer.LastLoss, trainer.ResolvedSpec) = (state.Step, state.LastLoss, CheckpointZip.ReadSpec(zip));
-            });
+            return CheckpointZip.Restore(new DigitClassifierTrainer(config, device, state.Seed), trainer => trainer.RestoreFrom(zip, state));
         });
 }

@@ -1,5 +1,4 @@
 using Tessera.Trainers.Distributed;
-using System.Diagnostics;
 using Tessera.Infra.Data;
 using Tessera.Trainers.Tokenizers;
 using TorchSharp;
@@ -12,44 +11,16 @@ namespace Tessera.Trainers.Evaluation;
 /// cosine decay) and runs it for evaluation: probabilities, penultimate features, accuracy. Batches come
 /// from a <see cref="DeterministicSampler"/> seeded like the model, so a seed fixes the whole run.
 /// </summary>
-public sealed partial class DigitClassifierTrainer : IDisposable
+public sealed partial class DigitClassifierTrainer : ModelTrainer<DigitClassifierConfig, DigitClassifier>
 {
     public const string Stage = "classifier";
 
-    private readonly DigitClassifier _model;
-    private readonly TorchSharp.Modules.AdamW _optimizer;
-    private readonly Generator _generator;
-    private readonly Device _device;
-    private readonly NonFiniteGuard _guard;
-    private bool _disposed;
-
     public DigitClassifierTrainer(DigitClassifierConfig config, Device device, long seed)
+        : base(Stage, config, device, seed, generator => new DigitClassifier(config, generator))
     {
-        ArgumentNullException.ThrowIfNull(config);
-        config.Validate();
-        Config = config;
-        Seed = seed;
-        _device = device;
-        torch.manual_seed(seed); // dropout draws from the global RNG; everything else uses _generator
-        _generator = new Generator((ulong)seed);
-        _model = new DigitClassifier(config, _generator);
-        _model.to(device);
-        _optimizer = optim.AdamW(_model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
-        _guard = new NonFiniteGuard(Stage, config.OnNonFinite, _model);
     }
 
-    public DigitClassifierConfig Config { get; }
-    public long Seed { get; }
-    public DigitClassifier Model => _model;
-    public int Step { get; private set; }
-    public double LastLoss { get; private set; } = double.NaN;
-    public string? ResolvedSpec { get; private set; }
-    /// <summary>Checks every step for a non-finite loss or gradient; <see cref="NonFiniteGuard.SkippedSteps"/> counts dropped steps.</summary>
-    public NonFiniteGuard NonFinite => _guard;
-
-    /// <summary>Learning rate for 0-based step <paramref name="step"/>: linear warmup, then cosine to zero.</summary>
-    public double LearningRateAt(int step) => LearningRateSchedule.WarmupCosine(step, Config.Steps, Config.WarmupSteps,
-        Config.LearningRate, Config.MinLearningRateFraction);
+    protected override string CheckpointFormatName => CheckpointFormat;
 
     /// <summary>
     /// Trains from <see cref="Step"/> to <c>Config.Steps</c> on <paramref name="train"/>; returns the last loss. With
@@ -63,10 +34,9 @@ public sealed partial class DigitClassifierTrainer : IDisposable
         CheckImages(train);
         int[] globalRows = GradientAccumulation.GlobalRows(parallel, Config.BatchSize); // this rank's rows of each global batch
         using var sync = DataParallel.Start(parallel, _model.parameters());
+        var training = new TrainingStep(_optimizer, _guard, parallel, sync, Config.BatchSize, gradClip: 0);
+        var reporter = new ProgressReporter(Stage, Config.Steps, Config.LogEvery, progress);
         var sampler = new DeterministicSampler(train.Count, (ulong)Seed);
-        var clock = Stopwatch.StartNew();
-        double lastReport = 0;
-        int imagesSinceReport = 0;
         _model.train();
         while (Step < Config.Steps)
         {
@@ -78,31 +48,18 @@ public sealed partial class DigitClassifierTrainer : IDisposable
             var x_BCHW = Shift(ImageTensors.ToTensor(batch, _device), globalRows);
             var y_B = tensor(batch.Labels.Select(l => (long)l).ToArray()).to(_device);
             double lr = LearningRateAt(Step);
-            foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
-            _guard.BeginStep();
-            _optimizer.zero_grad();
-            var loss = GradientAccumulation.Backward(parallel, Config.BatchSize, micro => _guard.Observe(Step + 1,
-                nn.functional.cross_entropy(_model.Logits(x_BCHW.narrow(0, micro.Start, micro.Count)), y_B.narrow(0, micro.Start, micro.Count))));
-            var verdict = _guard.Complete(Step + 1, loss, sync, gradClip: 0, () => $"Learning rate was {lr:G3}; lower it.");
-            if (verdict.Apply)
-            {
-                _optimizer.step();
-                LastLoss = verdict.Loss;
-            }
+            var verdict = training.Take(Step + 1, lr,
+                micro => nn.functional.cross_entropy(_model.Logits(x_BCHW.narrow(0, micro.Start, micro.Count)), y_B.narrow(0, micro.Start, micro.Count)),
+                () => $"Learning rate was {lr:G3}; lower it.");
+            if (verdict.Apply) LastLoss = verdict.Loss;
             Step++;
-            imagesSinceReport += Config.BatchSize; // the global batch: all ranks together
-            if (progress is not null && (Step % Config.LogEvery == 0 || Step == Config.Steps))
-            {
-                double now = clock.Elapsed.TotalSeconds;
-                progress.Report(new TrainingProgress(Stage, Step, Config.Steps, LastLoss,
-                    imagesSinceReport / Math.Max(1e-9, now - lastReport), new Dictionary<string, double>
-                    {
-                        ["learning_rate"] = lr,
-                        ["skipped_steps"] = _guard.SkippedSteps,
-                    }));
-                lastReport = now;
-                imagesSinceReport = 0;
-            }
+            reporter.Count(Config.BatchSize);
+            if (reporter.Due(Step))
+                reporter.Report(Step, LastLoss, new Dictionary<string, double>
+                {
+                    ["learning_rate"] = lr,
+                    ["skipped_steps"] = _guard.SkippedSteps,
+                });
             checkpoint?.AfterStep(Step, Config.Steps);
         }
         return LastLoss;
@@ -172,15 +129,5 @@ public sealed partial class DigitClassifierTrainer : IDisposable
     {
         if (batch.Channels != Config.ImageChannels || batch.Height != 28 || batch.Width != 28)
             throw new ArgumentException($"images are {batch.Channels}x{batch.Height}x{batch.Width}; the classifier expects {Config.ImageChannels}x28x28");
-    }
-
-    public void Dispose()
-    {
-        if (_disposed) return;
-        _disposed = true;
-        _guard.Dispose();
-        _optimizer.Dispose();
-        _model.Dispose();
-        _generator.Dispose();
     }
 }

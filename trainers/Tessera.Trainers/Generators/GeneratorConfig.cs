@@ -6,7 +6,7 @@ namespace Tessera.Trainers.Generators;
 /// which share their transformer sizes and optimisation. Defaults target 49 tokens of a 256-code 7x7 VQ
 /// tokenizer over 10 MNIST classes; the stage fills in the tokenizer-given values (length, vocabulary, scales).
 /// </summary>
-public sealed record GeneratorConfig
+public sealed record GeneratorConfig : ITrainingSchedule
 {
     public const string ModelGpt = "gpt";
     public const string ModelVar = "var";

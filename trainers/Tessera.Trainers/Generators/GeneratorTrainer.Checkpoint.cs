@@ -13,18 +13,8 @@ public sealed partial class GeneratorTrainer
     /// <summary>The format name predates VAR; config.json's "Model" says which kind (absent means gpt).</summary>
     public const string CheckpointFormat = "tessera.gpt-generator/1";
 
-    /// <summary>Writes a self-contained checkpoint (a zip) to <paramref name="destination"/>, which stays open.</summary>
-    public void SaveCheckpoint(Stream destination, string resolvedSpec)
-    {
-        ArgumentNullException.ThrowIfNull(destination);
-        ArgumentNullException.ThrowIfNull(resolvedSpec);
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        CheckpointZip.WriteTrainer(destination, new CheckpointHeader(CheckpointFormat, Step, Seed, LastLoss), Config, resolvedSpec,
-            _model, _optimizer, _generator);
-    }
-
     /// <summary>
-    /// Restores a trainer (model, optimizer, step, generator) from a checkpoint written by <see cref="SaveCheckpoint"/>;
+    /// Restores a trainer (model, optimizer, step, generator) from a checkpoint written by <see cref="ModelTrainer{TConfig, TModel}.SaveCheckpoint"/>;
     /// a VAR checkpoint needs <paramref name="scaleInputs"/> from the tokenizer it was trained on. A damaged checkpoint is a
     /// <see cref="CheckpointFormatException"/> naming <paramref name="name"/>.
     /// </summary>
@@ -35,10 +25,6 @@ public sealed partial class GeneratorTrainer
             if (state.Format != CheckpointFormat)
                 throw new InvalidDataException($"checkpoint format '{state.Format}' is not '{CheckpointFormat}'");
             var config = CheckpointZip.ReadJson<GeneratorConfig>(zip, "config.json");
-            return CheckpointZip.Restore(new GeneratorTrainer(config, device, state.Seed, scaleInputs), trainer =>
-            {
-                CheckpointZip.ReadTrainer(zip, trainer._model, trainer._optimizer, trainer._generator);
-                (trainer.Step, trainer.LastLoss, trainer.ResolvedSpec) = (state.Step, state.LastLoss, CheckpointZip.ReadSpec(zip));
-            });
+            return CheckpointZip.Restore(new GeneratorTrainer(config, device, state.Seed, scaleInputs), trainer => trainer.RestoreFrom(zip, state));
         });
 }

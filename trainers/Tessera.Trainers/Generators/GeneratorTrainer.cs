@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Tessera.Infra.Data;
 using Tessera.Trainers.Data;
 using Tessera.Trainers.Distributed;
@@ -14,45 +13,19 @@ namespace Tessera.Trainers.Generators;
 /// synchronously on the caller's thread; one instance per thread. Same config, seed and batch stream =>
 /// identical weights.
 /// </summary>
-public sealed partial class GeneratorTrainer : IDisposable
+public sealed partial class GeneratorTrainer : ModelTrainer<GeneratorConfig, TokenGenerator>
 {
     public const string Stage = "generator";
 
-    private readonly TokenGenerator _model;
-    private readonly TorchSharp.Modules.AdamW _optimizer;
-    private readonly Generator _generator;
-    private readonly Device _device;
-    private readonly NonFiniteGuard _guard;
-    private bool _disposed;
-
     /// <param name="scaleInputs">The multi-scale tokenizer's scale inputs; required for a VAR model, ignored by the GPT.</param>
     public GeneratorTrainer(GeneratorConfig config, Device device, long seed, IScaleInputs? scaleInputs = null)
+        : base(Stage, config, device, seed, generator => TokenGenerator.Create(config, generator, scaleInputs))
     {
-        ArgumentNullException.ThrowIfNull(config);
-        config.Validate();
-        Config = config;
-        Seed = seed;
-        _device = device;
-        torch.manual_seed(seed); // dropout draws from the global RNG; everything else uses _generator
-        _generator = new Generator((ulong)seed);
-        _model = TokenGenerator.Create(config, _generator, scaleInputs);
-        _model.to(device);
-        // Created after the move: to(device) replaces parameters.
-        _optimizer = optim.AdamW(_model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
-        _guard = new NonFiniteGuard(Stage, config.OnNonFinite, _model);
     }
 
     private GeneratorTrainer(TokenGenerator model, long seed, int step, double lastLoss)
+        : base(Stage, model.Config, model.Copy(), model.Device, seed, step, lastLoss)
     {
-        Config = model.Config;
-        Seed = seed;
-        _device = model.Device;
-        _generator = new Generator((ulong)seed);
-        _model = model.Copy();
-        _optimizer = optim.AdamW(_model.parameters(), lr: Config.LearningRate, weight_decay: Config.WeightDecay);
-        _guard = new NonFiniteGuard(Stage, Config.OnNonFinite, _model);
-        Step = step;
-        LastLoss = lastLoss;
     }
 
     /// <summary>
@@ -66,21 +39,7 @@ public sealed partial class GeneratorTrainer : IDisposable
         return new GeneratorTrainer(model, seed, step, lastLoss);
     }
 
-    public GeneratorConfig Config { get; }
-    public long Seed { get; }
-    public TokenGenerator Model => _model;
-    /// <summary>Optimizer steps completed; <see cref="Train"/> continues from here up to <c>Config.Steps</c>.</summary>
-    public int Step { get; private set; }
-    /// <summary>Loss of the latest step (NaN before any).</summary>
-    public double LastLoss { get; private set; } = double.NaN;
-    /// <summary>The resolved spec text this trainer was restored with, if it came from a checkpoint.</summary>
-    public string? ResolvedSpec { get; private set; }
-    /// <summary>Checks every step for a non-finite loss or gradient; <see cref="NonFiniteGuard.SkippedSteps"/> counts dropped steps.</summary>
-    public NonFiniteGuard NonFinite => _guard;
-
-    /// <summary>Learning rate for 0-based step <paramref name="step"/>: linear warmup, then cosine to the floor.</summary>
-    public double LearningRateAt(int step) => LearningRateSchedule.WarmupCosine(step, Config.Steps, Config.WarmupSteps,
-        Config.LearningRate, Config.MinLearningRateFraction);
+    protected override string CheckpointFormatName => CheckpointFormat;
 
     /// <summary>
     /// Trains from <see cref="Step"/> to <c>Config.Steps</c>. Reports every <c>LogEvery</c> steps and on the last;
@@ -97,9 +56,8 @@ public sealed partial class GeneratorTrainer : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         int rows = parallel?.RowsPerStep(Config.BatchSize) ?? Config.BatchSize;  // this rank's rows of each global batch
         using var sync = DataParallel.Start(parallel, _model.parameters());
-        var clock = Stopwatch.StartNew();
-        double lastReport = 0;
-        int sequencesSinceReport = 0;
+        var training = new TrainingStep(_optimizer, _guard, parallel, sync, Config.BatchSize, Config.GradClip);
+        var reporter = new ProgressReporter(Stage, Config.Steps, Config.LogEvery, progress);
         _model.train();
         while (Step < Config.Steps)
         {
@@ -115,38 +73,22 @@ public sealed partial class GeneratorTrainer : IDisposable
             var droppedGlobal_B = bernoulli(full(new[] { drawn }, Config.ClassDropout, device: _device), _generator).to(@bool);
 
             double lr = LearningRateAt(Step);
-            foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
-            _guard.BeginStep();
-            _optimizer.zero_grad();
-            var loss = GradientAccumulation.Backward(parallel, Config.BatchSize, micro =>
+            var verdict = training.Take(Step + 1, lr, micro =>
             {
                 var trainClasses_M = classes_B.narrow(0, micro.Start, micro.Count)
                     .masked_fill(droppedGlobal_B.narrow(0, micro.GlobalStart, micro.Count), _model.NullClass);
-                return _guard.Observe(Step + 1, _model.TrainingLoss(trainClasses_M, tokens_BN.narrow(0, micro.Start, micro.Count)));
-            });
-            var verdict = _guard.Complete(Step + 1, loss, sync, Config.GradClip,
-                () => $"Learning rate was {lr:G3}; lower it (config learning_rate {Config.LearningRate:G3}) or the grad clip.");
-            if (verdict.Apply)
-            {
-                _optimizer.step();
-                LastLoss = verdict.Loss;
-            }
+                return _model.TrainingLoss(trainClasses_M, tokens_BN.narrow(0, micro.Start, micro.Count));
+            }, () => $"Learning rate was {lr:G3}; lower it (config learning_rate {Config.LearningRate:G3}) or the grad clip.");
+            if (verdict.Apply) LastLoss = verdict.Loss;
             Step++;
-            sequencesSinceReport += Config.BatchSize; // the global batch: all ranks together
-
-            if (progress is not null && (Step % Config.LogEvery == 0 || Step == Config.Steps))
-            {
-                double now = clock.Elapsed.TotalSeconds;
-                progress.Report(new TrainingProgress(Stage, Step, Config.Steps, LastLoss,
-                    sequencesSinceReport / Math.Max(1e-9, now - lastReport), new Dictionary<string, double>
-                    {
-                        ["learning_rate"] = lr,
-                        ["grad_norm"] = verdict.GradNorm,
-                        ["skipped_steps"] = _guard.SkippedSteps,
-                    }));
-                lastReport = now;
-                sequencesSinceReport = 0;
-            }
+            reporter.Count(Config.BatchSize);
+            if (reporter.Due(Step))
+                reporter.Report(Step, LastLoss, new Dictionary<string, double>
+                {
+                    ["learning_rate"] = lr,
+                    ["grad_norm"] = verdict.GradNorm,
+                    ["skipped_steps"] = _guard.SkippedSteps,
+                });
             checkpoint?.AfterStep(Step, Config.Steps);
         }
         return LastLoss;
@@ -181,14 +123,4 @@ public sealed partial class GeneratorTrainer : IDisposable
     }
 
     private (Tensor Classes_B, Tensor Tokens_BN) ToTensors(TokenBatch batch) => TokenBatchTensors.From(batch, Config, _device);
-
-    public void Dispose()
-    {
-        if (_disposed) return;
-        _disposed = true;
-        _guard.Dispose();
-        _optimizer.Dispose();
-        _model.Dispose();
-        _generator.Dispose();
-    }
 }

@@ -4,7 +4,7 @@ namespace Tessera.Trainers.Tokenizers;
 /// Every hyperparameter of the VQ tokenizer and its training loop, declared once. Defaults are the quickstart
 /// values: 28x28 MNIST on a 2-core CPU, measured at about 25 dB held-out PSNR and full codebook use in ~70 s.
 /// </summary>
-public sealed record VqTokenizerConfig
+public sealed record VqTokenizerConfig : ITrainingSchedule
 {
     public const string KindVq = "vq";
     public const string KindMsVq = "msvq";

@@ -17,29 +17,15 @@ public sealed partial class VqTokenizerTrainer
     /// <summary>Single-scale EMA checkpoints from before multi-scale; still read (missing config fields take their defaults).</summary>
     public const string CheckpointFormatV1 = "tessera.vq-tokenizer/1";
 
-    /// <summary>Writes a self-contained checkpoint (a zip) to <paramref name="destination"/>, which stays open.</summary>
-    public void SaveCheckpoint(Stream destination, string resolvedSpec)
-    {
-        ArgumentNullException.ThrowIfNull(destination);
-        ArgumentNullException.ThrowIfNull(resolvedSpec);
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        CheckpointZip.WriteTrainer(destination, new CheckpointHeader(CheckpointFormat, Step, Seed, LastLoss), Config, resolvedSpec,
-            _model, _optimizer, _generator);
-    }
-
     /// <summary>
-    /// Restores a trainer (model, optimizer, step, generator) from a checkpoint written by <see cref="SaveCheckpoint"/>;
+    /// Restores a trainer (model, optimizer, step, generator) from a checkpoint written by <see cref="ModelTrainer{TConfig, TModel}.SaveCheckpoint"/>;
     /// a damaged one is a <see cref="CheckpointFormatException"/> naming <paramref name="name"/>.
     /// </summary>
     public static VqTokenizerTrainer LoadCheckpoint(Stream source, Device device, string? name = null) =>
         CheckpointZip.Load(source, name, zip =>
         {
             var (state, config) = ReadHeader(zip);
-            return CheckpointZip.Restore(new VqTokenizerTrainer(config, device, state.Seed), trainer =>
-            {
-                CheckpointZip.ReadTrainer(zip, trainer._model, trainer._optimizer, trainer._generator);
-                (trainer.Step, trainer.LastLoss, trainer.ResolvedSpec) = (state.Step, state.LastLoss, CheckpointZip.ReadSpec(zip));
-            });
+            return CheckpointZip.Restore(new VqTokenizerTrainer(config, device, state.Seed), trainer => trainer.RestoreFrom(zip, state));
         });
 
     /// <summary>Loads only the model of a checkpoint, ready to encode and decode (eval mode); the caller disposes it.</summary>

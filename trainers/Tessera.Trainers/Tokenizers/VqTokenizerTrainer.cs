@@ -1,5 +1,4 @@
 using Tessera.Trainers.Distributed;
-using System.Diagnostics;
 using Tessera.Infra.Data;
 using Tessera.Trainers.Data;
 using TorchSharp;
@@ -13,48 +12,16 @@ namespace Tessera.Trainers.Tokenizers;
 /// AdamW with warmup and cosine decay. Runs synchronously on the caller's thread; one
 /// instance per thread. Same config, seed and batch stream => bit-identical weights and metrics.
 /// </summary>
-public sealed partial class VqTokenizerTrainer : IDisposable
+public sealed partial class VqTokenizerTrainer : ModelTrainer<VqTokenizerConfig, TokenizerModel>
 {
     public const string Stage = "tokenizer";
 
-    private readonly TokenizerModel _model;
-    private readonly TorchSharp.Modules.AdamW _optimizer;
-    private readonly Generator _generator;
-    private readonly Device _device;
-    private readonly NonFiniteGuard _guard;
-    private bool _disposed;
-
     public VqTokenizerTrainer(VqTokenizerConfig config, Device device, long seed)
+        : base(Stage, config, device, seed, generator => CreateModel(config, generator))
     {
-        ArgumentNullException.ThrowIfNull(config);
-        config.Validate();
-        Config = config;
-        Seed = seed;
-        _device = device;
-        torch.manual_seed(seed); // nothing here draws from the global RNG; seeded anyway for any op that might
-        _generator = new Generator((ulong)seed);
-        _model = CreateModel(config, _generator);
-        _model.to(device);
-        // Created after the move: to(device) replaces parameters.
-        _optimizer = optim.AdamW(_model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
-        _guard = new NonFiniteGuard(Stage, config.OnNonFinite, _model);
     }
 
-    public VqTokenizerConfig Config { get; }
-    public long Seed { get; }
-    public TokenizerModel Model => _model;
-    /// <summary>Optimizer steps completed; <see cref="Train"/> continues from here up to <c>Config.Steps</c>.</summary>
-    public int Step { get; private set; }
-    /// <summary>Loss of the latest step (NaN before any).</summary>
-    public double LastLoss { get; private set; } = double.NaN;
-    /// <summary>The resolved spec text this trainer was restored with, if it came from a checkpoint.</summary>
-    public string? ResolvedSpec { get; private set; }
-    /// <summary>Checks every step for a non-finite loss or gradient; <see cref="NonFiniteGuard.SkippedSteps"/> counts dropped steps.</summary>
-    public NonFiniteGuard NonFinite => _guard;
-
-    /// <summary>Learning rate for 0-based step <paramref name="step"/>: linear warmup, then cosine to the floor.</summary>
-    public double LearningRateAt(int step) => LearningRateSchedule.WarmupCosine(step, Config.Steps, Config.WarmupSteps,
-        Config.LearningRate, Config.MinLearningRateFraction);
+    protected override string CheckpointFormatName => CheckpointFormat;
 
     /// <summary>
     /// Trains from <see cref="Step"/> to <c>Config.Steps</c>, then evaluates on <paramref name="heldOut"/>.
@@ -73,10 +40,9 @@ public sealed partial class VqTokenizerTrainer : IDisposable
         if (parallel is not null && Config.Quantizer != VqTokenizerConfig.QuantizerSimVq)
             throw new NotSupportedException($"a tokenizer with quantizer '{Config.Quantizer}' cannot train on several workers; use quantizer: simvq or workers: 1");
         using var sync = DataParallel.Start(parallel, _model.parameters());
-
-        var clock = Stopwatch.StartNew();
-        double lastReportSeconds = 0;
-        int imagesSinceReport = 0, restartedSinceReport = 0;
+        var training = new TrainingStep(_optimizer, _guard, parallel, sync, Config.BatchSize, gradClip: 0);
+        var reporter = new ProgressReporter(Stage, Config.Steps, Config.LogEvery, progress);
+        int restartedSinceReport = 0;
         _model.train();
         while (Step < Config.Steps)
         {
@@ -87,14 +53,11 @@ public sealed partial class VqTokenizerTrainer : IDisposable
             var x_BCHW = ImageTensors.ToTensor(batch, _device);
 
             double lr = LearningRateAt(Step);
-            foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
-            _guard.BeginStep();
-            _optimizer.zero_grad();
             // The progress metrics below describe the last micro-batch when this rank accumulates several.
             TokenizerForward fwd = default;
             Tensor mse = null!;
             int restarted = 0;
-            var loss = GradientAccumulation.Backward(parallel, Config.BatchSize, micro =>
+            var verdict = training.Take(Step + 1, lr, micro =>
             {
                 var x_MCHW = x_BCHW.narrow(0, micro.Start, micro.Count);
                 fwd = _model.Forward(x_MCHW, updateCodebook: true, _generator);
@@ -102,25 +65,17 @@ public sealed partial class VqTokenizerTrainer : IDisposable
                 mse = nn.functional.mse_loss(fwd.Reconstruction, x_MCHW);
                 var microLoss = mse + fwd.QuantizerLoss;
                 if (Config.L1Weight > 0) microLoss = microLoss + Config.L1Weight * nn.functional.l1_loss(fwd.Reconstruction, x_MCHW);
-                return _guard.Observe(Step + 1, microLoss);
-            });
-            var verdict = _guard.Complete(Step + 1, loss, sync, gradClip: 0,
-                () => $"Learning rate was {lr:G3}; lower it (config learning_rate {Config.LearningRate:G3}) or check the input images.");
-            if (verdict.Apply)
-            {
-                _optimizer.step();
-                LastLoss = verdict.Loss;
-            }
+                return microLoss;
+            }, () => $"Learning rate was {lr:G3}; lower it (config learning_rate {Config.LearningRate:G3}) or check the input images.");
+            if (verdict.Apply) LastLoss = verdict.Loss;
             Step++;
-            imagesSinceReport += Config.BatchSize; // the global batch: all ranks together
+            reporter.Count(Config.BatchSize);
             restartedSinceReport += restarted;
 
-            if (progress is not null && (Step % Config.LogEvery == 0 || Step == Config.Steps))
+            if (reporter.Due(Step))
             {
-                double now = clock.Elapsed.TotalSeconds;
-                double rate = imagesSinceReport / Math.Max(1e-9, now - lastReportSeconds);
                 long batchCodes = fwd.Indices.unique().Item1.shape[0];
-                progress.Report(new TrainingProgress(Stage, Step, Config.Steps, LastLoss, rate, new Dictionary<string, double>
+                reporter.Report(Step, LastLoss, new Dictionary<string, double>
                 {
                     ["learning_rate"] = lr,
                     ["recon_mse"] = mse.item<float>(),
@@ -128,9 +83,7 @@ public sealed partial class VqTokenizerTrainer : IDisposable
                     ["batch_codebook_usage"] = batchCodes / (double)Config.CodebookSize,
                     ["restarted_codes"] = restartedSinceReport,
                     ["skipped_steps"] = _guard.SkippedSteps,
-                }));
-                lastReportSeconds = now;
-                imagesSinceReport = 0;
+                });
                 restartedSinceReport = 0;
             }
             checkpoint?.AfterStep(Step, Config.Steps);
@@ -196,14 +149,4 @@ public sealed partial class VqTokenizerTrainer : IDisposable
         VqTokenizerConfig.KindMsVq => new MsVqTokenizer(config, generator),
         _ => throw new ArgumentException($"unknown tokenizer kind '{config.Kind}'"),
     };
-
-    public void Dispose()
-    {
-        if (_disposed) return;
-        _disposed = true;
-        _guard.Dispose();
-        _optimizer.Dispose();
-        _model.Dispose();
-        _generator.Dispose();
-    }
 }
