@@ -66,7 +66,8 @@ public static class AlignmentStage
             for (int round = 0; round < rounds; round++)
             {
                 if (round > 0) trainer.ResetReference(); // DDO self-play: the model as it is now is the next round's reference
-                last = trainer.Train(objective, new RoundProgress(context.Progress, stage.Name, round, rounds), ct, context.Parallel);
+                IProgress<TrainingProgress> progress = new RoundProgress(context.Progress, stage.Name, round, rounds);
+                last = trainer.Train(objective, cache?.SavingAtReports(context, progress) ?? progress, ct, context.Parallel);
             }
             if (!context.IsLeader) return StageOutcome.FollowerDone;
             objectiveNumbers["train_seconds"] = clock.Elapsed.TotalSeconds;

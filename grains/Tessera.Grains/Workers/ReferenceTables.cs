@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Tessera.Infra.Data;
 using Tessera.Infra.Storage;
+using Tessera.Trainers;
 using Tessera.Trainers.PostTraining;
 
 namespace Tessera.Grains.Workers;
@@ -49,11 +50,18 @@ public static class ReferenceTables
     {
         for (int i = 0; i < shards.Count; i++)
             if (tables[i].Changed)
+            {
                 store.WriteAsync(PathOf(shards[i], tables[i].ReferenceSha256), new MemoryStream(tables[i].ToBytes(), writable: false), ct).GetAwaiter().GetResult();
+                tables[i].MarkWritten();
+            }
     }
 }
 
-/// <summary>A cca stage's reference log-probabilities: the train shards' tables, looked up and filled by <see cref="Scores"/>.</summary>
+/// <summary>
+/// A cca stage's reference log-probabilities: the train shards' tables, looked up and filled by <see cref="Scores"/>,
+/// written back by rank 0 at every progress report (<see cref="SavingAtReports"/>) and when training ends, so a run
+/// stopped midway leaves what it computed for the next.
+/// </summary>
 public sealed class ReferenceCache
 {
     readonly IReadOnlyList<ShardEntry> _shards;
@@ -72,4 +80,17 @@ public sealed class ReferenceCache
     }
 
     public void Save(StageContext context) => ReferenceTables.Save(context.Services.Store, _shards, Scores.Tables, context.Cancellation);
+
+    /// <summary><paramref name="inner"/>, and on rank 0 the tables written back at each report (on the training thread, between steps).</summary>
+    public IProgress<TrainingProgress> SavingAtReports(StageContext context, IProgress<TrainingProgress> inner) =>
+        context.IsLeader ? new SaveAtReport(inner, () => Save(context)) : inner;
+
+    sealed class SaveAtReport(IProgress<TrainingProgress> inner, Action save) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value)
+        {
+            save();
+            inner.Report(value);
+        }
+    }
 }

@@ -118,6 +118,7 @@ public sealed class ReferenceCacheTests : IDisposable
         ReferenceTables.Save(store, shards, empty, CancellationToken.None);
         string path = ReferenceTables.PathOf(shards[0], ReferenceSha);
         Assert.True(File.Exists(_dir.Combine(path.Split('/'))));
+        Assert.False(empty[0].Changed); // written: the next save skips it until it gains entries
 
         var read = ReferenceTables.Load(store, shards, ReferenceSha, 4, log, CancellationToken.None);
         Assert.True(read[0].TryGet(1, 3, out float value));

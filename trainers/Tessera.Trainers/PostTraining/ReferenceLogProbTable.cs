@@ -50,8 +50,11 @@ public sealed class ReferenceLogProbTable
     public int Count { get; }
     /// <summary>Conditions per sequence: the classes, then the null class.</summary>
     public int Conditions { get; }
-    /// <summary>Whether entries were added since the table was built or read (so it is worth writing back).</summary>
+    /// <summary>Whether entries were added since the table was built, read or last written (so it is worth writing back).</summary>
     public bool Changed { get; private set; }
+
+    /// <summary>Records that the table as it is now has been written.</summary>
+    public void MarkWritten() => Changed = false;
     /// <summary>Entries computed so far.</summary>
     public int Filled => _values.Count(v => !float.IsNaN(v));
 
