@@ -15,6 +15,12 @@ namespace Tessera.Grains.Workers;
 /// like any other. Objectives and their data: cca and ddo read the train token shards (ddo also samples fakes from
 /// its reference each step, with `rounds` self-play rounds); dpo ranks the start's samples by the classifier into
 /// pairs whose reference log-probabilities are cached; rl samples groups from the policy, rewarded by the classifier.
+/// cca keeps its reference log-probabilities beside the token shards (<see cref="ReferenceTables"/>).
+///
+/// With `workers: N` every rank trains (<see cref="PostTrainer.Train"/> with the ring), then rank 0 alone judges the start
+/// and the result and writes the checkpoint and report: judging first would keep the other ranks waiting at the ring.
+/// cca and dpo draw the same global batches and pairs on every rank (one seed) and each scores its rows; ddo and rl draw
+/// their null rows, fakes and groups with a generator seeded per rank, so the ranks' samples differ.
 /// </summary>
 public static class AlignmentStage
 {
@@ -26,7 +32,7 @@ public static class AlignmentStage
         var device = TorchRuntime.ResolveDevice(context.Spec.Device);
         long seed = context.Spec.Seed;
         string from = stage.String("from");
-        var (startPath, _) = StageCheckpoints.Resolve(store, context.ExperimentId, from, ct);
+        var (startPath, startCheckpoint) = StageCheckpoints.Resolve(store, context.ExperimentId, from, ct);
         GeneratorLineage lineage = StageCheckpoints.ReadLineage(store, startPath, ct);
         var (start, tokenizer) = StageCheckpoints.LoadGenerator(store, startPath, device, ct);
         using var _ = start;
@@ -34,39 +40,50 @@ public static class AlignmentStage
         using var judge = SampleJudge.Load(context, stage.String("classifier"), device);
         var evalSettings = new EvalSettings(stage.Int("samples_per_class"), stage.Double("cfg"), stage.Double("temperature"),
             stage.Int("top_k"), stage.Double("top_p"), stage.Int("sample_batch_size"));
-        var artifacts = new List<ArtifactInfo>();
-        var before = judge.Evaluate(context, start.Model, tokenizer, evalSettings, $"{stage.Name}-before", artifacts);
-
         var config = FromStage(stage);
+        int rank = context.Parallel?.Rank ?? 0;
         int rounds = stage.Kind == PostTrainingConfig.ObjectiveDdo ? stage.Int("rounds") : 1;
         var objectiveNumbers = new Dictionary<string, double> { ["steps"] = rounds * config.Steps, ["rounds"] = rounds };
+        var artifacts = new List<ArtifactInfo>();
         var clock = Stopwatch.StartNew();
         using (var trainer = new PostTrainer(start.Model, config, seed))
         using (var random = new torch.Generator((ulong)seed))
+        using (var perRank = new torch.Generator((ulong)(seed + 1_000_003L * rank))) // rank 0: the single-worker stream
         {
             var sampling = evalSettings.Sampling(cfg: null); // the objectives' own samples are conditional, without guidance
+            ReferenceCache? cache = stage.Kind == PostTrainingConfig.ObjectiveCca
+                ? ReferenceCache.Load(context, lineage, tokenizer.Scales, startCheckpoint.Sha256, start.Model.Config.Classes + 1) : null;
             IPostTrainingObjective objective = stage.Kind switch
             {
-                PostTrainingConfig.ObjectiveCca => new CcaObjective(TrainTokens(context, lineage, tokenizer.Scales), config, random),
-                PostTrainingConfig.ObjectiveDdo => new DdoObjective(TrainTokens(context, lineage, tokenizer.Scales), config, sampling, random),
+                PostTrainingConfig.ObjectiveCca => new CcaObjective(TrainTokens(context, lineage, tokenizer.Scales), config, random, cache!.Scores),
+                PostTrainingConfig.ObjectiveDdo => new DdoObjective(TrainTokens(context, lineage, tokenizer.Scales), config, sampling, perRank),
                 PostTrainingConfig.ObjectiveDpo => PreferencePairs(context, start.Model, trainer.Reference, judge.Reward(tokenizer), config, sampling,
                     random, objectiveNumbers),
-                PostTrainingConfig.ObjectiveRl => new GrpoObjective(judge.Reward(tokenizer), config, sampling, random),
+                PostTrainingConfig.ObjectiveRl => new GrpoObjective(judge.Reward(tokenizer), config, sampling, perRank),
                 _ => throw new NotSupportedException($"stage kind '{stage.Kind}' is not an alignment stage"),
             };
             TrainingProgress? last = null;
             for (int round = 0; round < rounds; round++)
             {
                 if (round > 0) trainer.ResetReference(); // DDO self-play: the model as it is now is the next round's reference
-                last = trainer.Train(objective, new RoundProgress(context.Progress, stage.Name, round, rounds), ct);
+                IProgress<TrainingProgress> progress = new RoundProgress(context.Progress, stage.Name, round, rounds);
+                last = trainer.Train(objective, cache?.SavingAtReports(context, progress) ?? progress, ct, context.Parallel);
             }
+            if (!context.IsLeader) return StageOutcome.FollowerDone;
             objectiveNumbers["train_seconds"] = clock.Elapsed.TotalSeconds;
+            if (cache is not null)
+            {
+                cache.Save(context);
+                objectiveNumbers["reference_cache_hits"] = cache.Scores.Hits;
+                objectiveNumbers["reference_cache_misses"] = cache.Scores.Misses;
+            }
             objectiveNumbers["train_loss"] = last!.Loss;
             foreach (var (key, value) in last.Metrics) objectiveNumbers[$"train_{key}"] = value;
             artifacts.Add(StageData.WriteCheckpoint(context, s => trainer.SaveGeneratorCheckpoint(s, context.ResolvedSpecYaml, seed, rounds * config.Steps)));
             artifacts.Add(StageData.WriteJson(context, GeneratorStage.Lineage(context.ExperimentId, stage.Name), lineage));
         }
 
+        var before = judge.Evaluate(context, start.Model, tokenizer, evalSettings, $"{stage.Name}-before", artifacts);
         // Judged from the checkpoint just written, loaded the way every later user loads it.
         var (aligned, alignedTokenizer) = StageCheckpoints.LoadGenerator(store, ExperimentPaths.Checkpoint(context.ExperimentId, stage.Name), device, ct);
         using var ___ = aligned;

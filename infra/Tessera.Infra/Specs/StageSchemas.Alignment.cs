@@ -21,7 +21,7 @@ public static partial class StageSchemas
         new("weight_decay", SettingType.Number, 0.0, "AdamW weight decay", Min: 0, Max: 1),
         new("grad_clip", SettingType.Number, 1.0, "global gradient-norm clip", Min: 1e-6, Max: 1000),
         new("log_every", SettingType.Integer, 25, "steps between progress reports (rows of metrics.jsonl)", Min: 1),
-        new("workers", SettingType.Integer, 1, "alignment stages train on one worker (data-parallel post-training is not built yet)", Min: 1, Max: 1),
+        .. DataParallel,
         OnNonFinite,
         .. (beta is double b ? [new SettingSchema("beta", SettingType.Number, b, "scale of the log-ratio to the reference (dpo: trl's 0.1; cca, ddo: 0.02)", Min: 1e-9, Max: 1000)] : Array.Empty<SettingSchema>()),
         .. objective,

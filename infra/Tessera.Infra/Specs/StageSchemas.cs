@@ -22,6 +22,14 @@ public static partial class StageSchemas
         "a NaN or infinite loss or gradient: stop fails the stage naming the step and the first such parameter; skip drops the step and counts it (skipped_steps)",
         Choices: ["stop", "skip"]);
 
+    /// <summary>The data-parallel settings of every training stage (pretraining and alignment).</summary>
+    static SettingSchema[] DataParallel =>
+    [
+        new("workers", SettingType.Integer, 1, "data-parallel ranks averaging gradients over the gRPC ring; must divide batch_size", Min: 1, Max: 16),
+        new("min_workers", SettingType.Integer, 0, "fewest ranks a (re)start may run on when fewer than workers slots are free, each rank then accumulating the gradients of several workers' slices (same global batch, same steps); 0 = workers: wait for all the slots", Min: 0, Max: 16),
+        new("peer_timeout_seconds", SettingType.Number, 30.0, "with workers > 1: how long a rank waits for a missing peer before the stage fails", Min: 1, Max: 3600),
+    ];
+
     /// <summary>Settings every training stage has; only their defaults differ by kind.</summary>
     static SettingSchema[] Training(int steps, int batchSize, double lr, int logEvery, int warmup = 50, double weightDecay = 0.0,
         double minLrFraction = 0.05) =>
@@ -33,9 +41,7 @@ public static partial class StageSchemas
         new("min_lr_fraction", SettingType.Number, minLrFraction, "the cosine decay ends at this fraction of the peak rate", Min: 0, Max: 1),
         new("weight_decay", SettingType.Number, weightDecay, "AdamW weight decay", Min: 0, Max: 1),
         new("log_every", SettingType.Integer, logEvery, "steps between progress reports (rows of metrics.jsonl)", Min: 1),
-        new("workers", SettingType.Integer, 1, "data-parallel ranks averaging gradients over the gRPC ring; must divide batch_size", Min: 1, Max: 16),
-        new("min_workers", SettingType.Integer, 0, "fewest ranks a (re)start may run on when fewer than workers slots are free, each rank then accumulating the gradients of several workers' slices (same global batch, same steps); 0 = workers: wait for all the slots", Min: 0, Max: 16),
-        new("peer_timeout_seconds", SettingType.Number, 30.0, "with workers > 1: how long a rank waits for a missing peer before the stage fails", Min: 1, Max: 3600),
+        .. DataParallel,
         new("checkpoint_every", SettingType.Integer, 250, "steps between resumable checkpoints (an interrupted stage resumes from the newest; 0 = none)", Min: 0),
         OnNonFinite,
     ];

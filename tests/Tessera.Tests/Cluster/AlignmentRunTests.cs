@@ -9,7 +9,8 @@ namespace Tessera.Tests.Cluster;
 /// <summary>
 /// The four alignment stages end to end through `tessera run` (embedded silo): each post-trains the tiny generator,
 /// judges it before and after, writes a generator checkpoint that loads and samples like any other, and its
-/// before/after section of report.md.
+/// before/after section of report.md. cca, ddo and rl run on two data-parallel ranks over the real gRPC ring; cca
+/// leaves its reference log-probabilities beside the token shards.
 /// </summary>
 [Collection(TorchCollection.Name)]
 public sealed class AlignmentRunTests : IDisposable
@@ -30,6 +31,7 @@ public sealed class AlignmentRunTests : IDisposable
         stages:
         {{ExperimentFlowTests.TinyStages}}
           - kind: cca
+            workers: 2
             steps: 3
             batch_size: 8
             lr: 0.001
@@ -37,6 +39,7 @@ public sealed class AlignmentRunTests : IDisposable
             samples_per_class: 2
           - kind: ddo
             from: generator
+            workers: 2
             steps: 2
             rounds: 2
             batch_size: 4
@@ -52,6 +55,7 @@ public sealed class AlignmentRunTests : IDisposable
             samples_per_class: 2
           - kind: rl
             from: generator
+            workers: 2
             steps: 2
             batch_size: 2
             group_size: 3
@@ -109,6 +113,10 @@ public sealed class AlignmentRunTests : IDisposable
         var ddoSteps = File.ReadLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
             .Where(r => r.GetProperty("stage").GetString() == "ddo").Select(r => r.GetProperty("step").GetInt32());
         Assert.Equal([1, 2, 3, 4], ddoSteps);
+        // CCA's reference numbers were kept beside the train token shards: 3 steps x 8 rows, two conditions each (fewer if repeated).
+        var cca = summary.RootElement.GetProperty("stages").GetProperty("cca");
+        Assert.InRange(cca.GetProperty("reference_cache_misses").GetDouble(), 1, 3 * 8 * 2);
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(runs, "tokens", "mnist"), "train-*.tokens.ref-*.lp", SearchOption.AllDirectories));
         var dpo = summary.RootElement.GetProperty("stages").GetProperty("dpo");
         Assert.True(dpo.GetProperty("pairs_chosen_reward").GetDouble() >= dpo.GetProperty("pairs_rejected_reward").GetDouble());
     }

@@ -89,7 +89,7 @@ public class DataParallelEquivalenceTests
     }
 
     /// <summary>Runs <paramref name="train"/> as each of <paramref name="ranks"/> ranks over a real loopback gRPC ring, each on its own thread.</summary>
-    static async Task<float[][]> OnRing(int ranks, Func<int, IGradientReducer, float[]> train)
+    internal static async Task<float[][]> OnRing(int ranks, Func<int, IGradientReducer, float[]> train)
     {
         await using var cluster = await LoopbackCluster.StartAsync(ranks);
         var rings = await Task.WhenAll(Enumerable.Range(0, ranks).Select(r => cluster.Hub(r).JoinAsync(cluster.Group(r, "accumulation", "s3cret"))));

@@ -21,7 +21,8 @@ public class CachedDpoTests
         return new GptGenerator(Tiny with { Dropout = 0 }, g);
     }
 
-    private static TokenBatch RandomBatch(int count, int seed)
+    /// <summary>Random tokens, classes in turn.</summary>
+    internal static TokenBatch RandomBatch(int count, int seed)
     {
         var rng = new Random(seed);
         var labels = Enumerable.Range(0, count).Select(i => i % Tiny.Classes).ToArray();

@@ -68,11 +68,12 @@ public class StageMappingTests
     }
 
     [Fact]
-    public void AnAlignmentStageRefusesSeveralWorkersAndNeedsAClassifier()
+    public void AnAlignmentStageSplitsItsBatchEvenlyOverWorkersAndNeedsAClassifier()
     {
-        var workers = Assert.Throws<SpecException>(() => SpecParser.Parse(
-            "experiment: d\ndataset:\n  name: mnist\nstages:\n  - kind: tokenizer\n  - kind: generator\n  - kind: classifier\n  - kind: dpo\n    workers: 2\n", "d.yaml"));
-        Assert.Contains("one worker", workers.Message);
+        const string head = "experiment: d\ndataset:\n  name: mnist\nstages:\n  - kind: tokenizer\n  - kind: generator\n  - kind: classifier\n";
+        Assert.Equal(2, SpecParser.Parse(head + "  - kind: dpo\n    workers: 2\n", "d.yaml").Stages[3].Workers);
+        var workers = Assert.Throws<SpecException>(() => SpecParser.Parse(head + "  - kind: cca\n    workers: 2\n    batch_size: 63\n", "d.yaml"));
+        Assert.Contains("does not split evenly over 2 workers", workers.Message);
         var judge = Assert.Throws<SpecException>(() => SpecParser.Parse(
             "experiment: d\ndataset:\n  name: mnist\nstages:\n  - kind: tokenizer\n  - kind: generator\n  - kind: rl\n", "d.yaml"));
         Assert.Contains("needs a classifier stage before it", judge.Message);

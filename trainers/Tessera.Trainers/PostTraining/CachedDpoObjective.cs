@@ -1,4 +1,5 @@
 using Tessera.Infra.Data;
+using Tessera.Trainers.Distributed;
 using Tessera.Trainers.Generators;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -46,10 +47,12 @@ public sealed class CachedDpoObjective : IPostTrainingObjective
     /// <summary>Both sequences of every pair.</summary>
     public int ImagesPerStep(int batchSize) => 2 * batchSize;
 
-    public ObjectiveResult NextLoss(TokenGenerator policy, FrozenReference reference, int batchSize)
+    /// <summary>Every rank walks the same global order of pairs and trains on its own rows of each batch.</summary>
+    public ObjectiveResult NextLoss(TokenGenerator policy, FrozenReference reference, int batchSize, DataParallel? parallel = null)
     {
-        int[] picks = _sampler.Indices(_position, batchSize);
+        int[] global = _sampler.Indices(_position, batchSize);
         _position += batchSize;
+        int[] picks = GradientAccumulation.GlobalRows(parallel, batchSize).Select(r => global[r]).ToArray();
         var batch = _pairs.Select(picks);
         var (classes_B, chosen_BL) = TokenBatchTensors.From(batch.Chosen, policy.Config, policy.Device);
         var (_, rejected_BL) = TokenBatchTensors.From(batch.Rejected, policy.Config, policy.Device);

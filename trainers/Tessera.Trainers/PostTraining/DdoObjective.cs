@@ -1,4 +1,5 @@
 using Tessera.Trainers.Data;
+using Tessera.Trainers.Distributed;
 using Tessera.Trainers.Generators;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -21,9 +22,14 @@ public sealed class DdoObjective(ITokenBatchSource source, PostTrainingConfig co
     /// <summary>The real sequences and as many fakes.</summary>
     public int ImagesPerStep(int batchSize) => 2 * batchSize;
 
-    public ObjectiveResult NextLoss(TokenGenerator policy, FrozenReference reference, int batchSize)
+    /// <summary>
+    /// With <paramref name="parallel"/>, every rank draws the same global batch of real digits and takes its own rows;
+    /// its null draws and fakes come from its own <c>generator</c> (seeded per rank), so the ranks' fakes differ.
+    /// </summary>
+    public ObjectiveResult NextLoss(TokenGenerator policy, FrozenReference reference, int batchSize, DataParallel? parallel = null)
     {
         var batch = source.Next(batchSize);
+        if (parallel is not null) batch = PreferencePairs.Rows(batch, GradientAccumulation.GlobalRows(parallel, batchSize));
         var (labels_B, real_BL) = TokenBatchTensors.From(batch, policy.Config, policy.Device);
         var classes_B = WithNullRows(labels_B, policy.NullClass, config.NullRatio, generator);
         var fake_BL = reference.Model.Generate(classes_B.data<long>().Select(c => (int)c).ToArray(), sampling, generator);

@@ -1,3 +1,4 @@
+using Tessera.Trainers.Distributed;
 using Tessera.Trainers.Generators;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -20,10 +21,12 @@ public sealed class GrpoObjective(Func<Tensor, Tensor, Tensor> reward, PostTrain
     /// <summary>A group of samples per class.</summary>
     public int ImagesPerStep(int batchSize) => batchSize * config.GroupSize;
 
-    public ObjectiveResult NextLoss(TokenGenerator policy, FrozenReference reference, int batchSize)
+    /// <summary>With <paramref name="parallel"/>, this rank's share of the groups, from its own <c>generator</c> (seeded per rank).</summary>
+    public ObjectiveResult NextLoss(TokenGenerator policy, FrozenReference reference, int batchSize, DataParallel? parallel = null)
     {
         int groups = config.GroupSize;
-        var classes_B = randint(0, policy.Config.Classes, new long[] { batchSize }, generator: generator);
+        int mine = parallel?.RowsPerStep(batchSize) ?? batchSize;
+        var classes_B = randint(0, policy.Config.Classes, new long[] { mine }, generator: generator);
         var classes_R = classes_B.repeat_interleave(groups).to(policy.Device); // R = B * G, a class's group side by side
         var tokens_RL = policy.Generate(classes_R.cpu().data<long>().Select(c => (int)c).ToArray(), sampling, generator);
         Tensor rewards_R;

@@ -1,3 +1,4 @@
+using Tessera.Trainers.Distributed;
 using Tessera.Trainers.Generators;
 
 namespace Tessera.Trainers.PostTraining;
@@ -14,6 +15,10 @@ public interface IPostTrainingObjective
     /// <summary>Images (sequences) one step of <paramref name="batchSize"/> examples trains on, for the throughput report.</summary>
     int ImagesPerStep(int batchSize);
 
-    /// <summary>The loss of the next <paramref name="batchSize"/> examples; <paramref name="policy"/> carries the gradient.</summary>
-    ObjectiveResult NextLoss(TokenGenerator policy, FrozenReference reference, int batchSize);
+    /// <summary>
+    /// The loss of the next <paramref name="batchSize"/> examples (the global batch), a mean over the rows this rank
+    /// trains on: all of them without <paramref name="parallel"/>, else its slices
+    /// (<see cref="GradientAccumulation.GlobalRows"/>); <paramref name="policy"/> carries the gradient.
+    /// </summary>
+    ObjectiveResult NextLoss(TokenGenerator policy, FrozenReference reference, int batchSize, DataParallel? parallel = null);
 }

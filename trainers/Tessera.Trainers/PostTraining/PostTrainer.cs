@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Tessera.Trainers.Distributed;
 using Tessera.Trainers.Generators;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -66,11 +67,20 @@ public sealed class PostTrainer : IDisposable
     /// Trains from <see cref="Step"/> to <c>Config.Steps</c>, reporting every <c>LogEvery</c> steps and on the last (the
     /// objective's metrics beside learning rate and gradient norm); checks <paramref name="ct"/> every step; on a non-finite loss or
     /// gradient skips the step or throws <see cref="TrainingDivergedException"/> (<c>OnNonFinite</c>). Returns the last step's report.
+    /// With <paramref name="parallel"/>, the ranks start from rank 0's policy, each scores its rows of every global batch
+    /// (<see cref="IPostTrainingObjective.NextLoss"/>) and the gradients are averaged over the ring before each step; the
+    /// loss and metrics reported are this rank's.
     /// </summary>
-    public TrainingProgress Train(IPostTrainingObjective objective, IProgress<TrainingProgress>? progress, CancellationToken ct)
+    public TrainingProgress Train(IPostTrainingObjective objective, IProgress<TrainingProgress>? progress, CancellationToken ct,
+        DataParallel? parallel = null)
     {
         ArgumentNullException.ThrowIfNull(objective);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        using var sync = DataParallel.Start(parallel, _policy.parameters());
+        // The objective's loss is a mean over this rank's rows; the ring divides the sum over ranks by their number. Scaled
+        // by ranks x rows / global batch, the averaged gradient is the global batch's mean, also when a rank runs several
+        // workers' slices (min_workers) and the ranks hold unequal shares.
+        double scale = parallel is null ? 1 : (double)parallel.WorldSize * parallel.RowsPerStep(Config.BatchSize) / Config.BatchSize;
         var clock = Stopwatch.StartNew();
         double lastReport = 0;
         int sinceReport = 0; // images since the last report
@@ -82,10 +92,10 @@ public sealed class PostTrainer : IDisposable
             foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
             _guard.BeginStep();
             _optimizer.zero_grad();
-            var result = objective.NextLoss(_policy, _reference, Config.BatchSize);
+            var result = objective.NextLoss(_policy, _reference, Config.BatchSize, parallel);
             var lossTensor = _guard.Observe(Step + 1, result.Loss);
-            lossTensor.backward();
-            var verdict = _guard.Complete(Step + 1, lossTensor, sync: null, Config.GradClip,
+            (scale == 1 ? lossTensor : lossTensor.mul(scale)).backward();
+            var verdict = _guard.Complete(Step + 1, lossTensor, sync, Config.GradClip,
                 () => $"Learning rate was {lr:G3}; lower it or beta ({Config.Beta:G3}).");
             if (verdict.Apply) _optimizer.step();
             Step++;
