@@ -203,13 +203,15 @@ public sealed class ExperimentGrain(
     /// waiting keeps its checkpoint request; <paramref name="overrides"/> says whether this plan replaces it (a stop
     /// does, a second move does not).
     /// </summary>
-    async Task AfterCheckpoint(string reason, string action, bool overrides, Func<int?, Task> then)
+    /// <param name="optional">The plan is only worth it with the checkpoint (a grow-back): without one, nothing happens,
+    /// and the result is false when rank 0 takes no checkpoint on request at all.</param>
+    async Task<bool> AfterCheckpoint(string reason, string action, bool overrides, Func<int?, Task> then, bool optional = false)
     {
         string stage = S.StageNames[S.StageIndex];
         if (_afterCheckpoint is not null)
         {
             if (overrides) _afterCheckpoint = then;
-            return;
+            return true;
         }
         bool asked;
         try { asked = await Trainer(S.StageIndex, 0).CheckpointSoon().WaitAsync(TimeSpan.FromSeconds(10)); }
@@ -218,12 +220,17 @@ public sealed class ExperimentGrain(
             logger.LogWarning("Experiment {Id}: rank 0 of stage {Stage} could not be asked for a checkpoint: {Problem}", Id, stage, e.Message);
             asked = false;
         }
-        if (IsFinished) return; // a cancel or failure arrived while rank 0 was being asked
+        if (IsFinished) return true; // a cancel or failure arrived while rank 0 was being asked
+        if (!asked && optional)
+        {
+            logger.LogInformation("Experiment {Id}: {Reason}, but rank 0 of stage {Stage} takes no checkpoint on request; it stays as it is", Id, reason, stage);
+            return false;
+        }
         if (!asked)
         {
             logger.LogWarning("Experiment {Id}: {Reason}; stage {Stage} {Action} from its last checkpoint", Id, reason, stage, action);
             await then(null);
-            return;
+            return true;
         }
         logger.LogWarning("Experiment {Id}: {Reason}; stage {Stage} {Action} after rank 0's checkpoint at its next step", Id, reason, stage, action);
         _afterCheckpoint = then;
@@ -231,11 +238,12 @@ public sealed class ExperimentGrain(
         _checkpointDeadline = this.RegisterGrainTimer(async _ =>
         {
             if (_afterCheckpoint is not { } late || S.Generation != generation || IsFinished) return;
-            logger.LogWarning("Experiment {Id}: no checkpoint from rank 0 within {Seconds} s; stage {Stage} goes ahead from its last one",
-                Id, PlannedCheckpointPatience.TotalSeconds, stage);
+            logger.LogWarning("Experiment {Id}: no checkpoint from rank 0 within {Seconds} s; stage {Stage} {What}",
+                Id, PlannedCheckpointPatience.TotalSeconds, stage, optional ? "stays as it is" : "goes ahead from its last one");
             ForgetPlan();
-            await late(null);
+            if (!optional) await late(null);
         }, new GrainTimerCreationOptions { DueTime = PlannedCheckpointPatience, Period = Timeout.InfiniteTimeSpan });
+        return true;
     }
 
     /// <summary>Stops the stage's ranks, gives back their slots and starts it again as a new generation after <paramref name="delay"/>.</summary>
@@ -441,8 +449,13 @@ public sealed class ExperimentGrain(
             var snapshot = await Scheduler.Snapshot();
             long free = snapshot.Silos.Where(silo => !silo.Draining).Sum(silo => Math.Max(0L, (long)silo.Slots - silo.InUse)); // an embedded silo's are unlimited
             if (snapshot.Queue.Count > 0 || free < workers - ranks) return;
-            await AfterCheckpoint($"{free} slot(s) free again for the {workers - ranks} missing worker(s)", $"grows back to {workers} ranks",
-                overrides: false, _ => Restart());
+            // A stage that takes no checkpoint on request (an alignment stage) would start its training over: it stays small.
+            if (!await AfterCheckpoint($"{free} slot(s) free again for the {workers - ranks} missing worker(s)", $"grows back to {workers} ranks",
+                    overrides: false, _ => Restart(), optional: true))
+            {
+                _growBack?.Dispose();
+                _growBack = null;
+            }
         }, new GrainTimerCreationOptions { DueTime = GrowBackCheck, Period = GrowBackCheck });
     }
 
