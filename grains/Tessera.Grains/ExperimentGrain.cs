@@ -503,7 +503,6 @@ public sealed class ExperimentGrain(
 
     static string StateName(ExperimentState s) => s.ToString().ToLowerInvariant();
 
-    /// <summary>Every call to this grain logs inside the experiment's scope, with the stage it is on when the call arrives.</summary>
     // ---- wake-up reminder ----------------------------------------------------------------------------------------
     // A live experiment keeps a reminder (Redis-backed in a cluster). If every silo stops, nothing would call the
     // experiment again until someone asks for it; the reminder activates it once the cluster is back, and activation
@@ -537,6 +536,7 @@ public sealed class ExperimentGrain(
     public Task ReceiveReminder(string reminderName, TickStatus status) =>
         reminderName == WakeReminder && IsFinished && !_live ? DropWakeReminder() : Task.CompletedTask;
 
+    /// <summary>Every call to this grain logs inside the experiment's scope, with the stage it is on when the call arrives.</summary>
     async Task IIncomingGrainCallFilter.Invoke(IIncomingGrainCallContext context)
     {
         // Status polls (dashboards, `bench api`) never log: they skip the scope's allocations.

@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -24,8 +22,8 @@ public static class SiloConfiguration
     /// </summary>
     public static ISiloBuilder UseTessera(this ISiloBuilder silo, TesseraSiloOptions options)
     {
-        int siloPort = options.SiloPort == 0 ? FreeTcpPort() : options.SiloPort;
-        int gatewayPort = options.GatewayPort == 0 ? FreeTcpPort() : options.GatewayPort;
+        int siloPort = options.SiloPort == 0 ? FreePorts.Next() : options.SiloPort;
+        int gatewayPort = options.GatewayPort == 0 ? FreePorts.Next() : options.GatewayPort;
         if (options.RedisConnection is { } redis)
         {
             if (options.Kubernetes)
@@ -92,45 +90,5 @@ public static class SiloConfiguration
         var parsed = ConfigurationOptions.Parse(connection);
         parsed.AbortOnConnectFail = false;
         return parsed;
-    }
-
-    /// <summary>
-    /// A port that is free now, for a listener that binds it a moment later. Chosen below the kernel's ephemeral range:
-    /// the port 0 trick hands out a port from that range, where every outgoing connection (Redis, gRPC, HTTP) also
-    /// takes its local port, and one of them could take it before the listener binds ("address already in use", seen
-    /// in the test suite). Below the range only another listener can take it.
-    /// </summary>
-    internal static int FreeTcpPort()
-    {
-        var (low, _) = EphemeralRange();
-        int floor = 10_000;
-        for (int attempt = 0; attempt < 64 && low - floor > 1000; attempt++)
-        {
-            int port = Random.Shared.Next(floor, low);
-            try
-            {
-                using var probe = new TcpListener(IPAddress.Any, port); // Any: also clashes with a listener on another address
-                probe.Start();
-                return port;
-            }
-            catch (SocketException) { }
-        }
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    /// <summary>Linux's ip_local_port_range (default 32768-60999); the IANA range elsewhere.</summary>
-    static (int Low, int High) EphemeralRange()
-    {
-        try
-        {
-            var parts = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-            return (int.Parse(parts[0], CultureInfo.InvariantCulture), int.Parse(parts[1], CultureInfo.InvariantCulture));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
-        {
-            return (49152, 65535);
-        }
     }
 }

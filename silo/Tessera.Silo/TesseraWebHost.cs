@@ -37,7 +37,7 @@ public static class TesseraWebHost
         // appsettings.json happens to sit in the directory `tessera` was started from.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         int port = ResolveHttpPort(options);
-        int collectivePort = options.CollectivePort == 0 ? SiloConfiguration.FreeTcpPort() : options.CollectivePort;
+        int collectivePort = options.CollectivePort == 0 ? FreePorts.Next() : options.CollectivePort;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(IPAddress.Parse(options.HttpAddress), port, listen =>

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Serilog.Core;
@@ -30,7 +29,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _gateway = FreePort();
+        _gateway = FreePorts.Next();
         _app = TesseraWebHost.Build(new TesseraSiloOptions
         {
             ArtifactRoot = _root, SiloPort = 0, GatewayPort = _gateway, HttpPort = 0, TorchThreads = 1,
@@ -47,12 +46,6 @@ public sealed class AuthenticationTests : IAsyncLifetime
         if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
     }
 
-    static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     async Task<(HttpStatusCode Status, string Body)> Get(string path, string? token, HttpClient? client = null)
     {

@@ -27,7 +27,7 @@ public sealed class TlsTests
         File.WriteAllBytes(pfx, certificate.Export(X509ContentType.Pkcs12, "pfx-password"));
         string publicCertificate = Path.Combine(root, "silo.cer");
         File.WriteAllBytes(publicCertificate, certificate.Export(X509ContentType.Cert));
-        int gateway = FreePort();
+        int gateway = FreePorts.Next();
 
         const string token = "tls-test-token-0123456789";
         await using var app = TesseraWebHost.Build(new TesseraSiloOptions
@@ -85,10 +85,4 @@ public sealed class TlsTests
         return tls.RemoteCertificate?.GetCertHashString();
     }
 
-    static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

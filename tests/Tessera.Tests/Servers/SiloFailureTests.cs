@@ -1,6 +1,5 @@
+using Tessera.Silo;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Tessera.Cli;
 using Tessera.Cli.Commands;
@@ -74,13 +73,13 @@ public sealed class SiloFailureTests(ITestOutputHelper output) : IAsyncLifetime
     /// <summary>A silo process of the cluster: one slot, its own ports and log directory; connection strings by environment, not argv.</summary>
     (Process, int) StartSilo(int index)
     {
-        int port = FreePort();
+        int port = FreePorts.Next();
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
             UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true,
         };
         foreach (string arg in new[] { typeof(TesseraApp).Assembly.Location, "silo", "--slots", "1", "--cluster-id", _clusterId,
-                     "--port", $"{port}", "--gateway", $"{FreePort()}", "--http", $"{FreePort()}", "--runs", Path.Combine(_root, $"silo{index}") })
+                     "--port", $"{port}", "--gateway", $"{FreePorts.Next()}", "--http", $"{FreePorts.Next()}", "--runs", Path.Combine(_root, $"silo{index}") })
             start.ArgumentList.Add(arg);
         start.Environment["TESSERA_REDIS"] = _redis;
         start.Environment["TESSERA_BLOB"] = TestServers.Blob;
@@ -108,12 +107,6 @@ public sealed class SiloFailureTests(ITestOutputHelper output) : IAsyncLifetime
         return int.Parse(starts[^1].Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     async Task<T> Until<T>(Func<Task<T?>> probe, TimeSpan timeout, string what) where T : class
     {

@@ -1,6 +1,5 @@
+using Tessera.Silo;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace Tessera.Tests.Servers;
 
@@ -32,9 +31,9 @@ public sealed class SiloProcesses : IAsyncDisposable
         {
             UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
         };
-        _siloPorts[n] = FreePort();
+        _siloPorts[n] = FreePorts.Next();
         foreach (string arg in new[] { "silo", "--runs", Path.Combine(_root, $"silo-{n}"), "--slots", "1",
-                     "--port", $"{_siloPorts[n]}", "--gateway", $"{FreePort()}", "--http", $"{FreePort()}", "--collective", $"{FreePort()}" })
+                     "--port", $"{_siloPorts[n]}", "--gateway", $"{FreePorts.Next()}", "--http", $"{FreePorts.Next()}", "--collective", $"{FreePorts.Next()}" })
             start.ArgumentList.Add(arg);
         start.Environment["TESSERA_REDIS"] = Redis;
         start.Environment["TESSERA_BLOB"] = TestServers.Blob;
@@ -89,10 +88,4 @@ public sealed class SiloProcesses : IAsyncDisposable
         if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
     }
 
-    static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
