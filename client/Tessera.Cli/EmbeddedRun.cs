@@ -46,7 +46,7 @@ public static class EmbeddedRun
         }
         finally
         {
-            await host.StopAsync(CancellationToken.None);
+            await TesseraWebHost.StopAsync(host, TimeSpan.FromSeconds(60));
             await Log.CloseAndFlushAsync();
         }
     }

@@ -36,6 +36,11 @@ public sealed class ExperimentGrain(
     bool _live;
     // Whether this process's experiment gauges include this experiment (see TesseraMetrics).
     bool _counted;
+    // A restart could not give the old ranks' slots back (the scheduler was unreachable): the next stage start does it
+    // before it asks for new ones, and keeps asking until the scheduler answers.
+    bool _releaseOwed;
+    // The experiment finished but the scheduler did not hear it (unreachable): a timer tells it until it does.
+    IGrainTimer? _finishedRetry;
 
     string Id => this.GetPrimaryKeyString();
     ExperimentGrainState S => state.State;
@@ -252,7 +257,9 @@ public sealed class ExperimentGrain(
         ForgetPlan();
         S.Generation++; // late reports of the ranks being stopped now are stale from here on
         await StopRanks();
-        await Scheduler.Release(Id);
+        // The silo that died may have been the scheduler's: then this waits for the next start instead of aborting
+        // the restart half-done (nothing would start the stage again, and the experiment would hang as running).
+        _releaseOwed = !await ToldScheduler(scheduler => scheduler.Release(Id), "give back the stage's slots");
         MoveTo(ExperimentState.Pending);
         await state.WriteStateAsync();
         ScheduleStageStart(delay);
@@ -362,6 +369,14 @@ public sealed class ExperimentGrain(
         // While it drives a workflow this activation must not be collected as idle: a stage may report nothing for
         // a long while, and a fresh activation would take the experiment for interrupted.
         DelayDeactivation(TimeSpan.FromDays(7));
+        if (_finishedRetry is not null)
+        {
+            // Resumed before the scheduler heard of the end: the start gives the old slots back itself, so no late
+            // "finished" releases the new ones.
+            _finishedRetry.Dispose();
+            _finishedRetry = null;
+            _releaseOwed = true;
+        }
         _stageStarter?.Dispose();
         _stageStarter = this.RegisterGrainTimer(StartCurrentStage,
             new GrainTimerCreationOptions { DueTime = delay, Period = Timeout.InfiniteTimeSpan });
@@ -383,14 +398,13 @@ public sealed class ExperimentGrain(
             // again: never a ring short of the ranks it was started with.
             StageSpec stage = spec.Stages[S.StageIndex];
             int workers = stage.Workers;
-            SlotGrant? slots;
-            // Reserve is idempotent: an answer that came too late (a scheduler swamped by a burst) is asked for again.
-            try { slots = await Scheduler.Reserve(new SlotRequest(Id, S.StageIndex, workers, spec.Priority, spec.Team, stage.Name, stage.MinWorkers)); }
-            catch (TimeoutException e)
-            {
-                logger.LogWarning("Stage {Stage}: the scheduler did not answer in time ({Problem}); asking again", stage.Name, e.Message);
-                slots = null;
-            }
+            SlotGrant? slots = null;
+            if (_releaseOwed) _releaseOwed = !await ToldScheduler(scheduler => scheduler.Release(Id), "give back the stage's slots");
+            // Reserve is idempotent: an answer that came too late (a scheduler swamped by a burst, or on a silo that just
+            // died) is asked for again.
+            if (!_releaseOwed)
+                await ToldScheduler(async scheduler => slots = await scheduler.Reserve(
+                    new SlotRequest(Id, S.StageIndex, workers, spec.Priority, spec.Team, stage.Name, stage.MinWorkers)), "reserve slots");
             if (slots is null)
             {
                 ScheduleStageStart(QueuedRetry);
@@ -459,6 +473,37 @@ public sealed class ExperimentGrain(
         }, new GrainTimerCreationOptions { DueTime = GrowBackCheck, Period = GrowBackCheck });
     }
 
+    /// <summary>
+    /// Makes one call to the scheduler; false, with a warning, if the scheduler cannot be reached (its silo just died
+    /// and membership has not said so yet, or it did not answer in time). The caller decides when to try again.
+    /// </summary>
+    async Task<bool> ToldScheduler(Func<ISchedulerGrain, Task> call, string what)
+    {
+        try
+        {
+            await call(Scheduler);
+            return true;
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansMessageRejectionException)
+        {
+            logger.LogWarning("Experiment {Id}: could not {What}: the scheduler is unreachable ({Problem}); trying again", Id, what, e.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Tells the scheduler the experiment finished, every few seconds until it hears it, so its slots are not lost.</summary>
+    void RetryFinishedUntilHeard()
+    {
+        _finishedRetry?.Dispose();
+        DelayDeactivation(TimeSpan.FromMinutes(30));
+        _finishedRetry = this.RegisterGrainTimer(async _ =>
+        {
+            if (!await ToldScheduler(scheduler => scheduler.Finished(Id), "release the experiment's slots")) return;
+            _finishedRetry?.Dispose();
+            _finishedRetry = null;
+        }, new GrainTimerCreationOptions { DueTime = QueuedRetry, Period = TimeSpan.FromSeconds(2) });
+    }
+
     void ForgetPlan()
     {
         _afterCheckpoint = null;
@@ -475,7 +520,7 @@ public sealed class ExperimentGrain(
         _ring = null;
         _live = false;
         _stageStarter?.Dispose();
-        await Scheduler.Finished(Id);
+        if (!await ToldScheduler(scheduler => scheduler.Finished(Id), "release the experiment's slots")) RetryFinishedUntilHeard();
         MoveTo(final);
         S.Error = error;
         S.FinishedAt = DateTimeOffset.UtcNow;

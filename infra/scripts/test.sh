@@ -28,7 +28,8 @@ source "$services/env"
 
 dotnet build Platform.sln -c Release -nologo -clp:ErrorsOnly
 set +e
-dotnet test Platform.sln -c Release --no-build -nologo --logger "trx;LogFileName=results.trx" \
+# --blame: if the test host dies (a native crash), the abort names the test that was running.
+dotnet test Platform.sln -c Release --no-build -nologo --blame --logger "trx;LogFileName=results.trx" \
   --results-directory "$results" --logger "console;verbosity=normal"
 status=$?
 set -e

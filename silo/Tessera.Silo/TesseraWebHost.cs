@@ -97,6 +97,23 @@ public static class TesseraWebHost
         return address.TrimEnd('/') + "/";
     }
 
+    /// <summary>
+    /// Stops the host, then waits (up to <paramref name="patience"/>) for trainer workers to end before the process may
+    /// exit. Deactivation tells every worker to stop, but one busy outside its step loop (an evaluation, a tokenize pass)
+    /// can still be inside libtorch when the host is down, and a process that exits under it crashes in libtorch's
+    /// static destructors (seen as segfaults in oneDNN's primitive cache when all silos of a cluster stopped at once).
+    /// Returns how many workers were still running when the wait gave up.
+    /// </summary>
+    public static async Task<int> StopAsync(IHost host, TimeSpan patience)
+    {
+        await host.StopAsync(CancellationToken.None);
+        var workers = host.Services.GetRequiredService<RunningWorkers>();
+        var deadline = DateTime.UtcNow + patience;
+        while (workers.Running().Count > 0 && DateTime.UtcNow < deadline)
+            await Task.Delay(100);
+        return workers.Running().Count;
+    }
+
     static int ResolveHttpPort(TesseraSiloOptions options)
     {
         if (options.HttpPort == 0 || !options.HttpPortFallback) return options.HttpPort;

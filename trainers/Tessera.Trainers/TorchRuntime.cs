@@ -43,6 +43,24 @@ public static class TorchRuntime
         torch.set_num_threads(threads);
     }
 
+    /// <summary>
+    /// Runs <paramref name="body"/> inside one dispose scope that owns every tensor the calling thread creates meanwhile,
+    /// also those made outside the body's own scopes, and frees them when it returns; <paramref name="freed"/> says how
+    /// many it held. Why: TorchSharp tensors have finalizers and its methods hand libtorch raw handles, so a temporary
+    /// referenced from nowhere while its own op runs (<c>a.abs().mul(b)</c>: the result of <c>abs</c>) can be finalized
+    /// by a collection on another thread mid-op, and libtorch then reads freed memory: a segfault without a message. A
+    /// scope references each tensor until it ends. Scalars made from numbers (<c>t.mul(0.5)</c>) are not scope-owned
+    /// and keep that race, an open TorchSharp issue (dotnet/TorchSharp pull requests 1434 and 1496).
+    /// </summary>
+    public static T OwningEveryTensor<T>(Func<T> body, out int freed)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        using var scope = torch.NewDisposeScope();
+        T result = body();
+        freed = scope.DisposablesCount;
+        return result;
+    }
+
     /// <summary>Maps "auto", "cpu" or "cuda" (optionally "cuda:N") to a device; asking for CUDA without it is an error.</summary>
     public static torch.Device ResolveDevice(string requested)
     {

@@ -179,11 +179,15 @@ public sealed class BenchDpCommand : AsyncCommand<BenchDpCommand.Settings>
                     TorchRuntime.LimitCallingThread(1);
                     var parallel = averaged ? new DataParallel(r, n, probes[r]) : null;
                     long seed = settings.Seed + r; // each rank its own data; rank 0's weights are broadcast
-                    using var workload = settings.Workload == BenchSpecs.RefGpt
-                        ? ReferenceWorkload.Gpt(device, seed, options.TotalSteps, parallel)
-                        : ReferenceWorkload.Vq(device, seed, options.TotalSteps, parallel);
-                    if (r == 0) syncBytes = workload.Parameters * sizeof(float);
-                    results[r] = StepBenchmark.Run(workload, options);
+                    // As a trainer worker's: every tensor of this thread in a scope, so none is finalized mid-op.
+                    results[r] = TorchRuntime.OwningEveryTensor(() =>
+                    {
+                        using var workload = settings.Workload == BenchSpecs.RefGpt
+                            ? ReferenceWorkload.Gpt(device, seed, options.TotalSteps, parallel)
+                            : ReferenceWorkload.Vq(device, seed, options.TotalSteps, parallel);
+                        if (r == 0) syncBytes = workload.Parameters * sizeof(float);
+                        return StepBenchmark.Run(workload, options);
+                    }, out _);
                 }
                 catch (Exception e) { failure ??= e; }
             }) { Name = $"bench-dp-rank-{r}", IsBackground = true }).ToList();

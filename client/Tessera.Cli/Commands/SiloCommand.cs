@@ -126,7 +126,8 @@ public sealed class SiloCommand : AsyncCommand<SiloCommand.Settings>
             try { await Task.Delay(Timeout.Infinite, interrupt.Token); }
             catch (OperationCanceledException) { }
             AnsiConsole.MarkupLine("stopping the silo…");
-            await host.StopAsync(CancellationToken.None);
+            int running = await TesseraWebHost.StopAsync(host, TimeSpan.FromSeconds(60));
+            if (running > 0) AnsiConsole.MarkupLineInterpolated($"[yellow]{running} trainer worker(s) still running after 60 s; exiting anyway[/]");
         }
         await Log.CloseAndFlushAsync();
         return ExitCodes.Success;

@@ -113,16 +113,7 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
             // Only rank 0 reports progress and writes artifacts; the other ranks train in step with it.
             var context = new StageContext(assignment.ExperimentId, spec, stage, assignment.ResolvedSpecYaml, services,
                 leader ? relay : NoProgress.Instance, _cancel.Token, parallel, logger, relay.Checkpointed, _demand);
-            StageOutcome outcome = stage.Kind switch
-            {
-                "tokenizer" => TokenizerStage.Run(context),
-                "tokenize" => TokenizeStage.Run(context),
-                "generator" => GeneratorStage.Run(context),
-                "classifier" => ClassifierStage.Run(context),
-                "eval" => EvalStage.Run(context),
-                "cca" or "ddo" or "dpo" or "rl" => AlignmentStage.Run(context),
-                _ => throw new NotSupportedException($"stage kind '{stage.Kind}' has no worker"),
-            };
+            StageOutcome outcome = RunOwningEveryTensor(context);
             relay.DrainAsync().GetAwaiter().GetResult();
             if (!leader) return;
             var result = new StageResult(stage.Name, outcome.Metrics, outcome.Artifacts, clock.Elapsed.TotalSeconds);
@@ -150,6 +141,27 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
         {
             ring?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
+    }
+
+    /// <summary>
+    /// The stage's runner, inside one dispose scope that owns every tensor this thread creates (see
+    /// <see cref="TorchRuntime.OwningEveryTensor{T}"/>): set-up, evaluation and checkpoint code between the steps' own
+    /// scopes makes temporaries too, and one of them finalized mid-op is a segfault.
+    /// </summary>
+    StageOutcome RunOwningEveryTensor(StageContext context)
+    {
+        var outcome = TorchRuntime.OwningEveryTensor(() => context.Stage.Kind switch
+        {
+            "tokenizer" => TokenizerStage.Run(context),
+            "tokenize" => TokenizeStage.Run(context),
+            "generator" => GeneratorStage.Run(context),
+            "classifier" => ClassifierStage.Run(context),
+            "eval" => EvalStage.Run(context),
+            "cca" or "ddo" or "dpo" or "rl" => AlignmentStage.Run(context),
+            _ => throw new NotSupportedException($"stage kind '{context.Stage.Kind}' has no worker"),
+        }, out int freed);
+        logger.LogDebug("Stage {Stage} rank {Rank} ended; its dispose scope freed {Tensors} tensors", context.Stage.Name, assignment.Rank, freed);
+        return outcome;
     }
 
     void ReportFailure(IExperimentGrain experiment, ProgressRelay relay, string error)

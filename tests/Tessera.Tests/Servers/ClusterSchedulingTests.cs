@@ -35,9 +35,10 @@ public sealed class ClusterSchedulingTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        // No worker of a stopped silo may outlive it: one still in libtorch when the process exits crashes it.
         foreach (var silo in _silos)
         {
-            await silo.StopAsync();
+            Assert.Equal(0, await TesseraWebHost.StopAsync(silo, TimeSpan.FromSeconds(60)));
             await silo.DisposeAsync();
         }
         // TESSERA_KEEP_TEST_DIRS=1 keeps the experiments' logs (runs/<id>/log.jsonl) for a post-mortem.
