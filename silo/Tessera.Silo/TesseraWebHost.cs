@@ -108,9 +108,9 @@ public static class TesseraWebHost
     {
         await host.StopAsync(CancellationToken.None);
         var workers = host.Services.GetRequiredService<RunningWorkers>();
-        var deadline = DateTime.UtcNow + patience;
-        while (workers.Running().Count > 0 && DateTime.UtcNow < deadline)
-            await Task.Delay(100);
+        using var patienceOver = new CancellationTokenSource(patience);
+        foreach (var worker in workers.Running())
+            await worker.WaitAsync(patienceOver.Token);
         return workers.Running().Count;
     }
 
