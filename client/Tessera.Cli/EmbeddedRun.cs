@@ -18,6 +18,13 @@ public static class EmbeddedRun
     public static async Task<int> RunAsync(string runs, string logName, Func<IClusterClient, Task<IExperimentGrain>> start,
         CancellationToken cancellationToken)
     {
+        using var runsLock = RunsDirectoryLock.TryAcquire(runs, out string heldBy);
+        if (runsLock is null)
+        {
+            AnsiConsole.MarkupLineInterpolated(
+                $"[red]runs directory '{Path.GetFullPath(runs)}' is in use by another embedded tessera run ({heldBy}); wait for it to finish, or pass --runs <another directory>[/]");
+            return ExitCodes.Unavailable;
+        }
         string logFile = Logging.Configure(runs, logName);
         using var interrupt = Interrupt.OnCtrlC(cancellationToken);
         using IHost host = TesseraWebHost.Build(new TesseraSiloOptions

@@ -48,4 +48,42 @@ public sealed class EmbeddedRunTests : IDisposable
         Assert.True(summary.RootElement.GetProperty("wall_seconds").GetDouble() > 0);
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(runs, "logs"), "run-*.log"));
     }
+
+    [Fact]
+    public void TheRunsDirectoryLockIsHeldUntilDisposedAndNamesItsHolder()
+    {
+        string runs = Path.Combine(_dir, "locked");
+        using (var first = RunsDirectoryLock.TryAcquire(runs, out _))
+        {
+            Assert.NotNull(first);
+            Assert.Null(RunsDirectoryLock.TryAcquire(runs, out string heldBy));
+            Assert.StartsWith($"pid {Environment.ProcessId} since ", heldBy);
+        }
+        using var again = RunsDirectoryLock.TryAcquire(runs, out _);
+        Assert.NotNull(again);
+    }
+
+    [Fact]
+    public async Task ASecondRunOverTheSameRunsDirectoryIsRefusedBeforeItStartsASilo()
+    {
+        string spec = Path.Combine(_dir, "spec.yaml");
+        await File.WriteAllTextAsync(spec, """
+            experiment: second
+            seed: 5
+            device: cpu
+            dataset:
+              name: mnist
+            stages:
+              - kind: tokenizer
+                steps: 2
+            """);
+        string runs = Path.Combine(_dir, "runs");
+        using var held = RunsDirectoryLock.TryAcquire(runs, out _);
+
+        int exit = await TesseraApp.RunAsync(["run", spec, "--runs", runs]);
+
+        Assert.Equal(ExitCodes.Unavailable, exit);
+        Assert.Empty(Directory.GetDirectories(runs, "second-*"));
+        Assert.False(Directory.Exists(Path.Combine(runs, "_grains")), "the refused run must not have touched the grain state");
+    }
 }
