@@ -26,13 +26,8 @@ public sealed class RunsDirectoryLock : IDisposable
     {
         Directory.CreateDirectory(runs);
         string path = Path.Combine(runs, ".lock"), ownerFile = path + ".owner";
-        try
-        {
-            var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            heldBy = "";
-            File.WriteAllText(ownerFile, $"pid {Environment.ProcessId} since {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm:ss} UTC");
-            return new RunsDirectoryLock(stream, ownerFile);
-        }
+        FileStream stream;
+        try { stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
         catch (IOException)
         {
             try { heldBy = File.ReadAllText(ownerFile).Trim(); }
@@ -40,6 +35,14 @@ public sealed class RunsDirectoryLock : IDisposable
             if (heldBy.Length == 0) heldBy = "another process";
             return null;
         }
+        try { File.WriteAllText(ownerFile, $"pid {Environment.ProcessId} since {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm:ss} UTC"); }
+        catch
+        {
+            stream.Dispose(); // the directory is not writable: release the lock and let that error name the problem
+            throw;
+        }
+        heldBy = "";
+        return new RunsDirectoryLock(stream, ownerFile);
     }
 
     public void Dispose()
