@@ -22,7 +22,7 @@ public static class EmbeddedRun
         if (runsLock is null)
         {
             AnsiConsole.MarkupLineInterpolated(
-                $"[red]runs directory '{Path.GetFullPath(runs)}' is in use by another embedded tessera run ({heldBy}); wait for it to finish, or pass --runs <another directory>[/]");
+                $"[red]error:[/] runs directory '{Path.GetFullPath(runs)}' is in use by another embedded tessera run ({heldBy}); wait for it to finish, or pass --runs <another directory>");
             return ExitCodes.Unavailable;
         }
         string logFile = Logging.Configure(runs, logName);
