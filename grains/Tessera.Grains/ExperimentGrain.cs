@@ -463,7 +463,7 @@ public sealed class ExperimentGrain(
             var snapshot = await Scheduler.Snapshot();
             long free = snapshot.Silos.Where(silo => !silo.Draining).Sum(silo => Math.Max(0L, (long)silo.Slots - silo.InUse)); // an embedded silo's are unlimited
             if (snapshot.Queue.Count > 0 || free < workers - ranks) return;
-            // A stage that takes no checkpoint on request (an alignment stage) would start its training over: it stays small.
+            // A stage that takes no checkpoint on request (tokenize, eval) would start its work over: it stays small.
             if (!await AfterCheckpoint($"{free} slot(s) free again for the {workers - ranks} missing worker(s)", $"grows back to {workers} ranks",
                     overrides: false, _ => Restart(), optional: true))
             {

@@ -94,38 +94,60 @@ internal static class CheckpointZip
         WriteJson(zip, "config.json", config);
         Write(zip, "spec.txt", Encoding.UTF8.GetBytes(resolvedSpec));
         Write(zip, "model.bin", Capture(s => model.save(s)));
+        WriteOptimizer(zip, optimizer);
+        WriteGenerator(zip, "rng.bin", generator);
+    }
+
+    public static void WriteOptimizer(ZipArchive zip, TorchSharp.Modules.AdamW optimizer) =>
         Write(zip, "optimizer.bin", Capture(s =>
         {
             using var writer = new BinaryWriter(s, Encoding.UTF8, leaveOpen: true);
             optimizer.save_state_dict(writer);
         }));
+
+    public static void ReadOptimizer(ZipArchive zip, TorchSharp.Modules.AdamW optimizer)
+    {
+        using var moments = new MemoryStream(Read(zip, "optimizer.bin"));
+        using var reader = new BinaryReader(moments);
+        optimizer.load_state_dict(reader);
+    }
+
+    public static void WriteGenerator(ZipArchive zip, string name, Generator generator)
+    {
         using var state = generator.get_state();
-        Write(zip, "rng.bin", state.data<byte>().ToArray());
+        Write(zip, name, state.data<byte>().ToArray());
+    }
+
+    /// <summary>
+    /// The generator state saved as <paramref name="name"/>, checked to be the size of <paramref name="current"/> (a state
+    /// of the generator it will go into): libtorch aborts the whole process (an uncaught c10::Error in set_state) on a
+    /// state of the wrong size. Dispose the tensor.
+    /// </summary>
+    public static Tensor ReadGeneratorState(ZipArchive zip, string name, Tensor current)
+    {
+        var bytes = Read(zip, name);
+        if (bytes.Length != current.numel())
+            throw new InvalidDataException($"{name} holds {bytes.Length} bytes, a generator state is {current.numel()}");
+        return tensor(bytes, new long[] { bytes.Length }, dtype: ScalarType.Byte);
     }
 
     /// <summary>Restores weights, optimizer moments and generator state into a freshly built trainer's parts.</summary>
     public static void ReadTrainer(ZipArchive zip, nn.Module model, TorchSharp.Modules.AdamW optimizer, Generator generator)
     {
         ReadWeights(zip, model);
-        using (var moments = new MemoryStream(Read(zip, "optimizer.bin")))
-        using (var reader = new BinaryReader(moments))
-            optimizer.load_state_dict(reader);
-        var rng = Read(zip, "rng.bin");
-        // libtorch aborts the whole process (an uncaught c10::Error in set_state) on a state of the wrong size.
-        using (var current = generator.get_state())
-            if (rng.Length != current.numel())
-                throw new InvalidDataException($"rng.bin holds {rng.Length} bytes, a generator state is {current.numel()}");
-        using var rngState = tensor(rng, new long[] { rng.Length }, dtype: ScalarType.Byte);
+        ReadOptimizer(zip, optimizer);
+        using var current = generator.get_state();
+        using var rngState = ReadGeneratorState(zip, "rng.bin", current);
         generator.set_state(rngState);
     }
 
-    /// <summary>Loads model.bin into <paramref name="model"/>; weights that are not finite are a damaged checkpoint.</summary>
-    public static void ReadWeights(ZipArchive zip, nn.Module model)
+    /// <summary>Loads the weights saved as <paramref name="name"/> into <paramref name="model"/>; weights that are not finite are a damaged checkpoint.</summary>
+    public static void ReadWeights(ZipArchive zip, nn.Module model, string name = "model.bin")
     {
-        using (var weights = new MemoryStream(Read(zip, "model.bin")))
+        using (var weights = new MemoryStream(Read(zip, name)))
             model.load(weights);
         if (NonFiniteGuard.FindNonFinite(model) is { } bad)
-            throw new InvalidDataException($"model.bin: '{bad.Name}' holds {bad.Count} non-finite value(s) of {bad.Total}");
+            throw new InvalidDataException($"{name}: '{bad.Name}' holds {bad.Count} non-finite value(s) of {bad.Total}");
     }
 
     /// <summary>Fills a freshly built <paramref name="trainer"/> from the checkpoint; disposes it if that fails.</summary>

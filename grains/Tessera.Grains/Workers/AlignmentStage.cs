@@ -21,6 +21,10 @@ namespace Tessera.Grains.Workers;
 /// and the result and writes the checkpoint and report: judging first would keep the other ranks waiting at the ring.
 /// cca and dpo draw the same global batches and pairs on every rank (one seed) and each scores its rows; ddo and rl draw
 /// their null rows, fakes and groups with a generator seeded per rank, so the ranks' samples differ.
+///
+/// Resumable like pretraining (<see cref="StageResume"/>): rank 0's checkpoints hold the whole run
+/// (<see cref="PostTrainer.SaveResumable"/>) with the shared generator and its own; data positions restart at completed
+/// steps x batch. Exact with one worker; other ranks reseed their own generator from the step.
 /// </summary>
 public static class AlignmentStage
 {
@@ -42,44 +46,47 @@ public static class AlignmentStage
             stage.Int("top_k"), stage.Double("top_p"), stage.Int("sample_batch_size"));
         var config = FromStage(stage);
         int rank = context.Parallel?.Rank ?? 0;
-        int rounds = stage.Kind == PostTrainingConfig.ObjectiveDdo ? stage.Int("rounds") : 1;
-        var objectiveNumbers = new Dictionary<string, double> { ["steps"] = rounds * config.Steps, ["rounds"] = rounds };
+        var objectiveNumbers = new Dictionary<string, double> { ["steps"] = config.TotalSteps, ["rounds"] = config.Rounds };
         var artifacts = new List<ArtifactInfo>();
         var clock = Stopwatch.StartNew();
-        using (var trainer = new PostTrainer(start.Model, config, seed))
         using (var random = new torch.Generator((ulong)seed))
         using (var perRank = new torch.Generator((ulong)(seed + 1_000_003L * rank))) // rank 0: the single-worker stream
         {
+            // Rank 0's streams are saved with its checkpoints; another rank takes the shared one and reseeds its own.
+            torch.Generator[] streams = [random, perRank];
+            using var trainer = StageResume.Latest(context, s => PostTrainer.Resume(s, null, start.Model, config, seed, rank == 0 ? streams : [random]))
+                ?? new PostTrainer(start.Model, config, seed);
+            int resumedFrom = trainer.CompletedSteps;
+            if (resumedFrom > 0 && rank > 0) perRank.manual_seed(seed + 1_000_003L * rank + resumedFrom);
+            long position = (long)resumedFrom * config.BatchSize; // global rows drawn so far: every rank walks the global batches
             var sampling = evalSettings.Sampling(cfg: null); // the objectives' own samples are conditional, without guidance
             ReferenceCache? cache = stage.Kind == PostTrainingConfig.ObjectiveCca
                 ? ReferenceCache.Load(context, lineage, tokenizer.Scales, startCheckpoint.Sha256, start.Model.Config.Classes + 1) : null;
             IPostTrainingObjective objective = stage.Kind switch
             {
-                PostTrainingConfig.ObjectiveCca => new CcaObjective(TrainTokens(context, lineage, tokenizer.Scales), config, random, cache!.Scores),
-                PostTrainingConfig.ObjectiveDdo => new DdoObjective(TrainTokens(context, lineage, tokenizer.Scales), config, sampling, perRank),
+                PostTrainingConfig.ObjectiveCca => new CcaObjective(TrainTokens(context, lineage, tokenizer.Scales, position), config, random, cache!.Scores),
+                PostTrainingConfig.ObjectiveDdo => new DdoObjective(TrainTokens(context, lineage, tokenizer.Scales, position), config, sampling, perRank),
                 PostTrainingConfig.ObjectiveDpo => PreferencePairs(context, start.Model, trainer.Reference, judge.Reward(tokenizer), config, sampling,
-                    random, objectiveNumbers),
+                    position, objectiveNumbers),
                 PostTrainingConfig.ObjectiveRl => new GrpoObjective(judge.Reward(tokenizer), config, sampling, perRank),
                 _ => throw new NotSupportedException($"stage kind '{stage.Kind}' is not an alignment stage"),
             };
-            TrainingProgress? last = null;
-            for (int round = 0; round < rounds; round++)
-            {
-                if (round > 0) trainer.ResetReference(); // DDO self-play: the model as it is now is the next round's reference
-                IProgress<TrainingProgress> progress = new RoundProgress(context.Progress, stage.Name, round, rounds);
-                last = trainer.Train(objective, cache?.SavingAtReports(context, progress) ?? progress, ct, context.Parallel);
-            }
+            var last = trainer.Train(objective, cache?.SavingAtReports(context, context.Progress) ?? context.Progress, ct, context.Parallel,
+                StageResume.Periodic(context, s => trainer.SaveResumable(s, streams)));
             if (!context.IsLeader) return StageOutcome.FollowerDone;
+            // A restart from here on (while judging, say) finds the training done.
+            StageResume.AfterTraining(context, trainer.CompletedSteps, s => trainer.SaveResumable(s, streams));
             objectiveNumbers["train_seconds"] = clock.Elapsed.TotalSeconds;
+            if (resumedFrom > 0) objectiveNumbers["resumed_from_step"] = resumedFrom;
             if (cache is not null)
             {
                 cache.Save(context);
                 objectiveNumbers["reference_cache_hits"] = cache.Scores.Hits;
                 objectiveNumbers["reference_cache_misses"] = cache.Scores.Misses;
             }
-            objectiveNumbers["train_loss"] = last!.Loss;
+            objectiveNumbers["train_loss"] = last.Loss;
             foreach (var (key, value) in last.Metrics) objectiveNumbers[$"train_{key}"] = value;
-            artifacts.Add(StageData.WriteCheckpoint(context, s => trainer.SaveGeneratorCheckpoint(s, context.ResolvedSpecYaml, seed, rounds * config.Steps)));
+            artifacts.Add(StageData.WriteCheckpoint(context, s => trainer.SaveGeneratorCheckpoint(s, context.ResolvedSpecYaml, seed, trainer.CompletedSteps)));
             artifacts.Add(StageData.WriteJson(context, GeneratorStage.Lineage(context.ExperimentId, stage.Name), lineage));
         }
 
@@ -133,7 +140,10 @@ public static class AlignmentStage
         return stage.Kind switch
         {
             PostTrainingConfig.ObjectiveCca => config with { Lambda = stage.Double("lambda"), NullRatio = stage.Double("null_ratio") },
-            PostTrainingConfig.ObjectiveDdo => config with { Alpha = stage.Double("alpha"), NullRatio = stage.Double("null_ratio") },
+            PostTrainingConfig.ObjectiveDdo => config with
+            {
+                Alpha = stage.Double("alpha"), NullRatio = stage.Double("null_ratio"), Rounds = stage.Int("rounds"),
+            },
             PostTrainingConfig.ObjectiveRl => config with
             {
                 GroupSize = stage.Int("group_size"), ClipEpsilon = stage.Double("clip_epsilon"),
@@ -143,31 +153,25 @@ public static class AlignmentStage
         };
     }
 
-    static ITokenBatchSource TrainTokens(StageContext context, GeneratorLineage lineage, IReadOnlyList<int> scales) =>
-        new TokenBatchSource(StageData.Tokens(context, StageData.Manifest(context), "train", lineage.TokenizerSha256, scales), (ulong)context.Spec.Seed);
+    static ITokenBatchSource TrainTokens(StageContext context, GeneratorLineage lineage, IReadOnlyList<int> scales, long position) =>
+        new TokenBatchSource(StageData.Tokens(context, StageData.Manifest(context), "train", lineage.TokenizerSha256, scales), (ulong)context.Spec.Seed,
+            position: position);
 
-    /// <summary>DPO's pairs from the start's samples, ranked by the classifier, with their reference log-probabilities cached.</summary>
+    /// <summary>
+    /// DPO's pairs from the start's samples, ranked by the classifier, with their reference log-probabilities cached. The
+    /// candidates come from a generator of their own, seeded alike on every rank and every restart: a resumed stage
+    /// builds the same pairs and walks them from <paramref name="position"/>.
+    /// </summary>
     static CachedDpoObjective PreferencePairs(StageContext context, TokenGenerator start, FrozenReference reference,
-        Func<torch.Tensor, torch.Tensor, torch.Tensor> reward, PostTrainingConfig config, SamplingOptions sampling, torch.Generator random,
+        Func<torch.Tensor, torch.Tensor, torch.Tensor> reward, PostTrainingConfig config, SamplingOptions sampling, long position,
         Dictionary<string, double> numbers)
     {
+        using var random = new torch.Generator((ulong)context.Spec.Seed);
         var ranked = PreferencePairBuilder.Build(start, reward, context.Stage.Int("pairs"), context.Stage.Int("candidates"), sampling, random,
             context.Stage.Int("sample_batch_size"), context.Cancellation);
         numbers["pairs_chosen_reward"] = ranked.MeanChosenReward;
         numbers["pairs_rejected_reward"] = ranked.MeanRejectedReward;
         numbers["pairs_mean_reward"] = ranked.MeanReward;
-        return new CachedDpoObjective(ranked.Pairs, reference, config.Beta, (ulong)context.Spec.Seed);
-    }
-
-    /// <summary>Progress over all rounds: a round's step s is step round x steps + s of rounds x steps.</summary>
-    sealed class RoundProgress(IProgress<TrainingProgress> inner, string stage, int round, int rounds) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => inner.Report(value with
-        {
-            Stage = stage,
-            Step = round * value.TotalSteps + value.Step,
-            TotalSteps = rounds * value.TotalSteps,
-            Metrics = new Dictionary<string, double>(value.Metrics) { ["round"] = round + 1 },
-        });
+        return new CachedDpoObjective(ranked.Pairs, reference, config.Beta, (ulong)context.Spec.Seed, position: position);
     }
 }

@@ -31,12 +31,25 @@ public static class StageResume
         int every = context.Stage.Int("checkpoint_every");
         if (!context.IsLeader || (every <= 0 && context.Demand is null)) return null;
         context.Demand?.Arm();
-        return new PeriodicCheckpoint(every, step =>
-        {
-            using var buffer = new MemoryStream();
-            save(buffer);
-            Save(context, step, buffer.ToArray(), "resumable checkpoint");
-        }, context.Demand);
+        return new PeriodicCheckpoint(every, step => Save(context, step, save, "resumable checkpoint"), context.Demand);
+    }
+
+    /// <summary>
+    /// After the last step of a stage whose final checkpoint is of another kind (an alignment stage's is a generator,
+    /// not a resumable run): the finished run becomes the newest resumable checkpoint, so a restart before the stage
+    /// completes (while it judges its result, say) skips the training. Skipped where periodic checkpoints are off.
+    /// </summary>
+    public static void AfterTraining(StageContext context, int step, Action<Stream> save)
+    {
+        if (!context.IsLeader || context.Stage.Int("checkpoint_every") <= 0) return;
+        Save(context, step, save, "resumable checkpoint after the last step");
+    }
+
+    static void Save(StageContext context, int step, Action<Stream> save, string what)
+    {
+        using var buffer = new MemoryStream();
+        save(buffer);
+        Save(context, step, buffer.ToArray(), what);
     }
 
     /// <summary>

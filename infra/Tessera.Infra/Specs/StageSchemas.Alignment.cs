@@ -22,6 +22,7 @@ public static partial class StageSchemas
         new("grad_clip", SettingType.Number, 1.0, "global gradient-norm clip", Min: 1e-6, Max: 1000),
         new("log_every", SettingType.Integer, 25, "steps between progress reports (rows of metrics.jsonl)", Min: 1),
         .. DataParallel,
+        new("checkpoint_every", SettingType.Integer, 100, "steps between resumable checkpoints (policy, reference, optimizer, samplers' state; ddo counts steps over all rounds); an interrupted stage resumes from the newest, 0 = none", Min: 0),
         OnNonFinite,
         .. (beta is double b ? [new SettingSchema("beta", SettingType.Number, b, "scale of the log-ratio to the reference (dpo: trl's 0.1; cca, ddo: 0.02)", Min: 1e-9, Max: 1000)] : Array.Empty<SettingSchema>()),
         .. objective,

@@ -90,22 +90,33 @@ public class PostTrainerTests
     public void DdoTellsDataFromReferenceSamplesAndSelfPlayResetsTheReference()
     {
         var source = new GptGeneratorTests.RepeatSource(Batch(Consistent));
-        var config = Config(PostTrainingConfig.ObjectiveDdo) with { Beta = 0.5, Alpha = 10 };
+        var config = Config(PostTrainingConfig.ObjectiveDdo) with { Beta = 0.5, Alpha = 10, Rounds = 2, LogEvery = 1 };
         using var start = NewStart();
         using var trainer = new PostTrainer(start, config, seed: 1);
         using var g = new Generator(6);
         var objective = new DdoObjective(source, config, new SamplingOptions(), g);
-        trainer.Train(objective, null, CancellationToken.None);
+        var reports = new List<TrainingProgress>();
+        trainer.Train(objective, new GptGeneratorTests.Collect(reports), CancellationToken.None);
 
-        var check = objective.NextLoss(trainer.Policy, trainer.Reference, 6);
-        Assert.True(check.Metrics["d_data"] > 0.5 && check.Metrics["d_fake"] < 0, $"d_data {check.Metrics["d_data"]}, d_fake {check.Metrics["d_fake"]}");
+        // Steps count over both rounds, each report names its round.
+        Assert.Equal(Enumerable.Range(1, 60), reports.Select(r => r.Step));
+        Assert.All(reports, r => Assert.Equal(60, r.TotalSteps));
+        Assert.Equal([1.0, 1.0, 2.0, 2.0], new[] { 1, 30, 31, 60 }.Select(step => reports[step - 1].Metrics["round"]));
+        Assert.Equal((1, 30, 60), (trainer.Round, trainer.Step, trainer.CompletedSteps));
 
-        // Next round: the trained policy is the reference, so d is 0 everywhere and the schedule restarts.
-        trainer.ResetReference();
-        Assert.Equal(0, trainer.Step);
-        var reset = objective.NextLoss(trainer.Policy, trainer.Reference, 6);
-        Assert.Equal(0, reset.Metrics["d_data"], 5);
-        Assert.Equal(0, reset.Metrics["d_fake"], 5);
+        // The end of round 1 tells data from the reference's samples...
+        var endOfRound1 = reports[29].Metrics;
+        Assert.True(endOfRound1["d_data"] > 0.5 && endOfRound1["d_fake"] < 0, $"d_data {endOfRound1["d_data"]}, d_fake {endOfRound1["d_fake"]}");
+        // ...then the trained policy became the reference: round 2's first step (scored before its update) sees d = 0
+        // everywhere, and its learning rate starts the schedule again.
+        var startOfRound2 = reports[30].Metrics;
+        Assert.Equal(0, startOfRound2["d_data"], 5);
+        Assert.Equal(0, startOfRound2["d_fake"], 5);
+        Assert.Equal(reports[0].Metrics["learning_rate"], startOfRound2["learning_rate"]);
+
+        // After the last round there is none to start.
+        var noMore = Assert.Throws<InvalidOperationException>(trainer.ResetReference);
+        Assert.Contains("round 2 is the last of 2", noMore.Message);
     }
 
     [Fact]

@@ -57,12 +57,12 @@ public sealed class ResumeWorkflowTests : IAsyncDisposable
         return cluster;
     }
 
-    /// <summary>Waits until the generator has written a resumable checkpoint at or past <paramref name="step"/>; returns its step.</summary>
-    async Task<int> WaitForCheckpoint(string id, int step)
+    /// <summary>Waits until <paramref name="stage"/> has written a resumable checkpoint at or past <paramref name="step"/>; returns its step.</summary>
+    async Task<int> WaitForCheckpoint(string id, int step, string stage = "generator")
     {
         var store = new LocalArtifactStore(_runs);
         using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        string index = StageResume.Index(id, "generator");
+        string index = StageResume.Index(id, stage);
         while (true)
         {
             if (await store.ExistsAsync(index, deadline.Token))
@@ -111,6 +111,48 @@ public sealed class ResumeWorkflowTests : IAsyncDisposable
         // The loss curve continues where it stopped: every generator step reported once, in order, to the end.
         var steps = (await experiment.GetMetrics(0)).Where(p => p.Stage == "generator").Select(p => p.Step).ToList();
         Assert.Equal(Enumerable.Range(1, 20).Select(i => i * 20), steps);
+    }
+
+    [Fact]
+    public async Task AnAlignmentStageCancelledInItsSecondRoundResumesThereFromItsCheckpoint()
+    {
+        // Two self-play rounds of 100 steps: the checkpoint waited for lies in round 2, after the reference was replaced.
+        string spec = $$"""
+            experiment: resumable-ddo
+            seed: 3
+            device: cpu
+            dataset:
+              name: mnist
+              shards: 2
+            stages:
+            {{ExperimentFlowTests.TinyStages}}
+              - kind: ddo
+                rounds: 2
+                steps: 100
+                batch_size: 4
+                lr: 0.001
+                log_every: 10
+                checkpoint_every: 10
+                samples_per_class: 2
+            """;
+        await using var cluster = await StartCluster(_runs);
+        var experiment = cluster.Client.GetGrain<IExperimentGrain>("resumable-ddo-1");
+        await experiment.Submit(new ExperimentSubmission(spec, "resumable-ddo.yaml", DateTimeOffset.UtcNow));
+        int checkpoint = await WaitForCheckpoint("resumable-ddo-1", 110, "ddo");
+        await experiment.Cancel();
+        Assert.Equal(ExperimentState.Cancelled, (await experiment.GetStatus()).State);
+
+        await experiment.Resume();
+        var status = await ExperimentFlowTests.WaitUntilFinished(experiment, TimeSpan.FromMinutes(5));
+        Assert.True(status.State == ExperimentState.Succeeded, $"state {status.State}: {status.Error}");
+        Assert.Equal(["tokenizer", "tokenize", "generator", "classifier", "ddo"], status.Completed.Select(r => r.Stage));
+        var ddo = status.Completed[4].Metrics;
+        Assert.Equal(200, ddo["steps"]);
+        Assert.InRange(ddo["resumed_from_step"], checkpoint, 199);
+        // Every step reported once, in order, across the restart and the rounds; round 2 from step 101 on.
+        var reports = (await experiment.GetMetrics(0)).Where(p => p.Stage == "ddo").ToList();
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => i * 10), reports.Select(p => p.Step));
+        Assert.All(reports, p => Assert.Equal(p.Step <= 100 ? 1 : 2, p.Metrics["round"]));
     }
 
     [Fact]

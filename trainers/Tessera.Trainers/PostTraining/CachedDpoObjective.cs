@@ -23,16 +23,19 @@ public sealed class CachedDpoObjective : IPostTrainingObjective
     private long _position;
 
     /// <param name="chunk">Pairs scored per reference forward pass while filling the cache (memory, not results).</param>
-    public CachedDpoObjective(PreferencePairs pairs, FrozenReference reference, double beta, ulong seed, int chunk = 250)
+    /// <param name="position">Pairs already drawn (steps x batch), for a run resumed from a checkpoint.</param>
+    public CachedDpoObjective(PreferencePairs pairs, FrozenReference reference, double beta, ulong seed, int chunk = 250, long position = 0)
     {
         ArgumentNullException.ThrowIfNull(pairs);
         ArgumentNullException.ThrowIfNull(reference);
         Shapes.RequirePositive(beta, nameof(beta));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunk);
+        ArgumentOutOfRangeException.ThrowIfNegative(position);
         if (pairs.Chosen.Count == 0) throw new ArgumentException("no preference pairs", nameof(pairs));
         _pairs = pairs;
         _beta = beta;
         _sampler = new DeterministicSampler(pairs.Chosen.Count, seed);
+        _position = position;
         _refChosen = Score(reference, pairs.Chosen, chunk);
         _refRejected = Score(reference, pairs.Rejected, chunk);
     }

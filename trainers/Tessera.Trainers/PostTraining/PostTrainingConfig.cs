@@ -36,8 +36,15 @@ public sealed record PostTrainingConfig
     public double KlCoefficient { get; init; }
 
     // ---- optimisation ----
-    /// <summary>Optimizer steps.</summary>
+    /// <summary>Optimizer steps (per round).</summary>
     public int Steps { get; init; } = 500;
+    /// <summary>
+    /// DDO's self-play: rounds of <see cref="Steps"/> steps each, the policy becoming the frozen reference after each
+    /// round, with a fresh learning-rate schedule. 1 for the other objectives, whose reference is the start throughout.
+    /// </summary>
+    public int Rounds { get; init; } = 1;
+    /// <summary>Steps of the whole run: <see cref="Rounds"/> x <see cref="Steps"/>.</summary>
+    public int TotalSteps => Rounds * Steps;
     /// <summary>Sequences (CCA, DDO data), pairs (DPO) or classes (RL, each sampled GroupSize times) per step.</summary>
     public int BatchSize { get; init; } = 64;
     /// <summary>Peak AdamW rate: fine-tuning moves a trained model, so far below pretraining's (CCA's source: 1e-5 to 2e-5 at ImageNet scale).</summary>
@@ -87,6 +94,7 @@ public sealed record PostTrainingConfig
         Check(AdvantageClip > 0, nameof(AdvantageClip), AdvantageClip, "must be positive");
         Check(KlCoefficient >= 0, nameof(KlCoefficient), KlCoefficient, "must be >= 0");
         Check(Steps > 0, nameof(Steps), Steps, "must be positive");
+        Check(Rounds > 0, nameof(Rounds), Rounds, "must be positive");
         Check(BatchSize > 0, nameof(BatchSize), BatchSize, "must be positive");
         Check(LearningRate > 0, nameof(LearningRate), LearningRate, "must be positive");
         Check(WarmupSteps >= 0, nameof(WarmupSteps), WarmupSteps, "must be >= 0");
