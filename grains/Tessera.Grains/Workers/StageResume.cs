@@ -42,7 +42,7 @@ public static class StageResume
     public static void AfterTraining(StageContext context, int step, Action<Stream> save)
     {
         if (!context.IsLeader || context.Stage.Int("checkpoint_every") <= 0) return;
-        Save(context, step, save, "resumable checkpoint after the last step");
+        Save(context, step, save, "resumable checkpoint of the finished training");
     }
 
     static void Save(StageContext context, int step, Action<Stream> save, string what)
