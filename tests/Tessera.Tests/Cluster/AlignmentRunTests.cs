@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Tessera.Cli;
+using Tessera.Grains;
 using Tessera.Grains.Workers;
 using Tessera.Infra.Storage;
 using Tessera.Trainers;
@@ -119,5 +120,66 @@ public sealed class AlignmentRunTests : IDisposable
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(runs, "tokens", "mnist"), "train-*.tokens.ref-*.lp", SearchOption.AllDirectories));
         var dpo = summary.RootElement.GetProperty("stages").GetProperty("dpo");
         Assert.True(dpo.GetProperty("pairs_chosen_reward").GetDouble() >= dpo.GetProperty("pairs_rejected_reward").GetDouble());
+    }
+    [Fact]
+    public async Task ATwoRankDdoStageStoppedInItsSecondRoundResumesThereThroughTessera()
+    {
+        // Two ranks over the real ring, two rounds: the stop comes after a checkpoint in round 2, and on resuming rank 0
+        // restores its generators while rank 1 reseeds its own from the step.
+        string spec = $$"""
+            experiment: align-resume
+            seed: 6
+            device: cpu
+            dataset:
+              name: mnist
+              shards: 2
+            stages:
+            {{ExperimentFlowTests.TinyStages}}
+              - kind: ddo
+                workers: 2
+                rounds: 2
+                steps: 100
+                batch_size: 4
+                lr: 0.001
+                log_every: 10
+                checkpoint_every: 10
+                samples_per_class: 2
+            """;
+        string runs = Path.Combine(_dir, "runs");
+        const string id = "align-resume-1";
+        using var stop = new CancellationTokenSource();
+        var store = new LocalArtifactStore(runs);
+        var watch = Task.Run(async () =>
+        {
+            string index = StageResume.Index(id, "ddo");
+            while (!stop.IsCancellationRequested)
+            {
+                if (await store.ExistsAsync(index)
+                    && JsonSerializer.Deserialize<List<StageResume.Entry>>(await store.ReadTextAsync(index))!.Max(e => e.Step) >= 110)
+                    stop.Cancel(); // as Ctrl+C: the stage checkpoints at its next step, then the experiment stops
+                await Task.Delay(50);
+            }
+        });
+        int stopped = await EmbeddedRun.RunAsync(runs, "run", async client =>
+        {
+            var experiment = client.GetGrain<IExperimentGrain>(id);
+            await experiment.Submit(new ExperimentSubmission(spec, "align-resume.yaml", DateTimeOffset.UtcNow));
+            return experiment;
+        }, stop.Token);
+        stop.Cancel();
+        await watch;
+        Assert.Equal(ExitCodes.Interrupted, stopped);
+        int newest = JsonSerializer.Deserialize<List<StageResume.Entry>>(await store.ReadTextAsync(StageResume.Index(id, "ddo")))!.Max(e => e.Step);
+        Assert.InRange(newest, 110, 199);
+
+        Assert.Equal(ExitCodes.Success, await TesseraApp.RunAsync(["resume", id, "--runs", runs]));
+        using var summary = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(runs, id, "summary.json")));
+        var ddo = summary.RootElement.GetProperty("stages").GetProperty("ddo");
+        Assert.Equal(200, ddo.GetProperty("steps").GetDouble());
+        Assert.Equal(newest, ddo.GetProperty("resumed_from_step").GetDouble());
+        // Every tenth step reported once and in order, across the stop and both rounds.
+        var steps = File.ReadLines(Path.Combine(runs, id, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(r => r.GetProperty("stage").GetString() == "ddo").Select(r => r.GetProperty("step").GetInt32());
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => i * 10), steps);
     }
 }

@@ -57,21 +57,32 @@ public sealed class ResumeWorkflowTests : IAsyncDisposable
         return cluster;
     }
 
-    /// <summary>Waits until <paramref name="stage"/> has written a resumable checkpoint at or past <paramref name="step"/>; returns its step.</summary>
-    async Task<int> WaitForCheckpoint(string id, int step, string stage = "generator")
+    /// <summary>Waits until <paramref name="stage"/> has written a resumable checkpoint at or past <paramref name="step"/>; returns its step.
+    /// With <paramref name="experiment"/>, a wait that runs out, or that the experiment's end cuts short, names its state, error and progress.</summary>
+    async Task<int> WaitForCheckpoint(string id, int step, string stage = "generator", IExperimentGrain? experiment = null)
     {
         var store = new LocalArtifactStore(_runs);
         using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         string index = StageResume.Index(id, stage);
-        while (true)
+        try
         {
-            if (await store.ExistsAsync(index, deadline.Token))
+            while (true)
             {
-                var entries = JsonSerializer.Deserialize<List<StageResume.Entry>>(await store.ReadTextAsync(index, deadline.Token))!;
-                int newest = entries.Max(e => e.Step);
-                if (newest >= step) return newest;
+                if (await store.ExistsAsync(index, deadline.Token))
+                {
+                    var entries = JsonSerializer.Deserialize<List<StageResume.Entry>>(await store.ReadTextAsync(index, deadline.Token))!;
+                    int newest = entries.Max(e => e.Step);
+                    if (newest >= step) return newest;
+                }
+                if (experiment is not null && (await experiment.GetStatus()).IsFinished) deadline.Cancel(); // it will not come
+                await Task.Delay(50, deadline.Token);
             }
-            await Task.Delay(50, deadline.Token);
+        }
+        catch (OperationCanceledException) when (experiment is not null)
+        {
+            var status = await experiment.GetStatus();
+            Assert.Fail($"no {stage} checkpoint at step {step}: state {status.State}, error '{status.Error}', progress {status.Progress}");
+            throw;
         }
     }
 
@@ -117,6 +128,7 @@ public sealed class ResumeWorkflowTests : IAsyncDisposable
     public async Task AnAlignmentStageCancelledInItsSecondRoundResumesThereFromItsCheckpoint()
     {
         // Two self-play rounds of 100 steps: the checkpoint waited for lies in round 2, after the reference was replaced.
+        // (Two ranks over the ring: AlignmentRunTests, through `tessera run` and `tessera resume`.)
         string spec = $$"""
             experiment: resumable-ddo
             seed: 3
@@ -138,7 +150,7 @@ public sealed class ResumeWorkflowTests : IAsyncDisposable
         await using var cluster = await StartCluster(_runs);
         var experiment = cluster.Client.GetGrain<IExperimentGrain>("resumable-ddo-1");
         await experiment.Submit(new ExperimentSubmission(spec, "resumable-ddo.yaml", DateTimeOffset.UtcNow));
-        int checkpoint = await WaitForCheckpoint("resumable-ddo-1", 110, "ddo");
+        int checkpoint = await WaitForCheckpoint("resumable-ddo-1", 110, "ddo", experiment);
         await experiment.Cancel();
         Assert.Equal(ExperimentState.Cancelled, (await experiment.GetStatus()).State);
 
