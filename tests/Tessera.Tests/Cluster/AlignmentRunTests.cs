@@ -121,30 +121,33 @@ public sealed class AlignmentRunTests : IDisposable
         var dpo = summary.RootElement.GetProperty("stages").GetProperty("dpo");
         Assert.True(dpo.GetProperty("pairs_chosen_reward").GetDouble() >= dpo.GetProperty("pairs_rejected_reward").GetDouble());
     }
+    /// <summary>The tiny pipeline, then a ddo stage of two rounds of 100 steps with a checkpoint every 10 (the resume tests').</summary>
+    internal static string ResumableDdoSpec(string experiment, int workers) => $$"""
+        experiment: {{experiment}}
+        seed: 6
+        device: cpu
+        dataset:
+          name: mnist
+          shards: 2
+        stages:
+        {{ExperimentFlowTests.TinyStages}}
+          - kind: ddo
+            workers: {{workers}}
+            rounds: 2
+            steps: 100
+            batch_size: 4
+            lr: 0.001
+            log_every: 10
+            checkpoint_every: 10
+            samples_per_class: 2
+        """;
+
     [Fact]
     public async Task ATwoRankDdoStageStoppedInItsSecondRoundResumesThereThroughTessera()
     {
         // Two ranks over the real ring, two rounds: the stop comes after a checkpoint in round 2, and on resuming rank 0
         // restores its generators while rank 1 reseeds its own from the step.
-        string spec = $$"""
-            experiment: align-resume
-            seed: 6
-            device: cpu
-            dataset:
-              name: mnist
-              shards: 2
-            stages:
-            {{ExperimentFlowTests.TinyStages}}
-              - kind: ddo
-                workers: 2
-                rounds: 2
-                steps: 100
-                batch_size: 4
-                lr: 0.001
-                log_every: 10
-                checkpoint_every: 10
-                samples_per_class: 2
-            """;
+        string spec = ResumableDdoSpec("align-resume", workers: 2);
         string runs = Path.Combine(_dir, "runs");
         const string id = "align-resume-1";
         using var stop = new CancellationTokenSource();

@@ -129,24 +129,7 @@ public sealed class ResumeWorkflowTests : IAsyncDisposable
     {
         // Two self-play rounds of 100 steps: the checkpoint waited for lies in round 2, after the reference was replaced.
         // (Two ranks over the ring: AlignmentRunTests, through `tessera run` and `tessera resume`.)
-        string spec = $$"""
-            experiment: resumable-ddo
-            seed: 3
-            device: cpu
-            dataset:
-              name: mnist
-              shards: 2
-            stages:
-            {{ExperimentFlowTests.TinyStages}}
-              - kind: ddo
-                rounds: 2
-                steps: 100
-                batch_size: 4
-                lr: 0.001
-                log_every: 10
-                checkpoint_every: 10
-                samples_per_class: 2
-            """;
+        string spec = AlignmentRunTests.ResumableDdoSpec("resumable-ddo", workers: 1);
         await using var cluster = await StartCluster(_runs);
         var experiment = cluster.Client.GetGrain<IExperimentGrain>("resumable-ddo-1");
         await experiment.Submit(new ExperimentSubmission(spec, "resumable-ddo.yaml", DateTimeOffset.UtcNow));
