@@ -11,7 +11,8 @@ namespace Tessera.Grains;
 /// Reentrant, so that a burst of calls (200 submissions, each experiment then asking for slots every second while it
 /// waits) does not queue up behind one storage write per call, which made the calls far back time out. It is safe
 /// because every method reads and changes the state without awaiting in between (a turn runs alone on the grain
-/// until its first await), and then awaits one shared write (<see cref="CoalescedWrites"/>) before it answers, so
+/// until its first await; <see cref="Register"/> asks experiments whether they are still there first, then checks
+/// and counts in one turn), and then awaits one shared write (<see cref="CoalescedWrites"/>) before it answers, so
 /// nothing it hands out is lost if its silo dies. A request asked again unchanged writes nothing.
 /// </summary>
 [Reentrant]
@@ -39,16 +40,51 @@ public sealed class SchedulerGrain(
 
     public async Task Register(ExperimentListing experiment)
     {
-        bool known = S.Experiments.Any(e => e.Id == experiment.Id);
-        if (known && S.Active.ContainsKey(experiment.Id)) return;
-        if (submissionQuota.PerTeam is int quota)
-        {
-            int active = S.Active.Values.Count(team => team == experiment.Team);
-            if (active >= quota) throw new SubmissionQuotaException(experiment.Team, quota, active);
-        }
+        if (S.Active.ContainsKey(experiment.Id) && S.Experiments.Any(e => e.Id == experiment.Id)) return;
+        if (submissionQuota.PerTeam is int quota && CountedFor(experiment.Team) >= quota)
+            await ForgetVanished(experiment.Team);
+        // From here on no await until the change is made: the check and the count are one turn.
+        if (S.Active.ContainsKey(experiment.Id) && S.Experiments.Any(e => e.Id == experiment.Id)) return;
+        if (submissionQuota.PerTeam is int limit && CountedFor(experiment.Team) is var active && active >= limit)
+            throw new SubmissionQuotaException(experiment.Team, limit, active);
         S.Active[experiment.Id] = experiment.Team;
-        if (!known) S.Experiments.Add(experiment);
+        if (!S.Experiments.Any(e => e.Id == experiment.Id)) S.Experiments.Add(experiment);
         await _writes.Flush();
+    }
+
+    int CountedFor(string team) => S.Active.Values.Count(t => t == team);
+
+    /// <summary>How long a team at its quota waits for one of its experiments to say it is still queued or running.</summary>
+    static readonly TimeSpan StillThereTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Before a team is refused at its quota: stops counting those of its experiments that are gone, so a lost message
+    /// cannot hold a team's place for good. Gone is an experiment that finished without the scheduler hearing it, or one
+    /// whose grain died between <see cref="Register"/> and its first state write (it has no state: a retry under the
+    /// same idempotency key registers it again). One that does not answer within <see cref="StillThereTimeout"/> stays
+    /// counted. An experiment still inside its submission answers after it, so it is never taken for gone.
+    /// </summary>
+    async Task ForgetVanished(string team)
+    {
+        var ids = S.Active.Where(a => a.Value == team).Select(a => a.Key).ToList();
+        var verdicts = await Task.WhenAll(ids.Select(async id =>
+        {
+            try
+            {
+                var status = await GrainFactory.GetGrain<IExperimentGrain>(id).GetStatus().WaitAsync(StillThereTimeout);
+                return (id, gone: status.IsFinished ? $"it is {status.State.ToString().ToLowerInvariant()}" : null);
+            }
+            catch (KeyNotFoundException) { return (id, gone: "it has no state: its grain stopped before its first write"); }
+            catch (TimeoutException) { return (id, gone: (string?)null); }
+        }));
+        int forgotten = 0;
+        foreach (var (id, gone) in verdicts)
+        {
+            if (gone is null || !S.Active.Remove(id)) continue;
+            forgotten++;
+            logger.LogWarning("Scheduler: experiment {Id} of team {Team} no longer counts against its submission quota: {Reason}", id, team, gone);
+        }
+        if (forgotten > 0) await _writes.Flush();
     }
 
     public async Task Finished(string experimentId)

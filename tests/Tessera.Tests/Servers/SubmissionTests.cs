@@ -85,6 +85,25 @@ public sealed class SubmissionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ExperimentsThatAreGoneStopHoldingTheirTeamsPlaceWhenTheTeamReachesItsQuota()
+    {
+        // Two registrations whose experiment grains never wrote a state (as when a silo dies between the scheduler's
+        // count and the grain's first write), and a cancelled experiment whose 'finished' the scheduler never heard.
+        var now = DateTimeOffset.UtcNow;
+        for (int i = 0; i < Quota - 1; i++) await Scheduler.Register(new ExperimentListing(NewId("ghost"), "ghost", now, "ghosts"));
+        string cancelled = (await Client.GetGrain<ISubmissionGrain>($"ghost-{Guid.NewGuid():N}").Submit(NewId("ghost"), Submission(QueuedSpec("ghost", "ghosts")))).Id;
+        await Client.GetGrain<IExperimentGrain>(cancelled).Cancel();
+        await Scheduler.Register(new ExperimentListing(cancelled, "ghost", now, "ghosts"));
+        Assert.Equal(Quota, (await Scheduler.Snapshot()).Active!["ghosts"]);
+
+        // The team is at its quota only on paper: the next submission is taken, and only it counts.
+        string next = (await Client.GetGrain<ISubmissionGrain>($"ghost-next-{Guid.NewGuid():N}").Submit(NewId("ghost"), Submission(QueuedSpec("ghost", "ghosts")))).Id;
+        Assert.Equal(1, (await Scheduler.Snapshot()).Active!["ghosts"]);
+        Assert.Equal(ExperimentState.Pending, (await Client.GetGrain<IExperimentGrain>(next).GetStatus()).State);
+        await CancelAll([next]);
+    }
+
+    [Fact]
     public async Task ATeamAtItsQuotaIsRefusedClearlyAndTheKeyStaysFree()
     {
         var ids = new List<string>();
