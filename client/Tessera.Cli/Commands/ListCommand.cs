@@ -19,7 +19,9 @@ public sealed class ListCommand : AsyncCommand<GatewaySettings>
         var table = new Table().AddColumns("id", "experiment", "submitted (UTC)", "state", "progress");
         foreach (var listing in experiments)
         {
-            var status = await connection.Client.GetGrain<IExperimentGrain>(listing.Id).GetStatus();
+            ExperimentStatus status;
+            try { status = await connection.Client.GetGrain<IExperimentGrain>(listing.Id).GetStatus(); }
+            catch (KeyNotFoundException) { continue; } // listed, but its grain stopped before its first write: it never started
             string progress = status.Progress is { } p ? $"{p.Stage} {p.Step}/{p.TotalSteps}" : $"{status.Completed.Count}/{status.TotalStages} stages";
             string state = status.State.ToString().ToLowerInvariant();
             if (!status.IsFinished && queue.TryGetValue(listing.Id, out var queued))

@@ -49,6 +49,7 @@ public sealed class SchedulerGrain(
             throw new SubmissionQuotaException(experiment.Team, limit, active);
         S.Active[experiment.Id] = experiment.Team;
         if (!S.Experiments.Any(e => e.Id == experiment.Id)) S.Experiments.Add(experiment);
+        S.TrimListing();
         await _writes.Flush();
     }
 
@@ -61,7 +62,7 @@ public sealed class SchedulerGrain(
     /// Before a team is refused at its quota: stops counting those of its experiments that are gone, so a lost message
     /// cannot hold a team's place for good. Gone is an experiment that finished without the scheduler hearing it, or one
     /// whose grain died between <see cref="Register"/> and its first state write (it has no state: a retry under the
-    /// same idempotency key registers it again). One that does not answer within <see cref="StillThereTimeout"/> stays
+    /// same idempotency key registers it again, and it leaves the list). One that does not answer within <see cref="StillThereTimeout"/> stays
     /// counted. An experiment still inside its submission answers after it, so it is never taken for gone.
     /// </summary>
     async Task ForgetVanished(string team)
@@ -72,15 +73,16 @@ public sealed class SchedulerGrain(
             try
             {
                 var status = await GrainFactory.GetGrain<IExperimentGrain>(id).GetStatus().WaitAsync(StillThereTimeout);
-                return (id, gone: status.IsFinished ? $"it is {status.State.ToString().ToLowerInvariant()}" : null);
+                return (id, gone: status.IsFinished ? $"it is {status.State.ToString().ToLowerInvariant()}" : null, exists: true);
             }
-            catch (KeyNotFoundException) { return (id, gone: "it has no state: its grain stopped before its first write"); }
-            catch (TimeoutException) { return (id, gone: (string?)null); }
+            catch (KeyNotFoundException) { return (id, gone: "it has no state: its grain stopped before its first write", exists: false); }
+            catch (TimeoutException) { return (id, gone: (string?)null, exists: true); }
         }));
         int forgotten = 0;
-        foreach (var (id, gone) in verdicts)
+        foreach (var (id, gone, exists) in verdicts)
         {
             if (gone is null || !S.Active.Remove(id)) continue;
+            if (!exists) S.Experiments.RemoveAll(e => e.Id == id); // it never was an experiment: nothing to list
             forgotten++;
             logger.LogWarning("Scheduler: experiment {Id} of team {Team} no longer counts against its submission quota: {Reason}", id, team, gone);
         }

@@ -4,6 +4,7 @@ namespace Tessera.Grains;
 [GenerateSerializer]
 public sealed class SchedulerGrainState
 {
+    /// <summary>What `tessera list` and the dashboard show: every counted experiment and the newest others (<see cref="TrimListing"/>).</summary>
     [Id(0)] public List<ExperimentListing> Experiments { get; set; } = [];
     /// <summary>Live silos by parsable address.</summary>
     [Id(1)] public Dictionary<string, SiloEntry> Silos { get; set; } = [];
@@ -15,6 +16,23 @@ public sealed class SchedulerGrainState
     [Id(5)] public HashSet<string> Draining { get; set; } = [];
     /// <summary>Experiments queued or running (from submission until they finish), by id, with their team: the submission quota counts these.</summary>
     [Id(6)] public Dictionary<string, string> Active { get; set; } = [];
+
+    /// <summary>Experiments listed beyond those still counted: the newest this many stay.</summary>
+    public const int ListedExperiments = 1000;
+
+    /// <summary>
+    /// Drops the oldest listings of experiments no longer counted, beyond <paramref name="keep"/> listings in all. The
+    /// scheduler writes its whole state on every change, so a listing that only grew would make every write of a
+    /// long-lived cluster slower. A dropped experiment keeps its state and its runs folder: `tessera status`,
+    /// `watch` and `resume` still find it by id.
+    /// </summary>
+    public void TrimListing(int keep = ListedExperiments)
+    {
+        int excess = Experiments.Count - keep;
+        if (excess <= 0) return;
+        var dropped = Experiments.Where(e => !Active.ContainsKey(e.Id)).OrderBy(e => e.SubmittedAt).Take(excess).Select(e => e.Id).ToHashSet();
+        Experiments.RemoveAll(e => dropped.Contains(e.Id));
+    }
 }
 
 [GenerateSerializer]

@@ -90,7 +90,8 @@ public sealed class SubmissionTests : IAsyncLifetime
         // Two registrations whose experiment grains never wrote a state (as when a silo dies between the scheduler's
         // count and the grain's first write), and a cancelled experiment whose 'finished' the scheduler never heard.
         var now = DateTimeOffset.UtcNow;
-        for (int i = 0; i < Quota - 1; i++) await Scheduler.Register(new ExperimentListing(NewId("ghost"), "ghost", now, "ghosts"));
+        var ghosts = Enumerable.Range(0, Quota - 1).Select(_ => NewId("ghost")).ToList();
+        foreach (string ghost in ghosts) await Scheduler.Register(new ExperimentListing(ghost, "ghost", now, "ghosts"));
         string cancelled = (await Client.GetGrain<ISubmissionGrain>($"ghost-{Guid.NewGuid():N}").Submit(NewId("ghost"), Submission(QueuedSpec("ghost", "ghosts")))).Id;
         await Client.GetGrain<IExperimentGrain>(cancelled).Cancel();
         await Scheduler.Register(new ExperimentListing(cancelled, "ghost", now, "ghosts"));
@@ -99,6 +100,10 @@ public sealed class SubmissionTests : IAsyncLifetime
         // The team is at its quota only on paper: the next submission is taken, and only it counts.
         string next = (await Client.GetGrain<ISubmissionGrain>($"ghost-next-{Guid.NewGuid():N}").Submit(NewId("ghost"), Submission(QueuedSpec("ghost", "ghosts")))).Id;
         Assert.Equal(1, (await Scheduler.Snapshot()).Active!["ghosts"]);
+        // The stateless ones never were experiments and leave the list; the cancelled one stays listed.
+        var listed = (await Scheduler.List()).Select(e => e.Id).ToList();
+        Assert.DoesNotContain(listed, ghosts.Contains);
+        Assert.Contains(cancelled, listed);
         Assert.Equal(ExperimentState.Pending, (await Client.GetGrain<IExperimentGrain>(next).GetStatus()).State);
         await CancelAll([next]);
     }
