@@ -93,7 +93,7 @@ internal static class CheckpointZip
         WriteJson(zip, "trainer.json", header);
         WriteJson(zip, "config.json", config);
         Write(zip, "spec.txt", Encoding.UTF8.GetBytes(resolvedSpec));
-        Write(zip, "model.bin", Capture(s => model.save(s)));
+        WriteWeights(zip, model);
         WriteOptimizer(zip, optimizer);
         WriteGenerator(zip, "rng.bin", generator);
     }
@@ -115,8 +115,11 @@ internal static class CheckpointZip
     public static void WriteGenerator(ZipArchive zip, string name, Generator generator)
     {
         using var state = generator.get_state();
-        Write(zip, name, state.data<byte>().ToArray());
+        WriteGeneratorState(zip, name, state);
     }
+
+    /// <summary>A generator state (torch's global one, say) as <paramref name="name"/>; <see cref="ReadGeneratorState"/> reads it back.</summary>
+    public static void WriteGeneratorState(ZipArchive zip, string name, Tensor state) => Write(zip, name, state.data<byte>().ToArray());
 
     /// <summary>
     /// The generator state saved as <paramref name="name"/>, checked to be the size of <paramref name="current"/> (a state
@@ -140,6 +143,9 @@ internal static class CheckpointZip
         using var rngState = ReadGeneratorState(zip, "rng.bin", current);
         generator.set_state(rngState);
     }
+
+    /// <summary>Saves <paramref name="model"/>'s weights as <paramref name="name"/>; <see cref="ReadWeights"/> loads them back.</summary>
+    public static void WriteWeights(ZipArchive zip, nn.Module model, string name = "model.bin") => Write(zip, name, Capture(s => model.save(s)));
 
     /// <summary>Loads the weights saved as <paramref name="name"/> into <paramref name="model"/>; weights that are not finite are a damaged checkpoint.</summary>
     public static void ReadWeights(ZipArchive zip, nn.Module model, string name = "model.bin")

@@ -40,15 +40,16 @@ public sealed class SchedulerGrain(
 
     public async Task Register(ExperimentListing experiment)
     {
-        if (S.Active.ContainsKey(experiment.Id) && S.Experiments.Any(e => e.Id == experiment.Id)) return;
+        bool Listed() => S.Experiments.Any(e => e.Id == experiment.Id);
+        if (S.Active.ContainsKey(experiment.Id) && Listed()) return;
         if (submissionQuota.PerTeam is int quota && CountedFor(experiment.Team) >= quota)
             await ForgetVanished(experiment.Team);
         // From here on no await until the change is made: the check and the count are one turn.
-        if (S.Active.ContainsKey(experiment.Id) && S.Experiments.Any(e => e.Id == experiment.Id)) return;
+        if (S.Active.ContainsKey(experiment.Id) && Listed()) return;
         if (submissionQuota.PerTeam is int limit && CountedFor(experiment.Team) is var active && active >= limit)
             throw new SubmissionQuotaException(experiment.Team, limit, active);
         S.Active[experiment.Id] = experiment.Team;
-        if (!S.Experiments.Any(e => e.Id == experiment.Id)) S.Experiments.Add(experiment);
+        if (!Listed()) S.Experiments.Add(experiment);
         S.TrimListing();
         await _writes.Flush();
     }

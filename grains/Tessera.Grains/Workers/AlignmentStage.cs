@@ -77,7 +77,7 @@ public static class AlignmentStage
             // A restart from here on (while judging, say) finds the training done.
             StageResume.AfterTraining(context, trainer.CompletedSteps, s => trainer.SaveResumable(s, streams));
             objectiveNumbers["train_seconds"] = clock.Elapsed.TotalSeconds;
-            if (resumedFrom > 0) objectiveNumbers["resumed_from_step"] = resumedFrom;
+            StageResume.Note(resumedFrom, objectiveNumbers);
             if (cache is not null)
             {
                 cache.Save(context);

@@ -95,18 +95,25 @@ public class PostTrainerResumeTests
         Assert.NotEqual(straight.Last!.Loss, unseeded.Last!.Loss);
     }
 
+    /// <summary>A ddo run trained to its end from <paramref name="start"/>: its last report and its resumable checkpoint.</summary>
+    static (TrainingProgress Last, byte[] Checkpoint) FinishedDdoRun(GptGenerator start, PostTrainingConfig config, Generator stream)
+    {
+        using var trainer = new PostTrainer(start, config, seed: 4);
+        var last = trainer.Train(Objective(PostTrainingConfig.ObjectiveDdo, config, 0, stream), null, CancellationToken.None);
+        using var buffer = new MemoryStream();
+        trainer.SaveResumable(buffer, [stream]);
+        return (last, buffer.ToArray());
+    }
+
     [Fact]
     public void AFinishedRunResumesWithNothingLeftAndItsLastReport()
     {
         var config = Config(PostTrainingConfig.ObjectiveDdo);
         using var start = NewStart();
         using var stream = new Generator(21);
-        using var trainer = new PostTrainer(start, config, seed: 4);
-        var last = trainer.Train(Objective(PostTrainingConfig.ObjectiveDdo, config, 0, stream), null, CancellationToken.None);
-        using var buffer = new MemoryStream();
-        trainer.SaveResumable(buffer, [stream]);
+        var (last, bytes) = FinishedDdoRun(start, config, stream);
 
-        using var resumed = PostTrainer.Resume(new MemoryStream(buffer.ToArray()), "done", start, config, seed: 4, [stream]);
+        using var resumed = PostTrainer.Resume(new MemoryStream(bytes), "done", start, config, seed: 4, [stream]);
         var again = resumed.Train(Objective(PostTrainingConfig.ObjectiveDdo, config, 12L * config.BatchSize, stream), null, CancellationToken.None);
         Assert.Equal((12, last.Loss, last.Metrics["d_data"]), (again.Step, again.Loss, again.Metrics["d_data"]));
     }
@@ -117,11 +124,7 @@ public class PostTrainerResumeTests
         var config = Config(PostTrainingConfig.ObjectiveDdo);
         using var start = NewStart();
         using var stream = new Generator(21);
-        using var trainer = new PostTrainer(start, config, seed: 4);
-        trainer.Train(Objective(PostTrainingConfig.ObjectiveDdo, config, 0, stream), null, CancellationToken.None);
-        using var buffer = new MemoryStream();
-        trainer.SaveResumable(buffer, [stream]);
-        byte[] bytes = buffer.ToArray();
+        var (_, bytes) = FinishedDdoRun(start, config, stream);
 
         using var target = new Generator(5);
         using var before = target.get_state();

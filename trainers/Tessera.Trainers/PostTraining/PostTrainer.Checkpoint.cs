@@ -34,11 +34,11 @@ public sealed partial class PostTrainer
         using var zip = new ZipArchive(destination, ZipArchiveMode.Create, leaveOpen: true);
         CheckpointZip.WriteJson(zip, "trainer.json", new ResumeHeader(ResumeFormat, Config.Objective, Config.Rounds, Config.Steps,
             Config.BatchSize, Round, Step, streams.Count, Last));
-        CheckpointZip.Write(zip, "model.bin", CheckpointZip.Capture(s => _policy.save(s)));
-        CheckpointZip.Write(zip, "reference.bin", CheckpointZip.Capture(s => _reference.Model.save(s)));
+        CheckpointZip.WriteWeights(zip, _policy);
+        CheckpointZip.WriteWeights(zip, _reference.Model, "reference.bin");
         CheckpointZip.WriteOptimizer(zip, _optimizer);
         using (var global = TorchSharp.torch.random.get_rng_state())
-            CheckpointZip.Write(zip, "rng-global.bin", global.data<byte>().ToArray());
+            CheckpointZip.WriteGeneratorState(zip, "rng-global.bin", global);
         for (int i = 0; i < streams.Count; i++) CheckpointZip.WriteGenerator(zip, $"stream-{i}.bin", streams[i]);
     }
 
