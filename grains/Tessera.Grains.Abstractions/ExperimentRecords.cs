@@ -1,3 +1,5 @@
+using Tessera.Infra.Storage;
+
 namespace Tessera.Grains;
 
 /// <summary>
@@ -28,15 +30,8 @@ public sealed record StageProgress(
 public sealed record StageResult(
     [property: Id(0)] string Stage,
     [property: Id(1)] IReadOnlyDictionary<string, double> Metrics,
-    [property: Id(2)] IReadOnlyList<ArtifactInfo> Artifacts,
+    [property: Id(2)] IReadOnlyList<ArtifactRef> Artifacts,
     [property: Id(3)] double WallSeconds);
-
-/// <summary>An artifact recorded by the experiment: store path and SHA-256.</summary>
-[GenerateSerializer, Immutable]
-public sealed record ArtifactInfo(
-    [property: Id(0)] string Path,
-    [property: Id(1)] string Sha256,
-    [property: Id(2)] long Length);
 
 /// <summary>The experiment as the CLI and dashboards see it; small enough to poll often.</summary>
 [GenerateSerializer, Immutable]

@@ -1,3 +1,4 @@
+using Tessera.Stages;
 using Tessera.Grains.Workers;
 
 namespace Tessera.Grains;

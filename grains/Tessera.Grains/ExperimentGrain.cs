@@ -1,3 +1,4 @@
+using Tessera.Stages;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Tessera.Grains.Workers;

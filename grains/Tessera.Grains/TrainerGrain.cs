@@ -1,3 +1,4 @@
+using Tessera.Stages;
 using Microsoft.Extensions.Logging;
 using Tessera.Grains.Workers;
 

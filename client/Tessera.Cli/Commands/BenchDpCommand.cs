@@ -5,7 +5,7 @@ using System.Text.Json;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Tessera.Collective;
-using Tessera.Grains.Workers;
+using Tessera.Stages;
 using Tessera.Trainers;
 using Tessera.Trainers.Benchmarks;
 using Tessera.Trainers.Distributed;

@@ -1,4 +1,4 @@
-using Tessera.Grains.Workers;
+using Tessera.Stages;
 using Tessera.Infra.Data;
 using Tessera.Infra.Specs;
 using Tessera.Trainers.Benchmarks;

@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using Tessera.Grains.Workers;
+using Tessera.Stages;
 using Tessera.Infra.Data;
 using Tessera.Infra.Images;
 using Tessera.Infra.Storage;

@@ -1,3 +1,4 @@
+using Tessera.Stages;
 using Tessera.Infra.Data;
 using Tessera.Infra.Specs;
 using Tessera.Infra.Storage;

@@ -1,9 +1,9 @@
+using Tessera.Stages;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Tessera.Collective;
 using Tessera.Infra.Specs;
 using Tessera.Trainers;
-using Tessera.Trainers.Distributed;
 
 namespace Tessera.Grains.Workers;
 
@@ -93,27 +93,19 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
         RingCommunicator? ring = null;
         try
         {
-            TorchRuntime.Initialize(services.Settings.TorchThreads);
+            // Ranks of one silo share its cores (placement of one rank per slot comes with cluster mode).
+            StageRunner.PrepareThread(services.Settings.TorchThreads, assignment.WorldSize);
             logger.LogInformation("Worker {Experiment}/{Stage} rank {Rank}/{WorldSize} starting", assignment.ExperimentId, stage.Name,
                 assignment.Rank, assignment.WorldSize);
-            DataParallel? parallel = null;
             if (assignment.WorldSize > 1)
-            {
-                // Ranks of one silo share its cores (placement of one rank per slot comes with cluster mode).
-                TorchRuntime.LimitCallingThread(Math.Max(1, services.Settings.TorchThreads / assignment.WorldSize));
                 ring = RingRendezvousClient.Join(experiment, assignment, stage.Name, services.DataPlane,
                     TimeSpan.FromSeconds(stage.Double("peer_timeout_seconds")), _cancel.Token);
-                parallel = new DataParallel(assignment.Rank, assignment.WorldSize, new RingGradientReducer(ring, _cancel.Token), stage.Workers);
-            }
-            else if (stage.Workers > 1)
-                parallel = new DataParallel(0, 1, SoloReducer.Instance, stage.Workers); // re-formed on one rank: it runs every slice
-            if (parallel is { Accumulates: true })
-                logger.LogInformation("Rank {Rank} of {Ranks} runs workers {Virtual} of {Workers}, accumulating their gradients (min_workers)",
-                    parallel.Rank, parallel.WorldSize, string.Join(", ", parallel.VirtualRanks), parallel.VirtualWorld);
+            var parallel = StageRunner.Parallelism(assignment.Rank, assignment.WorldSize, stage.Workers,
+                ring is null ? null : new RingGradientReducer(ring, _cancel.Token), logger);
             // Only rank 0 reports progress and writes artifacts; the other ranks train in step with it.
-            var context = new StageContext(assignment.ExperimentId, spec, stage, assignment.ResolvedSpecYaml, services,
+            var context = new StageContext(assignment.ExperimentId, spec, stage, assignment.ResolvedSpecYaml, services.Store, services.Shards,
                 leader ? relay : NoProgress.Instance, _cancel.Token, parallel, logger, relay.Checkpointed, _demand);
-            StageOutcome outcome = RunOwningEveryTensor(context);
+            StageOutcome outcome = StageRunner.RunOwningEveryTensor(context);
             relay.DrainAsync().GetAwaiter().GetResult();
             if (!leader) return;
             var result = new StageResult(stage.Name, outcome.Metrics, outcome.Artifacts, clock.Elapsed.TotalSeconds);
@@ -143,27 +135,6 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
         }
     }
 
-    /// <summary>
-    /// The stage's runner, inside one dispose scope that owns every tensor this thread creates (see
-    /// <see cref="TorchRuntime.OwningEveryTensor{T}"/>): set-up, evaluation and checkpoint code between the steps' own
-    /// scopes makes temporaries too, and one of them finalized mid-op is a segfault.
-    /// </summary>
-    StageOutcome RunOwningEveryTensor(StageContext context)
-    {
-        var outcome = TorchRuntime.OwningEveryTensor(() => context.Stage.Kind switch
-        {
-            "tokenizer" => TokenizerStage.Run(context),
-            "tokenize" => TokenizeStage.Run(context),
-            "generator" => GeneratorStage.Run(context),
-            "classifier" => ClassifierStage.Run(context),
-            "eval" => EvalStage.Run(context),
-            "cca" or "ddo" or "dpo" or "rl" => AlignmentStage.Run(context),
-            _ => throw new NotSupportedException($"stage kind '{context.Stage.Kind}' has no worker"),
-        }, out int freed);
-        logger.LogDebug("Stage {Stage} rank {Rank} ended; its dispose scope freed {Tensors} tensors", context.Stage.Name, assignment.Rank, freed);
-        return outcome;
-    }
-
     void ReportFailure(IExperimentGrain experiment, ProgressRelay relay, string error)
     {
         try
@@ -176,33 +147,4 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
             logger.LogError(reportError, "Could not report the failure of {Experiment}", assignment.ExperimentId);
         }
     }
-}
-
-/// <summary>
-/// What a stage runner gets: the spec, its stage, the silo's services, progress and cancellation, and for a
-/// data-parallel stage this rank's place in the ring (null with one worker).
-/// </summary>
-public sealed record StageContext(string ExperimentId, ExperimentSpec Spec, StageSpec Stage, string ResolvedSpecYaml,
-    WorkerServices Services, IProgress<TrainingProgress> Progress, CancellationToken Cancellation, DataParallel? Parallel = null,
-    ILogger? Logger = null, Action<int>? Checkpointed = null, CheckpointDemand? Demand = null)
-{
-    /// <summary>The worker's logger (inside the experiment's log scope), or a null logger in tests that pass none.</summary>
-    public ILogger Log => Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
-
-    /// <summary>Rank 0 (or the only rank): the one that evaluates, writes artifacts and reports.</summary>
-    public bool IsLeader => Parallel is null || Parallel.Rank == 0;
-}
-
-/// <summary>A rank other than 0 trains in step with rank 0 but reports nothing.</summary>
-sealed class NoProgress : IProgress<TrainingProgress>
-{
-    public static NoProgress Instance { get; } = new();
-    public void Report(TrainingProgress value) { }
-}
-
-/// <summary>A finished stage's headline metrics and the artifacts it wrote.</summary>
-public sealed record StageOutcome(IReadOnlyDictionary<string, double> Metrics, IReadOnlyList<ArtifactInfo> Artifacts)
-{
-    /// <summary>What a rank other than 0 returns: it trained in step, rank 0 reports and writes.</summary>
-    public static StageOutcome FollowerDone { get; } = new(new Dictionary<string, double>(), []);
 }

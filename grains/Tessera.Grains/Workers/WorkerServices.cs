@@ -1,3 +1,4 @@
+using Tessera.Stages;
 using Tessera.Infra.Storage;
 
 namespace Tessera.Grains.Workers;

@@ -1,3 +1,4 @@
+using Tessera.Infra.Storage;
 using Tessera.Grains;
 
 namespace Tessera.Silo.Api;
@@ -49,7 +50,7 @@ public static class ExperimentViews
         return new(p.Stage, p.Step, p.TotalSteps, Fraction(p), p.Loss, p.ImagesPerSecond, rate, eta, p.Metrics);
     }
 
-    static ArtifactDto Artifact(string id, string stage, ArtifactInfo a)
+    static ArtifactDto Artifact(string id, string stage, ArtifactRef a)
     {
         string name = a.Path.StartsWith(id + "/", StringComparison.Ordinal) ? a.Path[(id.Length + 1)..] : a.Path;
         string? type = ArtifactNames.ContentType(name);

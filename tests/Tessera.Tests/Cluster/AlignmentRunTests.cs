@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Tessera.Cli;
 using Tessera.Grains;
-using Tessera.Grains.Workers;
+using Tessera.Stages;
 using Tessera.Infra.Storage;
 using Tessera.Trainers;
 

@@ -1,5 +1,5 @@
 using Tessera.Collective;
-using Tessera.Grains.Workers;
+using Tessera.Stages;
 using Tessera.Trainers.Distributed;
 using Tessera.Trainers.Generators;
 using TorchSharp;

@@ -3,6 +3,7 @@ using Tessera.Cli;
 using Tessera.Collective;
 using Tessera.Grains;
 using Tessera.Grains.Workers;
+using Tessera.Stages;
 using Tessera.Trainers.Evaluation;
 using Tessera.Trainers.Generators;
 using Tessera.Trainers.Tokenizers;

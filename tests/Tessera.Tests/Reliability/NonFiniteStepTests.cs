@@ -1,5 +1,5 @@
 using Tessera.Collective;
-using Tessera.Grains.Workers;
+using Tessera.Stages;
 using Tessera.Tests.Generators;
 using Tessera.Tests.Trainers;
 using Tessera.Trainers;

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.DependencyInjection;
 using Tessera.Cli;
 using Tessera.Grains.Workers;
+using Tessera.Stages;
 using Tessera.Grains;
 using Tessera.Silo;
 using Tessera.Silo.Security;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Tessera.Grains;
 using Tessera.Grains.Workers;
+using Tessera.Stages;
 using Tessera.Silo;
 using Tessera.Tests.Servers;
 

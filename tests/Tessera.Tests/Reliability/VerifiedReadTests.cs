@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using Tessera.Grains.Workers;
+using Tessera.Stages;
 using Tessera.Infra.Data;
 using Tessera.Infra.Storage;
 using Tessera.Tests.Generators;

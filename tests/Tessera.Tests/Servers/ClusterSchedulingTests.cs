@@ -67,7 +67,7 @@ public sealed class ClusterSchedulingTests : IAsyncLifetime
         string id = $"{name}-{Guid.NewGuid():N}"[..14];
         await TinyExperiments.Submit(Client, id, TinyExperiments.TokenizerSpec(name, steps: 400, logEvery: 10, checkpointEvery: 20));
         var store = new Tessera.Infra.Storage.LocalArtifactStore(_runs);
-        string index = Tessera.Grains.Workers.StageResume.Index(id, "tokenizer");
+        string index = Tessera.Stages.StageResume.Index(id, "tokenizer");
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
         while (!await store.ExistsAsync(index))
         {

@@ -4,7 +4,7 @@ using System.Text.Json;
 using Tessera.Cli;
 using Tessera.Cli.Commands;
 using Tessera.Grains;
-using Tessera.Grains.Workers;
+using Tessera.Stages;
 using Tessera.Infra.Storage;
 using Xunit.Abstractions;
 

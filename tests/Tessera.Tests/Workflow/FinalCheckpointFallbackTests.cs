@@ -1,5 +1,5 @@
 using Tessera.Grains;
-using Tessera.Grains.Workers;
+using Tessera.Stages;
 using Tessera.Infra.Storage;
 using Tessera.Tests.Cluster;
 using Tessera.Tests.Servers;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using Tessera.Grains;
 using Tessera.Grains.Workers;
+using Tessera.Stages;
 using Tessera.Infra.Storage;
 using Tessera.Silo;
 using Tessera.Tests.Cluster;

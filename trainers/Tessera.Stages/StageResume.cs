@@ -4,7 +4,7 @@ using Tessera.Infra.Data;
 using Tessera.Infra.Storage;
 using Tessera.Trainers;
 
-namespace Tessera.Grains.Workers;
+namespace Tessera.Stages;
 
 /// <summary>
 /// Resumable checkpoints of a training stage. Every <c>checkpoint_every</c> steps rank 0 writes the whole trainer
@@ -112,10 +112,10 @@ public static class StageResume
             string path = Slot(context.ExperimentId, context.Stage.Name, entry.Slot);
             try
             {
-                var stored = context.Services.Store.GetAsync(path, context.Cancellation).GetAwaiter().GetResult();
+                var stored = context.Store.GetAsync(path, context.Cancellation).GetAwaiter().GetResult();
                 if (stored.Sha256 != entry.Sha256)
                     throw new InvalidDataException($"SHA-256 is {stored.Sha256[..12]}…, the index recorded {entry.Sha256[..12]}… for step {entry.Step}");
-                using var stream = context.Services.Store.OpenReadAsync(path, context.Cancellation).GetAwaiter().GetResult();
+                using var stream = context.Store.OpenReadAsync(path, context.Cancellation).GetAwaiter().GetResult();
                 T trainer = load(stream);
                 context.Log.LogInformation("Stage {Stage}: resuming from the checkpoint of step {Step} ({Path})", context.Stage.Name, entry.Step, path);
                 return trainer;
@@ -139,7 +139,7 @@ public static class StageResume
     static List<Entry> Entries(StageContext context)
     {
         string index = Index(context.ExperimentId, context.Stage.Name);
-        if (!context.Services.Store.ExistsAsync(index, context.Cancellation).GetAwaiter().GetResult()) return [];
+        if (!context.Store.ExistsAsync(index, context.Cancellation).GetAwaiter().GetResult()) return [];
         try
         {
             return StageData.ReadJson<List<Entry>>(context, index).OrderByDescending(e => e.Step).ToList();

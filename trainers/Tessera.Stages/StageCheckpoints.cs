@@ -3,7 +3,7 @@ using Tessera.Infra.Storage;
 using Tessera.Trainers.Generators;
 using Tessera.Trainers.Tokenizers;
 
-namespace Tessera.Grains.Workers;
+namespace Tessera.Stages;
 
 /// <summary>Finds and loads the checkpoint a stage reference ("stage" or "experiment-id/stage") points at.</summary>
 public static class StageCheckpoints

@@ -3,7 +3,7 @@ using Tessera.Infra.Specs;
 using Tessera.Trainers;
 using Tessera.Trainers.Evaluation;
 
-namespace Tessera.Grains.Workers;
+namespace Tessera.Stages;
 
 /// <summary>The `classifier` stage: the reference CNN that evaluation uses to judge generated digits.</summary>
 public static class ClassifierStage

@@ -1,7 +1,7 @@
 using System.Text;
 using Tessera.Infra.Storage;
 
-namespace Tessera.Grains;
+namespace Tessera.Infra.Storage;
 
 /// <summary>Small text artifacts (YAML, JSON) through the same atomic store as everything else.</summary>
 public static class ArtifactText

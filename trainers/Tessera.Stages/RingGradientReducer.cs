@@ -1,7 +1,7 @@
 using Tessera.Collective;
 using Tessera.Trainers.Distributed;
 
-namespace Tessera.Grains.Workers;
+namespace Tessera.Stages;
 
 /// <summary>The gRPC ring behind a trainer's <see cref="IGradientReducer"/>: blocks the worker thread until the ring is done.</summary>
 public sealed class RingGradientReducer(RingCommunicator ring, CancellationToken cancellationToken) : IGradientReducer

@@ -1,4 +1,5 @@
-namespace Tessera.Grains;
+using Tessera.Infra.Storage;
+namespace Tessera.Stages;
 
 /// <summary>Where an experiment's artifacts live in the store: one folder per experiment id.</summary>
 public static class ExperimentPaths

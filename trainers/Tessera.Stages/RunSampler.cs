@@ -4,7 +4,7 @@ using Tessera.Trainers;
 using Tessera.Trainers.Generators;
 using Tessera.Trainers.Inference;
 
-namespace Tessera.Grains.Workers;
+namespace Tessera.Stages;
 
 /// <summary>
 /// Samples a finished experiment's generator (and the exact tokenizer it was trained on) from the artifact

@@ -1,10 +1,11 @@
+using Tessera.Infra.Storage;
 using Tessera.Infra.Data;
 using Tessera.Infra.Images;
 using Tessera.Infra.Specs;
 using Tessera.Trainers;
 using Tessera.Trainers.Tokenizers;
 
-namespace Tessera.Grains.Workers;
+namespace Tessera.Stages;
 
 /// <summary>The `tokenizer` stage: trains a VQ tokenizer, then writes its checkpoint and recon.png.</summary>
 public static class TokenizerStage
@@ -25,7 +26,7 @@ public static class TokenizerStage
             StageResume.Periodic(context, s => trainer.SaveCheckpoint(s, context.ResolvedSpecYaml)));
         if (!context.IsLeader) return StageOutcome.FollowerDone;
 
-        var artifacts = new List<ArtifactInfo>
+        var artifacts = new List<ArtifactRef>
         {
             StageData.WriteCheckpoint(context, stream => trainer.SaveCheckpoint(stream, context.ResolvedSpecYaml), resumableAtStep: trainer.Step),
             StageData.Write(context, ExperimentPaths.Reconstructions(context.ExperimentId, context.Stage.Name), ReconstructionGrid(trainer, report, device)),

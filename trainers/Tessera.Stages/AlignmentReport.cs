@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Tessera.Grains.Workers;
+namespace Tessera.Stages;
 
 /// <summary>
 /// What one alignment stage measured, written as <c>&lt;stage&gt;.align.json</c>: the starting generator and the aligned

@@ -1,7 +1,7 @@
 using Tessera.Infra.Data;
 using Tessera.Trainers.Distributed;
 
-namespace Tessera.Grains.Workers;
+namespace Tessera.Stages;
 
 /// <summary>
 /// Several shards seen as one index space (shard 0's items first), with the deterministic sampler that orders

@@ -1,3 +1,4 @@
+using Tessera.Infra.Storage;
 using Tessera.Infra.Data;
 using Tessera.Infra.Images;
 using Tessera.Trainers;
@@ -8,7 +9,7 @@ using Tessera.Trainers.Tokenizers;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Tessera.Grains.Workers;
+namespace Tessera.Stages;
 
 /// <summary>How a generator is sampled for evaluation: per class, guided at <see cref="Cfg"/> and guidance-free.</summary>
 public sealed record EvalSettings(int SamplesPerClass, double Cfg, double Temperature, int TopK, double TopP, int BatchSize)
@@ -42,9 +43,9 @@ public sealed class SampleJudge : IDisposable
     /// <summary>Loads the classifier stage <paramref name="classifierRef"/> names and featurises the held-out digits.</summary>
     public static SampleJudge Load(StageContext context, string classifierRef, Device device)
     {
-        var (path, _) = StageCheckpoints.Resolve(context.Services.Store, context.ExperimentId, classifierRef, context.Cancellation);
+        var (path, _) = StageCheckpoints.Resolve(context.Store, context.ExperimentId, classifierRef, context.Cancellation);
         DigitClassifierTrainer classifier;
-        using (var stream = StageCheckpoints.ReadVerified(context.Services.Store, path, context.Cancellation, context.Log))
+        using (var stream = StageCheckpoints.ReadVerified(context.Store, path, context.Cancellation, context.Log))
             classifier = DigitClassifierTrainer.LoadCheckpoint(stream, device, path);
         try
         {
@@ -69,7 +70,7 @@ public sealed class SampleJudge : IDisposable
     /// and added to <paramref name="artifacts"/>; <paramref name="onMode"/> hears each finished mode (1 then 2 of 2).
     /// </summary>
     public Dictionary<string, double> Evaluate(StageContext context, TokenGenerator generator, IImageTokenizer tokenizer, EvalSettings settings,
-        string grid, List<ArtifactInfo> artifacts, Action<int, SampledImages, IReadOnlyDictionary<string, double>>? onMode = null)
+        string grid, List<ArtifactRef> artifacts, Action<int, SampledImages, IReadOnlyDictionary<string, double>>? onMode = null)
     {
         var device = generator.Device;
         var metrics = new Dictionary<string, double>();

@@ -1,3 +1,4 @@
+using Tessera.Infra.Storage;
 using Tessera.Infra.Data;
 using Tessera.Infra.Images;
 using Tessera.Infra.Specs;
@@ -5,7 +6,7 @@ using Tessera.Trainers;
 using Tessera.Trainers.Generators;
 using Tessera.Trainers.Inference;
 
-namespace Tessera.Grains.Workers;
+namespace Tessera.Stages;
 
 /// <summary>Which tokenizer a generator was trained on: recorded beside its checkpoint, checked by every later user.</summary>
 public sealed record GeneratorLineage(string TokenizerCheckpoint, string TokenizerSha256, int[] Scales);
@@ -22,7 +23,7 @@ public static class GeneratorStage
 
     public static StageOutcome Run(StageContext context)
     {
-        var store = context.Services.Store;
+        var store = context.Store;
         var (tokenizerPath, tokenizerCheckpoint) = StageCheckpoints.Resolve(store, context.ExperimentId, context.Stage.String("tokenizer"), context.Cancellation);
         var device = TorchRuntime.ResolveDevice(context.Spec.Device);
         using var tokenizer = StageCheckpoints.LoadTokenizer(store, tokenizerPath, device, context.Cancellation, context.Log);
@@ -51,7 +52,7 @@ public static class GeneratorStage
         const int perClass = 10;
         var preview = ImageSampler.Generate(trainer.Model, tokenizer, Enumerable.Range(0, config.Classes).ToList(), perClass,
             new SamplingOptions(CfgScale: context.Stage.Double("preview_cfg")), context.Spec.Seed, batchSize: 100, context.Cancellation);
-        var artifacts = new List<ArtifactInfo>
+        var artifacts = new List<ArtifactRef>
         {
             StageData.WriteCheckpoint(context, stream => trainer.SaveCheckpoint(stream, context.ResolvedSpecYaml), resumableAtStep: trainer.Step),
             StageData.WriteJson(context, Lineage(context.ExperimentId, context.Stage.Name),

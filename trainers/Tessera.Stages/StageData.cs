@@ -2,33 +2,30 @@ using System.Text.Json;
 using Tessera.Infra.Data;
 using Tessera.Infra.Storage;
 
-namespace Tessera.Grains.Workers;
+namespace Tessera.Stages;
 
 /// <summary>What stage runners read and write: cached shards of the spec's dataset, and recorded artifacts.</summary>
 public static class StageData
 {
     public static DatasetManifest Manifest(StageContext context) =>
-        DatasetStore.ReadManifestAsync(context.Services.Store, context.Spec.Dataset.Name, context.Cancellation).GetAwaiter().GetResult();
+        DatasetStore.ReadManifestAsync(context.Store, context.Spec.Dataset.Name, context.Cancellation).GetAwaiter().GetResult();
 
     /// <summary>Every image shard of a split ("train" or "heldout"), from this silo's cache.</summary>
     public static List<ImageShard> Images(StageContext context, DatasetManifest manifest, string split) =>
         Enumerable.Range(0, (split == "train" ? manifest.Train : manifest.HeldOut).Count)
-            .Select(i => context.Services.Shards.GetAsync(new ShardKey(manifest.Name, split, i), context.Cancellation).GetAwaiter().GetResult())
+            .Select(i => context.Shards.GetAsync(new ShardKey(manifest.Name, split, i), context.Cancellation).GetAwaiter().GetResult())
             .ToList();
 
     /// <summary>Every token shard of a split made by the named tokenizer; tokens of any other tokenizer are refused.</summary>
     public static List<TokenShard> Tokens(StageContext context, DatasetManifest manifest, string split, string tokenizerSha256, IReadOnlyList<int> scales) =>
         Enumerable.Range(0, (split == "train" ? manifest.Train : manifest.HeldOut).Count)
-            .Select(i => context.Services.Shards.GetTokensAsync(new ShardKey(manifest.Name, split, i), tokenizerSha256, scales, context.Cancellation).GetAwaiter().GetResult())
+            .Select(i => context.Shards.GetTokensAsync(new ShardKey(manifest.Name, split, i), tokenizerSha256, scales, context.Cancellation).GetAwaiter().GetResult())
             .ToList();
 
-    public static ArtifactInfo Write(StageContext context, string path, byte[] content)
-    {
-        ArtifactRef written = context.Services.Store.WriteAsync(path, new MemoryStream(content, writable: false), context.Cancellation).GetAwaiter().GetResult();
-        return new ArtifactInfo(written.Path, written.Sha256, written.Length);
-    }
+    public static ArtifactRef Write(StageContext context, string path, byte[] content) =>
+        context.Store.WriteAsync(path, new MemoryStream(content, writable: false), context.Cancellation).GetAwaiter().GetResult();
 
-    public static ArtifactInfo WriteJson<T>(StageContext context, string path, T value) =>
+    public static ArtifactRef WriteJson<T>(StageContext context, string path, T value) =>
         Write(context, path, JsonSerializer.SerializeToUtf8Bytes(value, new JsonSerializerOptions { WriteIndented = true }));
 
     /// <summary>
@@ -36,7 +33,7 @@ public static class StageData
     /// atomic. With <paramref name="resumableAtStep"/> the same bytes are kept as the stage's newest resumable checkpoint
     /// first (<see cref="StageResume.KeepFinal"/>): the good copy a corrupt final checkpoint falls back on.
     /// </summary>
-    public static ArtifactInfo WriteCheckpoint(StageContext context, Action<Stream> save, int? resumableAtStep = null)
+    public static ArtifactRef WriteCheckpoint(StageContext context, Action<Stream> save, int? resumableAtStep = null)
     {
         using var buffer = new MemoryStream();
         save(buffer);
@@ -47,7 +44,7 @@ public static class StageData
 
     public static T ReadJson<T>(StageContext context, string path)
     {
-        using var stream = context.Services.Store.OpenReadAsync(path, context.Cancellation).GetAwaiter().GetResult();
+        using var stream = context.Store.OpenReadAsync(path, context.Cancellation).GetAwaiter().GetResult();
         return JsonSerializer.Deserialize<T>(stream) ?? throw new InvalidDataException($"{path}: empty JSON");
     }
 }

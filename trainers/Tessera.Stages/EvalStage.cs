@@ -1,7 +1,8 @@
+using Tessera.Infra.Storage;
 using Tessera.Infra.Specs;
 using Tessera.Trainers;
 
-namespace Tessera.Grains.Workers;
+namespace Tessera.Stages;
 
 /// <summary>
 /// The `eval` stage: samples the generator with and without guidance, judges the samples with the reference
@@ -13,7 +14,7 @@ public static class EvalStage
 {
     public static StageOutcome Run(StageContext context)
     {
-        var store = context.Services.Store;
+        var store = context.Store;
         var device = TorchRuntime.ResolveDevice(context.Spec.Device);
         string generatorRef = context.Stage.String("generator");
         var (generatorPath, _) = StageCheckpoints.Resolve(store, context.ExperimentId, generatorRef, context.Cancellation);
@@ -22,7 +23,7 @@ public static class EvalStage
         using var __ = tokenizer;
         using var judge = SampleJudge.Load(context, context.Stage.String("classifier"), device);
 
-        var artifacts = new List<ArtifactInfo>();
+        var artifacts = new List<ArtifactRef>();
         var settings = Settings(context.Stage);
         var metrics = judge.Evaluate(context, generator.Model, tokenizer, settings, context.Stage.Name, artifacts,
             (done, samples, soFar) => context.Progress.Report(new TrainingProgress(context.Stage.Name, done, 2, 0, samples.SamplesPerSecond, soFar)));

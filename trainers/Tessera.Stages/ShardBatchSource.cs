@@ -2,7 +2,7 @@ using Tessera.Infra.Data;
 using Tessera.Trainers.Data;
 using Tessera.Trainers.Distributed;
 
-namespace Tessera.Grains.Workers;
+namespace Tessera.Stages;
 
 /// <summary>Deterministic training batches of images over a set of cached shards.</summary>
 public sealed class ShardBatchSource(IReadOnlyList<ImageShard> shards, ulong seed, DataParallel? parallel = null, long position = 0) : IBatchSource

@@ -4,7 +4,7 @@ using Tessera.Infra.Storage;
 using Tessera.Trainers;
 using Tessera.Trainers.Tokenizers;
 
-namespace Tessera.Grains.Workers;
+namespace Tessera.Stages;
 
 /// <summary>
 /// The `tokenize` stage: encodes every image shard with a trained tokenizer into token shards, stored under a
@@ -15,7 +15,7 @@ public static class TokenizeStage
 {
     public static StageOutcome Run(StageContext context)
     {
-        var (store, shards) = (context.Services.Store, context.Services.Shards);
+        var (store, shards) = (context.Store, context.Shards);
         CancellationToken ct = context.Cancellation;
         string dataset = context.Spec.Dataset.Name;
         var clock = Stopwatch.StartNew();

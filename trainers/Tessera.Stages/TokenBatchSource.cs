@@ -2,7 +2,7 @@ using Tessera.Infra.Data;
 using Tessera.Trainers.Data;
 using Tessera.Trainers.Distributed;
 
-namespace Tessera.Grains.Workers;
+namespace Tessera.Stages;
 
 /// <summary>Deterministic token batches over cached token shards, ordered by the same sampler as images.</summary>
 public sealed class TokenBatchSource(IReadOnlyList<TokenShard> shards, ulong seed, DataParallel? parallel = null, long position = 0) : ITrackedTokenBatchSource

@@ -4,7 +4,7 @@ using Tessera.Infra.Storage;
 using Tessera.Trainers;
 using Tessera.Trainers.PostTraining;
 
-namespace Tessera.Grains.Workers;
+namespace Tessera.Stages;
 
 /// <summary>
 /// The <see cref="ReferenceLogProbTable"/> of each train token shard for one reference checkpoint, kept beside the shard
@@ -73,13 +73,13 @@ public sealed class ReferenceCache
     /// <summary>The tables of the train token shards the generator's tokenizer made, for the reference checkpoint <paramref name="referenceSha256"/>.</summary>
     public static ReferenceCache Load(StageContext context, GeneratorLineage lineage, IReadOnlyList<int> scales, string referenceSha256, int conditions)
     {
-        var manifest = TokenDataset.ReadManifestAsync(context.Services.Store, context.Spec.Dataset.Name, lineage.TokenizerSha256, scales, context.Cancellation)
+        var manifest = TokenDataset.ReadManifestAsync(context.Store, context.Spec.Dataset.Name, lineage.TokenizerSha256, scales, context.Cancellation)
             .GetAwaiter().GetResult();
         return new ReferenceCache(manifest.Train,
-            ReferenceTables.Load(context.Services.Store, manifest.Train, referenceSha256, conditions, context.Log, context.Cancellation));
+            ReferenceTables.Load(context.Store, manifest.Train, referenceSha256, conditions, context.Log, context.Cancellation));
     }
 
-    public void Save(StageContext context) => ReferenceTables.Save(context.Services.Store, _shards, Scores.Tables, context.Cancellation);
+    public void Save(StageContext context) => ReferenceTables.Save(context.Store, _shards, Scores.Tables, context.Cancellation);
 
     /// <summary><paramref name="inner"/>, and on rank 0 the tables written back at each report (on the training thread, between steps).</summary>
     public IProgress<TrainingProgress> SavingAtReports(StageContext context, IProgress<TrainingProgress> inner) =>

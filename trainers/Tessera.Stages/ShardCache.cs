@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Tessera.Infra.Data;
 using Tessera.Infra.Storage;
 
-namespace Tessera.Grains.Workers;
+namespace Tessera.Stages;
 
 /// <summary>Names one shard of one split of a dataset; also the key of its shard grain.</summary>
 public sealed record ShardKey(string Dataset, string Split, int Index)

@@ -1,7 +1,8 @@
+using Tessera.Infra.Storage;
 using System.Globalization;
 using System.Text;
 
-namespace Tessera.Grains.Workers;
+namespace Tessera.Stages;
 
 /// <summary>What one eval stage measured, kept beside the report so later eval stages can put it side by side with theirs.</summary>
 public sealed record EvalSection(string Stage, string Generator, string Model, string Classifier, int SamplesPerClass,
@@ -26,12 +27,12 @@ public static class EvalReport
         context.Spec.Stages
             .Where(which)
             .Select(path)
-            .Where(p => context.Services.Store.ExistsAsync(p, context.Cancellation).GetAwaiter().GetResult())
+            .Where(p => context.Store.ExistsAsync(p, context.Cancellation).GetAwaiter().GetResult())
             .Select(p => StageData.ReadJson<T>(context, p))
             .ToList();
 
     /// <summary>Rewrites report.md from every eval and alignment stage that has run so far.</summary>
-    public static ArtifactInfo Write(StageContext context) =>
+    public static ArtifactRef Write(StageContext context) =>
         StageData.Write(context, $"{context.ExperimentId}/report.md", Encoding.UTF8.GetBytes(
             Markdown(context.ExperimentId, Sections(context), AlignmentReport.Sections(context))));
 

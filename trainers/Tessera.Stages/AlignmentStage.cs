@@ -1,3 +1,4 @@
+using Tessera.Infra.Storage;
 using System.Diagnostics;
 using Tessera.Infra.Specs;
 using Tessera.Trainers;
@@ -6,7 +7,7 @@ using Tessera.Trainers.Generators;
 using Tessera.Trainers.PostTraining;
 using TorchSharp;
 
-namespace Tessera.Grains.Workers;
+namespace Tessera.Stages;
 
 /// <summary>
 /// The alignment stages `cca`, `ddo`, `dpo` and `rl`: post-train a copy of the `from` generator against a frozen copy
@@ -31,7 +32,7 @@ public static class AlignmentStage
     public static StageOutcome Run(StageContext context)
     {
         var stage = context.Stage;
-        var store = context.Services.Store;
+        var store = context.Store;
         var ct = context.Cancellation;
         var device = TorchRuntime.ResolveDevice(context.Spec.Device);
         long seed = context.Spec.Seed;
@@ -47,7 +48,7 @@ public static class AlignmentStage
         var config = FromStage(stage);
         int rank = context.Parallel?.Rank ?? 0;
         var objectiveNumbers = new Dictionary<string, double> { ["steps"] = config.TotalSteps, ["rounds"] = config.Rounds };
-        var artifacts = new List<ArtifactInfo>();
+        var artifacts = new List<ArtifactRef>();
         var clock = Stopwatch.StartNew();
         using (var random = new torch.Generator((ulong)seed))
         using (var perRank = new torch.Generator((ulong)(seed + 1_000_003L * rank))) // rank 0: the single-worker stream
