@@ -70,28 +70,6 @@ public static class TesseraApp
                     .WithDescription("Read every artifact and check it against the SHA-256 recorded at write time (exit 1 if any is corrupt).")
                     .WithExample("store", "verify", "--runs", "runs");
             });
-            config.AddBranch("bench", bench =>
-            {
-                bench.SetDescription("Measurements of this machine.");
-                bench.AddCommand<BenchAllReduceCommand>("allreduce")
-                    .WithDescription("Ring all-reduce over loopback gRPC vs raw loopback TCP.")
-                    .WithExample("bench", "allreduce", "--workers", "2,4", "--sizes", "1MB,16MB,64MB", "--json", "allreduce.json");
-                bench.AddCommand<BenchDpCommand>("dp")
-                    .WithDescription("Data-parallel overhead: a step with N ranks of one thread each (loopback gRPC ring) against one rank of one thread.")
-                    .WithExample("bench", "dp", "--workload", "ref-gpt", "--workers", "2", "--json", "dp.json");
-                bench.AddCommand<BenchStepCommand>("step")
-                    .WithDescription("Milliseconds per training step of a reference workload or a spec's stage, per libtorch thread count.")
-                    .WithExample("bench", "step", "--workload", "ref-gpt", "--threads", "1,2", "--json", "step.json");
-                bench.AddCommand<BenchSampleCommand>("sample")
-                    .WithDescription("Images/s of the GPT (KV cache on and off) and VAR generators, guided and guidance-free.")
-                    .WithExample("bench", "sample", "--batches", "1,64", "--json", "sample.json");
-                bench.AddCommand<BenchSubmitCommand>("submit")
-                    .WithDescription("N concurrent submissions from one client to a running cluster, each followed to its end: accepted, refused, completed, lost, duplicated, queue peak, drain.")
-                    .WithExample("bench", "submit", "--n", "200", "--gateway", "30000,30001,30002", "--json", "submit.json");
-                bench.AddCommand<BenchApiCommand>("api")
-                    .WithDescription("The status endpoint under load while an experiment trains: req/s, latency, training images/s with and without load.")
-                    .WithExample("bench", "api", "--rate", "2000", "--duration", "15", "--json", "api.json");
-            });
         });
         return app;
     }

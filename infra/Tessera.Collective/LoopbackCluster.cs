@@ -11,7 +11,7 @@ namespace Tessera.Collective;
 
 /// <summary>
 /// N ranks in one process, each with its own Kestrel host on 127.0.0.1 (an ephemeral port) and real gRPC between
-/// them: what the tests and `tessera bench allreduce` run on. Hosts are started by <see cref="StartAsync"/>;
+/// them: what the tests and `tessera-bench allreduce` run on. Hosts are started by <see cref="StartAsync"/>;
 /// joining is left to the caller so it can also leave a rank out.
 /// </summary>
 public sealed class LoopbackCluster : IAsyncDisposable

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load run: a local cluster (Redis, Azurite, 3 silos of 4 slots; infra/scripts/local-cluster.sh, set up as chaos.sh
 # does through infra/scripts/lib/cluster.sh) and N small one-stage experiments (infra/load/load.yaml) submitted at once
-# by `tessera bench submit`: one client, as a dashboard or frontend would submit, each submission under its own
+# by `tessera-bench submit`: one client, as a dashboard or frontend would submit, each submission under its own
 # idempotency key and retried under it when not answered in time, spread over 3 teams and 3 priorities. It follows
 # every experiment to its end and prints (and, with --json, writes):
 #   accepted     submissions answered with an experiment id
@@ -66,7 +66,10 @@ cluster_keep_token
 say "submitting $n experiments at once from one client"
 status=0
 # The client runs with the machine's cores (the silos' one-thread setting is for their libtorch).
-env -u DOTNET_PROCESSOR_COUNT nice -n 19 "$tessera" bench submit --n "$n" ${concurrency:+--concurrency "$concurrency"} --spec "$spec" --gateway "$gateways" \
+# tessera-bench is built beside the silos (Platform.sln); it drives them as a client would.
+bench=${TESSERA_BENCH:-tools/Tessera.Bench/bin/Release/net10.0/tessera-bench}
+[ -x "$bench" ] || dotnet build tools/Tessera.Bench -c Release -nologo -clp:ErrorsOnly
+env -u DOTNET_PROCESSOR_COUNT nice -n 19 "$bench" submit --n "$n" ${concurrency:+--concurrency "$concurrency"} --spec "$spec" --gateway "$gateways" \
   --timeout "$timeout" ${json:+--json "$json"} --runs "$dir/client" || status=$?
 echo "  stage restarts        $(cluster_restarts) (from the silos' logs)"
 exit $status

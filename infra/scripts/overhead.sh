@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Framework overhead of `tessera bench step` and `bench sample`, measured with Linux perf (Debian: linux-perf).
+# Framework overhead of `tessera-bench step` and `bench sample`, measured with Linux perf (Debian: linux-perf).
 # Every CPU sample of the bench process that falls inside a timed window (the benches write their windows to the JSON,
 # on CLOCK_MONOTONIC) is put in a bucket by the binary it hit:
 #   libtorch  libtorch's own code (libtorch_cpu, c10, its OpenMP and math libraries);
@@ -20,9 +20,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mode=${1:-step}
-tessera=${TESSERA:-client/Tessera.Cli/bin/Release/net10.0/tessera}
+bench=${TESSERA_BENCH:-tools/Tessera.Bench/bin/Release/net10.0/tessera-bench}
 command -v perf >/dev/null || { echo "overhead.sh: needs perf (apt-get install linux-perf)" >&2; exit 1; }
-[ -x "$tessera" ] || { echo "overhead.sh: build first (dotnet build Platform.sln -c Release); no $tessera" >&2; exit 1; }
+[ -x "$bench" ] || { echo "overhead.sh: build first (dotnet build Platform.sln -c Release); no $bench" >&2; exit 1; }
 
 out=$(mktemp -d)
 # The runtime's perf map is /tmp/perf-<pid>.map; it goes too once the report is made.
@@ -34,19 +34,19 @@ cleanup() {
 trap cleanup EXIT
 
 # The perf map names JIT-compiled methods; W^X off keeps their addresses the ones the map lists.
-profile() { DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 perf record -q -k CLOCK_MONOTONIC -F 999 -o "$out/perf.data" -- "$tessera" "$@" >/dev/null; }
+profile() { DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 perf record -q -k CLOCK_MONOTONIC -F 999 -o "$out/perf.data" -- "$bench" "$@" >/dev/null; }
 
 case "$mode" in
   step)
     workload=${2:-ref-gpt}; steps=${3:-20}; threads=${4:-1}
     # One process, as a `bench step` child runs: the hidden --child-out times in-process.
-    profile bench step --workload "$workload" --threads "$threads" --steps "$steps" --warmup 3 --child-out "$out/result.json"
-    echo "bench step --workload $workload --threads $threads --steps $steps"
+    profile step --workload "$workload" --threads "$threads" --steps "$steps" --warmup 3 --child-out "$out/result.json"
+    echo "tessera-bench step --workload $workload --threads $threads --steps $steps"
     ;;
   sample)
     batch=${2:-1}; repeats=${3:-5}; threads=${4:-1}; spec=${5:-examples/quickstart.yaml}
-    profile bench sample --spec "$spec" --batches "$batch" --repeats "$repeats" --threads "$threads" --json "$out/result.json"
-    echo "bench sample --spec $spec --batches $batch --repeats $repeats --threads $threads"
+    profile sample --spec "$spec" --batches "$batch" --repeats "$repeats" --threads "$threads" --json "$out/result.json"
+    echo "tessera-bench sample --spec $spec --batches $batch --repeats $repeats --threads $threads"
     ;;
   *) echo "usage: overhead.sh step|sample ..." >&2; exit 2 ;;
 esac

@@ -1,3 +1,5 @@
+using Tessera.Bench;
+using Tessera.Bench.Commands;
 using System.Text.Json;
 using Tessera.Cli;
 using Tessera.Tests.Infra;
@@ -5,7 +7,7 @@ using Tessera.Trainers;
 
 namespace Tessera.Tests.Benchmarks;
 
-/// <summary>`tessera bench step` and `bench sample` end to end on a tiny spec: exit codes, JSON report, one child per thread count.</summary>
+/// <summary>`tessera-bench step` and `bench sample` end to end on a tiny spec: exit codes, JSON report, one child per thread count.</summary>
 [Collection(TorchCollection.Name)]
 public class BenchCommandTests
 {
@@ -34,7 +36,7 @@ public class BenchCommandTests
         string spec = dir.Combine("tiny.yaml"), json = dir.Combine("step.json");
         await File.WriteAllTextAsync(spec, TinySpec);
 
-        int exit = await TesseraApp.RunAsync(["bench", "step", "--workload", $"{spec}:generator", "--threads", "1", "--steps", "10", "--warmup", "1", "--json", json]);
+        int exit = await BenchApp.RunAsync(["step", "--workload", $"{spec}:generator", "--threads", "1", "--steps", "10", "--warmup", "1", "--json", json]);
 
         Assert.Equal(ExitCodes.Success, exit);
         using var report = JsonDocument.Parse(await File.ReadAllTextAsync(json));
@@ -56,7 +58,7 @@ public class BenchCommandTests
         using var dir = new TempDirectory();
         string json = dir.Combine("dp.json");
 
-        int exit = await TesseraApp.RunAsync(["bench", "dp", "--workload", "ref-gpt", "--workers", "2", "--steps", "10", "--warmup", "1", "--json", json]);
+        int exit = await BenchApp.RunAsync(["dp", "--workload", "ref-gpt", "--workers", "2", "--steps", "10", "--warmup", "1", "--json", json]);
 
         Assert.Equal(ExitCodes.Success, exit);
         using var report = JsonDocument.Parse(await File.ReadAllTextAsync(json));
@@ -91,13 +93,13 @@ public class BenchCommandTests
 
     [Fact]
     public async Task DpRefusesAWorkloadItCannotSplit() =>
-        Assert.Equal(ExitCodes.InvalidInput, await TesseraApp.RunAsync(["bench", "dp", "--workload", "quickstart.yaml", "--workers", "2"]));
+        Assert.Equal(ExitCodes.InvalidInput, await BenchApp.RunAsync(["dp", "--workload", "quickstart.yaml", "--workers", "2"]));
 
     [Fact]
     public async Task StepRejectsAnUnknownWorkloadWithExitCodeTwo()
     {
-        Assert.Equal(ExitCodes.InvalidInput, await TesseraApp.RunAsync(["bench", "step", "--workload", "no-such-model", "--threads", "1"]));
-        Assert.Equal(ExitCodes.InvalidInput, await TesseraApp.RunAsync(["bench", "step", "--workload", "ref-gpt", "--steps", "5"]));
+        Assert.Equal(ExitCodes.InvalidInput, await BenchApp.RunAsync(["step", "--workload", "no-such-model", "--threads", "1"]));
+        Assert.Equal(ExitCodes.InvalidInput, await BenchApp.RunAsync(["step", "--workload", "ref-gpt", "--steps", "5"]));
     }
 
     [Fact]
@@ -107,7 +109,7 @@ public class BenchCommandTests
         string spec = dir.Combine("tiny.yaml"), json = dir.Combine("sample.json");
         await File.WriteAllTextAsync(spec, TinySpec);
 
-        int exit = await TesseraApp.RunAsync(["bench", "sample", "--spec", spec, "--batches", "2", "--repeats", "1", "--json", json]);
+        int exit = await BenchApp.RunAsync(["sample", "--spec", spec, "--batches", "2", "--repeats", "1", "--json", json]);
 
         Assert.Equal(ExitCodes.Success, exit);
         using var report = JsonDocument.Parse(await File.ReadAllTextAsync(json));

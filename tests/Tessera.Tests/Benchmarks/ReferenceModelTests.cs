@@ -1,5 +1,5 @@
 using Tessera.Trainers;
-using Tessera.Trainers.Benchmarks;
+using Tessera.Bench.Workloads;
 using TorchSharp;
 using static TorchSharp.torch;
 

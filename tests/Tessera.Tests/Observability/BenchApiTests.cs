@@ -1,10 +1,10 @@
-using Tessera.Cli.Bench;
+using Tessera.Bench;
 using Tessera.Silo.Api;
 using Tessera.Tests.Dashboard;
 
 namespace Tessera.Tests.Observability;
 
-/// <summary>The parts of `tessera bench api` that decide its figures: the load's accounting and the throughput windows.</summary>
+/// <summary>The parts of `tessera-bench api` that decide its figures: the load's accounting and the throughput windows.</summary>
 [Collection(DashboardCollection.Name)]
 public sealed class BenchApiTests(DashboardSilo silo)
 {

@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using Tessera.Grains;
 
-namespace Tessera.Cli.Bench;
+using Tessera.Cli;
+using Tessera.Cli.Commands;
+
+namespace Tessera.Bench;
 
 /// <summary>One submission of the load: its team, key and what came back (an id, a quota refusal or an error).</summary>
 public sealed record SubmitOutcome(int Index, string Team, string Key, string? Id, string? Refusal, string? Error, int Attempts, double Seconds);

@@ -2,7 +2,9 @@ using Tessera.Trainers.Distributed;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Tessera.Trainers.Benchmarks;
+using Tessera.Trainers;
+
+namespace Tessera.Bench.Workloads;
 
 /// <summary>
 /// REF-GPT or REF-VQ as a step workload: one fixed random batch on the device (drawn once, so the step times

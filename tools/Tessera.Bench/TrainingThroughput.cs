@@ -1,6 +1,9 @@
 using Tessera.Silo.Api;
 
-namespace Tessera.Cli.Bench;
+using Tessera.Cli;
+using Tessera.Cli.Commands;
+
+namespace Tessera.Bench;
 
 /// <summary>Training throughput over a time window, from an experiment's progress reports (its metrics points).</summary>
 public static class TrainingThroughput

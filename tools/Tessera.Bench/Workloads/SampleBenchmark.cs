@@ -3,7 +3,9 @@ using Tessera.Trainers.Generators;
 using Tessera.Trainers.Tokenizers;
 using static TorchSharp.torch;
 
-namespace Tessera.Trainers.Benchmarks;
+using Tessera.Trainers;
+
+namespace Tessera.Bench.Workloads;
 
 /// <summary>One sampling measurement: images (token maps) per second, median over the timed repeats.</summary>
 /// <param name="Mode">"kv-cache" or "uncached" (the prefix re-run every pass), for either generator.</param>

@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using System.Net;
 
-namespace Tessera.Cli.Bench;
+using Tessera.Cli;
+using Tessera.Cli.Commands;
+
+namespace Tessera.Bench;
 
 /// <summary>
 /// What one load window achieved: requests completed, failures, latencies in milliseconds, and (when the caller

@@ -7,10 +7,13 @@ using Spectre.Console;
 using Spectre.Console.Cli;
 using Tessera.Collective;
 
-namespace Tessera.Cli.Commands;
+using Tessera.Cli;
+using Tessera.Cli.Commands;
+
+namespace Tessera.Bench.Commands;
 
 /// <summary>
-/// `tessera bench allreduce`: N ranks in this process, each with its own Kestrel host on 127.0.0.1, all-reducing
+/// `tessera-bench allreduce`: N ranks in this process, each with its own Kestrel host on 127.0.0.1, all-reducing
 /// over real gRPC; reported next to a plain loopback socket copy measured in the same run, so the figures say how
 /// much of what this machine's loopback can carry the ring achieves.
 /// </summary>

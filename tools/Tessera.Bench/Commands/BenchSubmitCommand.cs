@@ -3,13 +3,16 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using Tessera.Cli.Bench;
+using Tessera.Bench;
 using Tessera.Silo.Api;
 
-namespace Tessera.Cli.Commands;
+using Tessera.Cli;
+using Tessera.Cli.Commands;
+
+namespace Tessera.Bench.Commands;
 
 /// <summary>
-/// `tessera bench submit`: N concurrent submissions from one client against a running cluster, every experiment
+/// `tessera-bench submit`: N concurrent submissions from one client against a running cluster, every experiment
 /// followed to its end (<see cref="SubmitLoad"/>). Exit 0 only if nothing was lost or duplicated, nothing failed, no
 /// submission ended in an error other than a quota refusal, and the queue drained within --timeout.
 /// </summary>

@@ -7,10 +7,13 @@ using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
-namespace Tessera.Cli.Commands;
+using Tessera.Cli;
+using Tessera.Cli.Commands;
+
+namespace Tessera.Bench.Commands;
 
 /// <summary>
-/// What every `tessera bench` JSON report carries so two results can be compared: the machine (cores, memory, OS,
+/// What every `tessera-bench` JSON report carries so two results can be compared: the machine (cores, memory, OS,
 /// load), the runtime and library versions, then the bench's own settings and results.
 /// </summary>
 public static class BenchEnvironment

@@ -6,12 +6,15 @@ using Spectre.Console;
 using Spectre.Console.Cli;
 using Tessera.Infra.Specs;
 using Tessera.Trainers;
-using Tessera.Trainers.Benchmarks;
+using Tessera.Bench.Workloads;
 
-namespace Tessera.Cli.Commands;
+using Tessera.Cli;
+using Tessera.Cli.Commands;
+
+namespace Tessera.Bench.Commands;
 
 /// <summary>
-/// `tessera bench step`: milliseconds per training step of a reference workload or a spec's stage, per libtorch thread
+/// `tessera-bench step`: milliseconds per training step of a reference workload or a spec's stage, per libtorch thread
 /// count. libtorch takes its thread count once per process, so each count runs in a child process (this command
 /// again, with a hidden option) that writes its result as JSON; the parent prints one table.
 /// </summary>
@@ -118,7 +121,7 @@ public sealed class BenchStepCommand : AsyncCommand<BenchStepCommand.Settings>
     private static Task<int> RunChildAsync(Settings settings, int threads, string output, CancellationToken ct) =>
         BenchEnvironment.RunSelfAsync(
         [
-            "bench", "step", "--workload", settings.Workload, "--threads", threads.ToString(CultureInfo.InvariantCulture),
+            "step", "--workload", settings.Workload, "--threads", threads.ToString(CultureInfo.InvariantCulture),
             "--steps", settings.Steps.ToString(CultureInfo.InvariantCulture), "--warmup", settings.Warmup.ToString(CultureInfo.InvariantCulture),
             "--leak-steps", settings.LeakSteps.ToString(CultureInfo.InvariantCulture), "--device", settings.Device,
             "--seed", settings.Seed.ToString(CultureInfo.InvariantCulture), "--child-out", output,

@@ -7,13 +7,16 @@ using Spectre.Console.Cli;
 using Tessera.Collective;
 using Tessera.Stages;
 using Tessera.Trainers;
-using Tessera.Trainers.Benchmarks;
+using Tessera.Bench.Workloads;
 using Tessera.Trainers.Distributed;
 
-namespace Tessera.Cli.Commands;
+using Tessera.Cli;
+using Tessera.Cli.Commands;
+
+namespace Tessera.Bench.Commands;
 
 /// <summary>
-/// `tessera bench dp`: the cost of data parallelism. A reference workload's step with N ranks (each its own worker thread,
+/// `tessera-bench dp`: the cost of data parallelism. A reference workload's step with N ranks (each its own worker thread,
 /// one libtorch thread and the same per-rank batch, gradients averaged over loopback gRPC by the real ring) against the
 /// same step with one rank and one thread. Each world size runs in a child process, because libtorch takes its thread
 /// budget once per process; ranks in a child talk over the collective exactly as ranks in one embedded silo do.
@@ -95,7 +98,7 @@ public sealed class BenchDpCommand : AsyncCommand<BenchDpCommand.Settings>
                 AnsiConsole.MarkupLineInterpolated($"[grey]{settings.Workload}, {n} rank(s), {how}: {settings.Options.TotalSteps} steps in a child process...[/]");
                 var arguments = new List<string>
                 {
-                    "bench", "dp", "--workload", settings.Workload, "--workers", n.ToString(CultureInfo.InvariantCulture),
+                    "dp", "--workload", settings.Workload, "--workers", n.ToString(CultureInfo.InvariantCulture),
                     "--steps", settings.Steps.ToString(CultureInfo.InvariantCulture), "--warmup", settings.Warmup.ToString(CultureInfo.InvariantCulture),
                     "--compression", settings.Compression, "--device", settings.Device, "--seed", settings.Seed.ToString(CultureInfo.InvariantCulture),
                     "--child-out", output,

@@ -2,10 +2,12 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Tessera.Trainers.Benchmarks;
+using Tessera.Trainers;
+
+namespace Tessera.Bench.Workloads;
 
 /// <summary>
-/// REF-VQ, the fixed reference tokenizer of `tessera bench step` (issue 10), built exactly to its written description:
+/// REF-VQ, the fixed reference tokenizer of `tessera-bench step` (issue 10), built exactly to its written description:
 /// a conv encoder 28x28 -> 7x7 with residual blocks, an L2-normalised 8-wide latent quantized by cosine against a
 /// learned 512x8 codebook (straight-through), and the mirror-image decoder; about 2.1M parameters. Independent of the
 /// project's tokenizers on purpose, so the workload stays fixed. Library-default initialisation (global RNG).

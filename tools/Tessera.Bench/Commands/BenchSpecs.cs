@@ -1,12 +1,15 @@
 using Tessera.Stages;
 using Tessera.Infra.Data;
 using Tessera.Infra.Specs;
-using Tessera.Trainers.Benchmarks;
+using Tessera.Bench.Workloads;
 using Tessera.Trainers.Generators;
 using Tessera.Trainers.Tokenizers;
 using TorchSharp;
 
-namespace Tessera.Cli.Commands;
+using Tessera.Cli;
+using Tessera.Cli.Commands;
+
+namespace Tessera.Bench.Commands;
 
 /// <summary>
 /// Turns what the benches are told (a reference workload's name, or a spec file and stage) into a model of the right

@@ -6,15 +6,18 @@ using Microsoft.AspNetCore.Builder;
 using Serilog;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using Tessera.Cli.Bench;
+using Tessera.Bench;
 using Tessera.Grains;
 using Tessera.Silo;
 using Tessera.Silo.Api;
 
-namespace Tessera.Cli.Commands;
+using Tessera.Cli;
+using Tessera.Cli.Commands;
+
+namespace Tessera.Bench.Commands;
 
 /// <summary>
-/// `tessera bench api`: the status endpoint under load while an experiment trains, in one run. Phases: a short
+/// `tessera-bench api`: the status endpoint under load while an experiment trains, in one run. Phases: a short
 /// warm-up of the load, then quiet → load → quiet windows of equal length; the training throughput of the load
 /// window is compared with the mean of the two quiet ones around it, so a drift of the training rate over time
 /// does not pass for an effect of the load. With an embedded silo a last window repeats the load with the

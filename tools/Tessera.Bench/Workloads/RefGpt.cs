@@ -2,10 +2,12 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Tessera.Trainers.Benchmarks;
+using Tessera.Trainers;
+
+namespace Tessera.Bench.Workloads;
 
 /// <summary>
-/// REF-GPT, the fixed reference transformer of `tessera bench step` (issue 10), built exactly to its written
+/// REF-GPT, the fixed reference transformer of `tessera-bench step` (issue 10), built exactly to its written
 /// description so its step time can be compared with the same model in another framework: vocabulary 512, 10 classes
 /// plus a null class, 1 class token + 49 image tokens, width 256, 6 pre-LayerNorm blocks (8-head causal
 /// self-attention, then MLP 256 -> 1024 -> 256 with GELU, both residual), learned positions, final LayerNorm,

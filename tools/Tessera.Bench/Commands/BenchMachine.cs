@@ -1,6 +1,9 @@
 using System.Runtime.InteropServices;
 
-namespace Tessera.Cli.Commands;
+using Tessera.Cli;
+using Tessera.Cli.Commands;
+
+namespace Tessera.Bench.Commands;
 
 /// <summary>What a bench report says about the machine it ran on, so figures can be compared across machines.</summary>
 public static class BenchMachine

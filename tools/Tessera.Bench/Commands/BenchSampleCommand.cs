@@ -4,16 +4,19 @@ using Spectre.Console;
 using Spectre.Console.Cli;
 using Tessera.Infra.Specs;
 using Tessera.Trainers;
-using Tessera.Trainers.Benchmarks;
+using Tessera.Bench.Workloads;
 using Tessera.Trainers.Generators;
 using Tessera.Trainers.Tokenizers;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Tessera.Cli.Commands;
+using Tessera.Cli;
+using Tessera.Cli.Commands;
+
+namespace Tessera.Bench.Commands;
 
 /// <summary>
-/// `tessera bench sample`: images per second of the raster GPT (KV cache on and off) and the next-scale VAR generator,
+/// `tessera-bench sample`: images per second of the raster GPT (KV cache on and off) and the next-scale VAR generator,
 /// guided and guidance-free, at the sizes of a spec's generator stage (random weights: speed does not depend on them).
 /// </summary>
 public sealed class BenchSampleCommand : Command<BenchSampleCommand.Settings>

@@ -1,7 +1,9 @@
-namespace Tessera.Trainers.Benchmarks;
+using Tessera.Trainers;
+
+namespace Tessera.Bench.Workloads;
 
 /// <summary>
-/// A training workload that `tessera bench step` times: whole optimizer steps (forward, backward, optimizer) on
+/// A training workload that `tessera-bench step` times: whole optimizer steps (forward, backward, optimizer) on
 /// fixed random data of the right shape. Runs on the caller's thread.
 /// </summary>
 public interface IStepWorkload : IDisposable

@@ -5,7 +5,9 @@ using Tessera.Trainers.Generators;
 using Tessera.Trainers.Tokenizers;
 using static TorchSharp.torch;
 
-namespace Tessera.Trainers.Benchmarks;
+using Tessera.Trainers;
+
+namespace Tessera.Bench.Workloads;
 
 /// <summary>
 /// The project's own trainers as step workloads: each runs its real training loop (the one a stage runs) for the

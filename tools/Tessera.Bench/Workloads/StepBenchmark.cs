@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using static TorchSharp.torch;
 
-namespace Tessera.Trainers.Benchmarks;
+using Tessera.Trainers;
+
+namespace Tessera.Bench.Workloads;
 
 /// <summary>How many steps `bench step` runs: untimed warm-up, timed steps, and the optional leak check's length.</summary>
 /// <param name="LeakSteps">0 for no leak check; otherwise the step whose live tensors and RSS are compared with step 100's.</param>

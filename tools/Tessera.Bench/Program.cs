@@ -1,0 +1,2 @@
+// `tessera-bench`: every bench is wired in BenchApp.
+return await Tessera.Bench.BenchApp.RunAsync(args);
