@@ -123,36 +123,7 @@ public static class AlignmentStage
     }
 
     /// <summary>The post-training hyperparameters a stage's settings give; the objective's defaults for anything its kind lacks.</summary>
-    public static PostTrainingConfig FromStage(StageSpec stage)
-    {
-        var config = PostTrainingConfig.For(stage.Kind) with
-        {
-            Steps = stage.Int("steps"),
-            BatchSize = stage.Int("batch_size"),
-            LearningRate = stage.Double("lr"),
-            WarmupSteps = stage.Int("warmup_steps"),
-            MinLearningRateFraction = stage.Double("min_lr_fraction"),
-            WeightDecay = stage.Double("weight_decay"),
-            GradClip = stage.Double("grad_clip"),
-            LogEvery = stage.Int("log_every"),
-            OnNonFinite = stage.String("on_nonfinite"),
-        };
-        if (stage.Settings.ContainsKey("beta")) config = config with { Beta = stage.Double("beta") }; // rl has no beta
-        return stage.Kind switch
-        {
-            PostTrainingConfig.ObjectiveCca => config with { Lambda = stage.Double("lambda"), NullRatio = stage.Double("null_ratio") },
-            PostTrainingConfig.ObjectiveDdo => config with
-            {
-                Alpha = stage.Double("alpha"), NullRatio = stage.Double("null_ratio"), Rounds = stage.Int("rounds"),
-            },
-            PostTrainingConfig.ObjectiveRl => config with
-            {
-                GroupSize = stage.Int("group_size"), ClipEpsilon = stage.Double("clip_epsilon"),
-                AdvantageClip = stage.Double("advantage_clip"), KlCoefficient = stage.Double("kl_coefficient"),
-            },
-            _ => config,
-        };
-    }
+    public static PostTrainingConfig FromStage(StageSpec stage) => SettingBinder.Bind(stage, PostTrainingConfig.For(stage.Kind));
 
     static ITokenBatchSource TrainTokens(StageContext context, GeneratorLineage lineage, IReadOnlyList<int> scales, long position) =>
         new TokenBatchSource(StageData.Tokens(context, StageData.Manifest(context), "train", lineage.TokenizerSha256, scales), (ulong)context.Spec.Seed,

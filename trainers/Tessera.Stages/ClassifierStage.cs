@@ -32,21 +32,6 @@ public static class ClassifierStage
         }), [StageData.WriteCheckpoint(context, stream => trainer.SaveCheckpoint(stream, context.ResolvedSpecYaml), resumableAtStep: trainer.Step)]);
     }
 
-    public static DigitClassifierConfig FromStage(StageSpec stage, DatasetManifest manifest) => new()
-    {
-        ImageChannels = manifest.Channels,
-        Classes = manifest.ClassNames.Count,
-        Steps = stage.Int("steps"),
-        BatchSize = stage.Int("batch_size"),
-        LearningRate = stage.Double("lr"),
-        WarmupSteps = stage.Int("warmup_steps"),
-        MinLearningRateFraction = stage.Double("min_lr_fraction"),
-        WeightDecay = stage.Double("weight_decay"),
-        LogEvery = stage.Int("log_every"),
-        OnNonFinite = stage.String("on_nonfinite"),
-        Channels = stage.Int("channels"),
-        FeatureDim = stage.Int("feature_dim"),
-        Dropout = stage.Double("dropout"),
-        MaxShift = stage.Int("max_shift"),
-    };
+    public static DigitClassifierConfig FromStage(StageSpec stage, DatasetManifest manifest) =>
+        SettingBinder.Bind(stage, new DigitClassifierConfig { ImageChannels = manifest.Channels, Classes = manifest.ClassNames.Count });
 }

@@ -71,25 +71,7 @@ public static class GeneratorStage
         }), artifacts);
     }
 
-    public static GeneratorConfig FromStage(StageSpec stage) => new()
-    {
-        Model = stage.String("model"),
-        Steps = stage.Int("steps"),
-        BatchSize = stage.Int("batch_size"),
-        LearningRate = stage.Double("lr"),
-        WarmupSteps = stage.Int("warmup_steps"),
-        MinLearningRateFraction = stage.Double("min_lr_fraction"),
-        WeightDecay = stage.Double("weight_decay"),
-        LogEvery = stage.Int("log_every"),
-        OnNonFinite = stage.String("on_nonfinite"),
-        ModelDim = stage.Int("model_dim"),
-        Layers = stage.Int("layers"),
-        Heads = stage.Int("heads"),
-        MlpRatio = stage.Int("mlp_ratio"),
-        Dropout = stage.Double("dropout"),
-        ClassDropout = stage.Double("class_dropout"),
-        GradClip = stage.Double("grad_clip"),
-    };
+    public static GeneratorConfig FromStage(StageSpec stage) => SettingBinder.Bind(stage, new GeneratorConfig());
 
     static TokenBatch Concatenate(IReadOnlyList<TokenShard> shards) =>
         new(shards.SelectMany(s => s.Tokens).ToArray(), shards.SelectMany(s => s.Labels).ToArray(), shards.Sum(s => s.Count), shards[0].Length);

@@ -57,29 +57,5 @@ public static class TokenizerStage
     }
 
     /// <summary>Maps the validated stage settings onto the trainer's typed configuration.</summary>
-    public static VqTokenizerConfig FromStage(StageSpec stage) => new()
-    {
-        Kind = stage.String("model"),
-        Quantizer = stage.String("quantizer"),
-        ScaleSchedule = stage.String("scales"),
-        PhiConvs = stage.Int("phi_convs"),
-        PhiResidualRatio = stage.Double("phi_residual_ratio"),
-        Steps = stage.Int("steps"),
-        BatchSize = stage.Int("batch_size"),
-        LearningRate = stage.Double("lr"),
-        WarmupSteps = stage.Int("warmup_steps"),
-        MinLearningRateFraction = stage.Double("min_lr_fraction"),
-        WeightDecay = stage.Double("weight_decay"),
-        LogEvery = stage.Int("log_every"),
-        OnNonFinite = stage.String("on_nonfinite"),
-        CodebookSize = stage.Int("codebook_size"),
-        CodeDim = stage.Int("code_dim"),
-        HiddenChannels = stage.Int("hidden_channels"),
-        LatentChannels = stage.Int("latent_channels"),
-        ResidualBlocks = stage.Int("residual_blocks"),
-        CommitmentWeight = stage.Double("commitment"),
-        EmaDecay = stage.Double("ema_decay"),
-        DeadCodeThreshold = stage.Double("dead_code_threshold"),
-        L1Weight = stage.Double("l1_weight"),
-    };
+    public static VqTokenizerConfig FromStage(StageSpec stage) => SettingBinder.Bind(stage, new VqTokenizerConfig());
 }

@@ -345,8 +345,10 @@ public static partial class SpecParser
 
         void CheckRange(YamlNode node, string where, SettingSchema schema, double value)
         {
-            if (value < schema.Min) throw Error(node, $"{where} must be at least {schema.Min}, got {value} ({schema.Doc})");
-            if (value > schema.Max) throw Error(node, $"{where} must be at most {schema.Max}, got {value} ({schema.Doc})");
+            if (value < schema.Min || (schema.MinExclusive && value == schema.Min))
+                throw Error(node, $"{where} must be {(schema.MinExclusive ? "above" : "at least")} {schema.Min}, got {value} ({schema.Doc})");
+            if (value > schema.Max || (schema.MaxExclusive && value == schema.Max))
+                throw Error(node, $"{where} must be {(schema.MaxExclusive ? "below" : "at most")} {schema.Max}, got {value} ({schema.Doc})");
         }
     }
 }

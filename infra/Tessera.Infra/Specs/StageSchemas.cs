@@ -1,13 +1,28 @@
 namespace Tessera.Infra.Specs;
 
 /// <summary>
-/// The type and allowed range of one stage setting, with its default and a one-line reason. A setting with
+/// One stage setting, declared once: its key, type, default, allowed range and one-line meaning, and the property of the
+/// stage's trainer config it fills. The spec's validation, `tessera schema`, the README's tables and the stage layer's
+/// binding into the config (Tessera.Stages' SettingBinder) all read this one record. A setting with
 /// <see cref="RefersTo"/> names another stage of that kind: an earlier one in the same spec, or
 /// "&lt;experiment-id&gt;/&lt;stage&gt;" of another experiment; left empty it means the nearest earlier one.
 /// </summary>
+/// <param name="Fills">The config property this setting fills: null means the key in PascalCase (grad_clip fills
+/// GradClip); <see cref="StageOnly"/> means none, the stage itself reads it (references, workers, checkpoints, sampling
+/// for evaluation).</param>
+/// <param name="MinExclusive">The value must lie above <see cref="Min"/>, not on it (a learning rate of 0 trains nothing).</param>
+/// <param name="MaxExclusive">The value must lie below <see cref="Max"/>, not on it.</param>
 public sealed record SettingSchema(string Key, SettingType Type, object Default, string Doc,
     double Min = double.NegativeInfinity, double Max = double.PositiveInfinity, string[]? Choices = null,
-    string? RefersTo = null);
+    string? RefersTo = null, string? Fills = null, bool MinExclusive = false, bool MaxExclusive = false)
+{
+    /// <summary>The <see cref="Fills"/> of a setting no trainer config has.</summary>
+    public const string StageOnly = "";
+
+    /// <summary>The config property this setting fills, or null if the stage reads it itself.</summary>
+    public string? Property => RefersTo is not null || Fills == StageOnly ? null
+        : Fills ?? string.Concat(Key.Split('_').Select(word => char.ToUpperInvariant(word[0]) + word[1..]));
+}
 
 public enum SettingType { Integer, Number, Text }
 
@@ -20,14 +35,14 @@ public static partial class StageSchemas
     /// <summary>What a training loop does on a NaN or infinity in a step's loss or gradient (trainers' NonFiniteGuard).</summary>
     static SettingSchema OnNonFinite => new("on_nonfinite", SettingType.Text, "stop",
         "a NaN or infinite loss or gradient: stop fails the stage naming the step and the first such parameter; skip drops the step and counts it (skipped_steps)",
-        Choices: ["stop", "skip"]);
+        Choices: ["stop", "skip"], Fills: "OnNonFinite");
 
     /// <summary>The data-parallel settings of every training stage (pretraining and alignment).</summary>
     static SettingSchema[] DataParallel =>
     [
-        new("workers", SettingType.Integer, 1, "data-parallel ranks averaging gradients over the gRPC ring; must divide batch_size", Min: 1, Max: 16),
-        new("min_workers", SettingType.Integer, 0, "fewest ranks a (re)start may run on when fewer than workers slots are free, each rank then accumulating the gradients of several workers' slices (same global batch, same steps); 0 = workers: wait for all the slots", Min: 0, Max: 16),
-        new("peer_timeout_seconds", SettingType.Number, 30.0, "with workers > 1: how long a rank waits for a missing peer before the stage fails", Min: 1, Max: 3600),
+        new("workers", SettingType.Integer, 1, "data-parallel ranks averaging gradients over the gRPC ring; must divide batch_size", Min: 1, Max: 16, Fills: SettingSchema.StageOnly),
+        new("min_workers", SettingType.Integer, 0, "fewest ranks a (re)start may run on when fewer than workers slots are free, each rank then accumulating the gradients of several workers' slices (same global batch, same steps); 0 = workers: wait for all the slots", Min: 0, Max: 16, Fills: SettingSchema.StageOnly),
+        new("peer_timeout_seconds", SettingType.Number, 30.0, "with workers > 1: how long a rank waits for a missing peer before the stage fails", Min: 1, Max: 3600, Fills: SettingSchema.StageOnly),
     ];
 
     /// <summary>Settings every training stage has; only their defaults differ by kind.</summary>
@@ -36,21 +51,21 @@ public static partial class StageSchemas
     [
         new("steps", SettingType.Integer, steps, "optimizer steps in this stage", Min: 1),
         new("batch_size", SettingType.Integer, batchSize, "examples per step, all workers together (each takes an equal slice)", Min: 1, Max: 65536),
-        new("lr", SettingType.Number, lr, "peak learning rate", Min: 0, Max: 10),
+        new("lr", SettingType.Number, lr, "peak learning rate", Min: 0, Max: 10, Fills: "LearningRate", MinExclusive: true),
         new("warmup_steps", SettingType.Integer, warmup, "linear learning-rate warm-up before the cosine decay", Min: 0),
-        new("min_lr_fraction", SettingType.Number, minLrFraction, "the cosine decay ends at this fraction of the peak rate", Min: 0, Max: 1),
+        new("min_lr_fraction", SettingType.Number, minLrFraction, "the cosine decay ends at this fraction of the peak rate", Min: 0, Max: 1, Fills: "MinLearningRateFraction"),
         new("weight_decay", SettingType.Number, weightDecay, "AdamW weight decay", Min: 0, Max: 1),
         new("log_every", SettingType.Integer, logEvery, "steps between progress reports (rows of metrics.jsonl)", Min: 1),
         .. DataParallel,
-        new("checkpoint_every", SettingType.Integer, 250, "steps between resumable checkpoints (an interrupted stage resumes from the newest; 0 = none)", Min: 0),
+        new("checkpoint_every", SettingType.Integer, 250, "steps between resumable checkpoints (an interrupted stage resumes from the newest; 0 = none)", Min: 0, Fills: SettingSchema.StageOnly),
         OnNonFinite,
     ];
 
     static readonly SettingSchema[] Tokenizer =
     [
-        new("model", SettingType.Text, "vq", "vq: one 7x7 token grid (LlamaGen); msvq: multi-scale residual token maps (VAR)", Choices: ["vq", "msvq"]),
+        new("model", SettingType.Text, "vq", "vq: one 7x7 token grid (LlamaGen); msvq: multi-scale residual token maps (VAR)", Choices: ["vq", "msvq"], Fills: "Kind"),
         new("quantizer", SettingType.Text, "ema", "how codes stay in use: ema (EMA codebook, dead-code restart) or simvq (frozen codes through a learned linear map)", Choices: ["ema", "simvq"]),
-        new("scales", SettingType.Text, "1,2,3,4,5,7", "msvq only: token-map sides coarse to fine; the last is the latent side"),
+        new("scales", SettingType.Text, "1,2,3,4,5,7", "msvq only: token-map sides coarse to fine; the last is the latent side", Fills: "ScaleSchedule"),
         new("phi_convs", SettingType.Integer, 4, "msvq only: partially shared refinement convs", Min: 1, Max: 16),
         new("phi_residual_ratio", SettingType.Number, 0.5, "msvq only: phi(h) = (1 - r) h + r conv3x3(h)", Min: 0, Max: 1),
         new("codebook_size", SettingType.Integer, 256, "number of codes (the generator's vocabulary)", Min: 2, Max: 65536),
@@ -58,8 +73,8 @@ public static partial class StageSchemas
         new("hidden_channels", SettingType.Integer, 32, "conv width at full resolution", Min: 1, Max: 1024),
         new("latent_channels", SettingType.Integer, 64, "conv width at the downsampled resolutions", Min: 1, Max: 2048),
         new("residual_blocks", SettingType.Integer, 1, "residual blocks at the latent, in encoder and decoder", Min: 0, Max: 16),
-        new("commitment", SettingType.Number, 0.25, "weight of the commitment loss", Min: 0, Max: 100),
-        new("ema_decay", SettingType.Number, 0.8, "EMA decay of the codebook updates", Min: 0, Max: 1),
+        new("commitment", SettingType.Number, 0.25, "weight of the commitment loss", Min: 0, Max: 100, Fills: "CommitmentWeight"),
+        new("ema_decay", SettingType.Number, 0.8, "EMA decay of the codebook updates", Min: 0, Max: 1, MinExclusive: true, MaxExclusive: true),
         new("dead_code_threshold", SettingType.Number, 2.0, "a code whose EMA count falls below this is restarted", Min: 0),
         new("l1_weight", SettingType.Number, 0.0, "weight of an L1 term added to the MSE reconstruction loss", Min: 0, Max: 100),
     ];
@@ -79,9 +94,9 @@ public static partial class StageSchemas
         new("heads", SettingType.Integer, 4, "attention heads (must divide model_dim)", Min: 1, Max: 64),
         new("mlp_ratio", SettingType.Integer, 4, "MLP hidden width as a multiple of model_dim", Min: 1, Max: 16),
         new("dropout", SettingType.Number, 0.1, "dropout in attention and MLP", Min: 0, Max: 0.9),
-        new("class_dropout", SettingType.Number, 0.1, "share of examples trained with the null class (enables guidance)", Min: 0, Max: 1),
+        new("class_dropout", SettingType.Number, 0.1, "share of examples trained with the null class (enables guidance)", Min: 0, Max: 1, MaxExclusive: true),
         new("grad_clip", SettingType.Number, 1.0, "global gradient-norm clip (0 = off)", Min: 0, Max: 1000),
-        new("preview_cfg", SettingType.Number, 2.0, "guidance scale of the sample grid written after training", Min: 0, Max: 100),
+        new("preview_cfg", SettingType.Number, 2.0, "guidance scale of the sample grid written after training", Min: 0, Max: 100, Fills: SettingSchema.StageOnly),
     ];
 
     static readonly SettingSchema[] Classifier =

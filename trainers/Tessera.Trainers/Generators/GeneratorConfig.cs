@@ -113,6 +113,6 @@ public sealed record GeneratorConfig : ITrainingSchedule
         if (!(MinLearningRateFraction >= 0 && MinLearningRateFraction <= 1))
             throw new ArgumentOutOfRangeException(nameof(MinLearningRateFraction), MinLearningRateFraction, "must be in [0, 1]");
         if (!(WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "must be >= 0");
-        if (!(GradClip > 0)) throw new ArgumentOutOfRangeException(nameof(GradClip), GradClip, "must be positive");
+        if (!(GradClip >= 0)) throw new ArgumentOutOfRangeException(nameof(GradClip), GradClip, "must be >= 0 (0 = no clip)");
     }
 }
