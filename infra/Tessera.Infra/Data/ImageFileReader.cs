@@ -20,9 +20,9 @@ public sealed record RgbImage(int Width, int Height, byte[] Planes);
 public static class ImageFileReader
 {
     /// <summary>
-    /// A pixel is gray when max(R, G, B) − min(R, G, B) is at most this. Exact gray would misread a gray
-    /// photo saved as colour JPEG, whose chroma rounding leaves a level or two of difference; a real tint is
-    /// far larger than this.
+    /// A pixel is gray when max(R, G, B) − min(R, G, B) is at most this. Exact equality would call a gray
+    /// picture colour for the level or two of chroma rounding that some JPEG encoders and colour-managed
+    /// exports leave in it; a tint a person can see is well above this.
     /// </summary>
     public const int GrayTolerance = 3;
 
