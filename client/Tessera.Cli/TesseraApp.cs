@@ -62,6 +62,8 @@ public static class TesseraApp
                 data.SetDescription("Datasets in the artifact store.");
                 data.AddCommand<DataImportCommand>("import")
                     .WithDescription("Import an ImageFolder tree or MNIST IDX files as a sharded dataset.");
+                data.AddCommand<DataIconsCommand>("icons")
+                    .WithDescription("Write the builtin colour dataset `icons` (installed from Debian packages on first use) as an ImageFolder tree.");
             });
             config.AddBranch("store", store =>
             {

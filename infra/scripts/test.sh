@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
 # The test command of the README: builds the solution and runs every test, on a fresh machine.
-# It installs and starts whatever the tests need (Debian's chromium for the dashboard browser test; Redis and
-# Azurite on loopback for the cluster-mode tests, through services.sh), and ends with a one-line
-# "N passed, N failed" summary.
+# It installs and starts whatever the tests need (Debian's chromium for the dashboard browser test; package lists
+# that know the icon themes of the icons dataset; Redis and Azurite on loopback for the cluster-mode tests, through
+# services.sh), and ends with a one-line "N passed, N failed" summary.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+
 # The dashboard's browser test drives Debian's Chromium (Playwright cannot download its own browser here).
 if [ ! -x /usr/bin/chromium ]; then
   echo "test.sh: installing chromium for the dashboard browser test"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
+# The icons dataset's test fetches its icon-theme packages with `apt-get download` (no install), which needs
+# package lists that know them; a fresh machine may have none.
+if ! apt-cache show oxygen-icon-theme faenza-icon-theme mate-icon-theme >/dev/null 2>&1; then
+  echo "test.sh: apt-get update, so the icons dataset test can download its packages"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 fi
 
 results=$(mktemp -d)

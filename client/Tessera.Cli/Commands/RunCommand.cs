@@ -2,6 +2,9 @@ using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Tessera.Grains;
+using Tessera.Infra.Data;
+using Tessera.Infra.Specs;
+using Tessera.Infra.Storage;
 
 namespace Tessera.Cli.Commands;
 
@@ -26,6 +29,8 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         if (!SpecFiles.TryLoad(settings.Spec, out var spec, out string yaml)) return ExitCodes.InvalidInput;
+        if (spec.Dataset.IsBuiltin && spec.Dataset.Name == IconsDataset.Name && !await PrepareIconsAsync(spec.Dataset, settings.Runs, cancellationToken))
+            return ExitCodes.Failed;
         return await EmbeddedRun.RunAsync(settings.Runs, "run", async client =>
         {
             string id = SpecFiles.NewExperimentId(spec);
@@ -34,5 +39,23 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
             AnsiConsole.MarkupLineInterpolated($"experiment [bold]{id}[/] ({spec.Stages.Count} stage(s), embedded silo)");
             return experiment;
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// The icons install from Debian packages on first use, which takes a while; doing it here, before the live
+    /// progress view owns the terminal, lets the user read what it downloads. The silo then finds the dataset there.
+    /// </summary>
+    static async Task<bool> PrepareIconsAsync(DatasetSpec dataset, string runs, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await DatasetStore.EnsureBuiltinAsync(new LocalArtifactStore(runs), dataset.Name, dataset.Shards, cancellationToken, AnsiConsole.WriteLine);
+            return true;
+        }
+        catch (Exception e) when (e is DataFormatException or IOException)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]dataset {dataset.Name} could not be prepared:[/] {e.Message}");
+            return false;
+        }
     }
 }

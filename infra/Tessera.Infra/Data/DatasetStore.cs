@@ -11,8 +11,11 @@ public static class DatasetStore
 {
     private static readonly SemaphoreSlim BuiltinGate = new(1, 1);
 
-    /// <summary>Datasets that ship inside Tessera.Infra.dll and can be materialised with <see cref="EnsureBuiltinAsync"/>.</summary>
-    public static IReadOnlyList<string> BuiltinNames { get; } = ["mnist"];
+    /// <summary>
+    /// Datasets that <see cref="EnsureBuiltinAsync"/> can materialise: `mnist` ships inside Tessera.Infra.dll,
+    /// `icons` is installed from Debian packages on first use (<see cref="IconsDataset"/>).
+    /// </summary>
+    public static IReadOnlyList<string> BuiltinNames { get; } = ["mnist", IconsDataset.Name];
 
     public static string ManifestPath(string name) => $"datasets/{name}/manifest.json";
 
@@ -115,12 +118,13 @@ public static class DatasetStore
     }
 
     /// <summary>
-    /// Imports a bundled dataset unless its manifest is already there (then returns the existing manifest,
+    /// Imports a builtin dataset unless its manifest is already there (then returns the existing manifest,
     /// whatever shard count it was built with). Safe to call from many places at once: the content is
-    /// deterministic, so racing writers write identical bytes.
+    /// deterministic, so racing writers write identical bytes. <paramref name="progress"/> hears what a first
+    /// install from packages does (default: standard error, since it downloads and takes seconds).
     /// </summary>
     public static async Task<DatasetManifest> EnsureBuiltinAsync(IArtifactStore store, string name, int trainShards,
-        CancellationToken ct = default)
+        CancellationToken ct = default, Action<string>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(name);
@@ -132,7 +136,9 @@ public static class DatasetStore
         {
             if (await store.ExistsAsync(ManifestPath(name), ct).ConfigureAwait(false))
                 return await ReadManifestAsync(store, name, ct).ConfigureAwait(false);
-            var split = BundledMnist.LoadSplit();
+            var split = name == IconsDataset.Name
+                ? await IconsDataset.LoadSplitAsync(IconsDataset.DefaultCache(), progress ?? Console.Error.WriteLine, ct).ConfigureAwait(false)
+                : BundledMnist.LoadSplit();
             CheckWriteArguments(store, name, split.Train, split.HeldOut, trainShards);
             return await WriteCoreAsync(store, name, split.Train, split.HeldOut, trainShards, ct).ConfigureAwait(false);
         }

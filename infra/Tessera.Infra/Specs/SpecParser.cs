@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Tessera.Infra.Data;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -67,7 +68,9 @@ public static partial class SpecParser
         string name = reader.Scalar(node, "name", required: true)!;
         if (!NamePattern().IsMatch(name))
             throw reader.Error(node, $"dataset name '{name}' must be letters, digits, '-' or '_'");
-        string source = reader.Choice(node, "source", ["builtin", "store"], defaultValue: name == "mnist" ? "builtin" : "store");
+        string source = reader.Choice(node, "source", ["builtin", "store"], defaultValue: DatasetStore.BuiltinNames.Contains(name) ? "builtin" : "store");
+        if (source == "builtin" && !DatasetStore.BuiltinNames.Contains(name))
+            throw reader.Error(node, $"dataset '{name}' is not a builtin (builtins: {string.Join(", ", DatasetStore.BuiltinNames)}); a dataset imported with `tessera data import` takes source: store");
         int shards = (int)reader.Integer(node, "shards", defaultValue: 4, min: 1, max: 1024);
         return new DatasetSpec(name, source, shards);
     }

@@ -30,6 +30,21 @@ public class SpecParserTests
         Assert.Equal(256, stage.Int("codebook_size")); // default filled in
     }
 
+    [Theory]
+    [InlineData("icons", "builtin")]
+    [InlineData("mine", "store")]
+    public void BuiltinDatasetsDefaultToTheBuiltinSource(string name, string source) =>
+        Assert.Equal(source, SpecParser.Parse(Valid.Replace("name: mnist", $"name: {name}"), "demo.yaml").Dataset.Source);
+
+    [Fact]
+    public void ABuiltinSourceForAnImportedDatasetIsRefusedNamingTheBuiltins()
+    {
+        var error = Assert.Throws<SpecException>(() =>
+            SpecParser.Parse(Valid.Replace("name: mnist", "name: mine\n  source: builtin"), "bad.yaml"));
+        Assert.Equal(4, error.Line);
+        Assert.Contains("'mine' is not a builtin (builtins: mnist, icons)", error.Message);
+    }
+
     [Fact]
     public void ResolvedSpecRoundTrips()
     {
