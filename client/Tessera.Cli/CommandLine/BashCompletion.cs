@@ -11,7 +11,6 @@ public static class BashCompletion
 {
     public static string Render(IReadOnlyList<CompletionNode> nodes)
     {
-        string paths = string.Join('|', nodes.Where(n => n.Path.Count > 0).Select(n => CompletionNode.Quote(n.Key)));
         var cases = new StringBuilder();
         foreach (var node in nodes)
             cases.AppendLine($"        {CompletionNode.Quote(node.Key)}) commands={Words(node.Commands)}; options={Words(node.Options)}; " +
@@ -24,7 +23,7 @@ public static class BashCompletion
                 # The command typed so far: each word that is a sub-command of the words before it.
                 for ((i = 1; i < COMP_CWORD; i++)); do
                     case "$path ${COMP_WORDS[i]}" in
-                        {{paths}}) path="$path ${COMP_WORDS[i]}" ;;
+                        {{CompletionNode.KeyPattern(nodes)}}) path="$path ${COMP_WORDS[i]}" ;;
                     esac
                 done
                 local commands= options= valued=

@@ -37,6 +37,10 @@ public sealed partial record CompletionNode(IReadOnlyList<string> Path, IReadOnl
     /// <summary>How both scripts spell <see cref="Path"/> while they read the command line: each word after a space ("" for the root).</summary>
     public string Key => string.Concat(Path.Select(word => $" {word}"));
 
+    /// <summary>The pattern of a shell `case` that matches the <see cref="Key"/> of every command, and nothing else.</summary>
+    public static string KeyPattern(IEnumerable<CompletionNode> nodes) =>
+        string.Join('|', nodes.Where(n => n.Path.Count > 0).Select(n => Quote(n.Key)));
+
     /// <summary><paramref name="text"/> as one single-quoted word of bash or zsh, on one line.</summary>
     public static string Quote(string text) => $"'{text.ReplaceLineEndings(" ").Replace("'", @"'\''")}'";
 

@@ -10,7 +10,6 @@ public static class ZshCompletion
 {
     public static string Render(IReadOnlyList<CompletionNode> nodes)
     {
-        string paths = string.Join('|', nodes.Where(n => n.Path.Count > 0).Select(n => CompletionNode.Quote(n.Key)));
         var cases = new StringBuilder();
         foreach (var node in nodes)
             cases.AppendLine($"        ({CompletionNode.Quote(node.Key)}) subcommands=({Described(node.Commands)}); flags=({Described(node.Options)}); " +
@@ -27,7 +26,7 @@ public static class ZshCompletion
                 for (( i = 2; i < CURRENT; i++ )); do
                     word=${words[i]}
                     case "$cmdpath $word" in
-                        ({{paths}}) cmdpath="$cmdpath $word" ;;
+                        ({{CompletionNode.KeyPattern(nodes)}}) cmdpath="$cmdpath $word" ;;
                     esac
                 done
                 case $cmdpath in

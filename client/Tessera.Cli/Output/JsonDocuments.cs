@@ -4,7 +4,7 @@ namespace Tessera.Cli.Output;
 
 // What `--json` prints, besides `status` (the HTTP API's experiment detail). These shapes are kept apart from the grain
 // records, as the API's are, so that a grain record gaining a field does not change what scripts read; every field is
-// listed in docs/cli-json.md, and CommandTreeTests holds the output to that list.
+// listed in docs/cli-json.md, and JsonOutputTests holds the output to that list.
 
 /// <summary>`tessera list --json`.</summary>
 public sealed record ExperimentListJson(IReadOnlyList<ListedExperimentJson> Experiments);

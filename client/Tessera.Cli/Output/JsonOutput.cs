@@ -18,5 +18,7 @@ public static class JsonOutput
     /// <summary>Where a command prints its messages: standard error under `--json`, else the terminal as usual.</summary>
     public static IAnsiConsole Messages(bool json) => json ? StandardError.Console : AnsiConsole.Console;
 
-    public static void Write<T>(T document) => Console.Out.WriteLine(JsonSerializer.Serialize(document, Options));
+    public static void Write<T>(T document) => Console.Out.WriteLine(Serialize(document));
+
+    public static string Serialize<T>(T document) => JsonSerializer.Serialize(document, Options);
 }
