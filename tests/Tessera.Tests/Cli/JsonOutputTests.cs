@@ -55,23 +55,32 @@ public sealed class JsonOutputTests(DashboardSilo silo)
         };
         Assert.Equal(CommandsWithJson().Order(), runs.Select(r => r.Command).Distinct().Order());
 
-        var documents = new Dictionary<string, JsonElement>();
+        // Each run's document, by its command and exit code (one run of each pair).
+        var documents = new Dictionary<(string, int), JsonElement>();
         foreach (var (command, args, expected) in runs)
         {
             var (exit, output, error) = await TesseraProcess.RunAsync(args);
             Assert.True(expected == exit, $"tessera {string.Join(' ', args)}: exit {exit}, not {expected}\n{output}\n{error}");
             using var document = JsonDocument.Parse(output); // the whole of standard output, or this throws
             CliJsonDoc.AssertMatches(document.RootElement, Documented[command]);
-            documents[string.Join(' ', args[..2])] = document.RootElement.Clone();
+            documents.Add((command, exit), document.RootElement.Clone());
         }
 
-        var status = documents[$"status {id}"];
+        var status = documents[("status", ExitCodes.Success)];
         Assert.Equal("failed", status.GetProperty("state").GetString());
         Assert.Contains("absent", status.GetProperty("error").GetString());
-        Assert.Contains(documents["list --gateway"].GetProperty("experiments").EnumerateArray(), e => e.GetProperty("id").GetString() == id);
-        Assert.NotEmpty(documents["cluster --gateway"].GetProperty("silos").EnumerateArray());
-        Assert.Equal("checkpoints/a.ckpt", Assert.Single(documents[$"store verify"].GetProperty("corrupt").EnumerateArray()).GetProperty("path").GetString());
-        Assert.Matches("^[0-9]+\\.[0-9]+\\.[0-9]+", documents["version --json"].GetProperty("tessera").GetString());
+        Assert.Contains(documents[("list", ExitCodes.Success)].GetProperty("experiments").EnumerateArray(), e => e.GetProperty("id").GetString() == id);
+        Assert.NotEmpty(documents[("cluster", ExitCodes.Success)].GetProperty("silos").EnumerateArray());
+        Assert.False(documents[("validate", ExitCodes.InvalidInput)].GetProperty("valid").GetBoolean());
+        var corrupted = Assert.Single(documents[("store verify", ExitCodes.Failed)].GetProperty("corrupt").EnumerateArray());
+        Assert.Equal("checkpoints/a.ckpt", corrupted.GetProperty("path").GetString());
+        Assert.Matches("^[0-9]+\\.[0-9]+\\.[0-9]+", documents[("version", ExitCodes.Success)].GetProperty("tessera").GetString());
+
+        // No answer, no document: standard output stays empty, and the reason goes to standard error.
+        var unknown = await TesseraProcess.RunAsync(["status", "no-such-experiment", "--gateway", gateway, "--json"]);
+        Assert.Equal(ExitCodes.InvalidInput, unknown.Exit);
+        Assert.Equal("", unknown.Out);
+        Assert.Contains("no-such-experiment", unknown.Err);
     }
 
     [Fact]
