@@ -27,15 +27,18 @@ public sealed class ClusterConnection : IAsyncDisposable
     /// <summary>The cluster this client talks to, for messages: its gateways, or its id and Redis endpoint (no secrets).</summary>
     public string Where { get; }
 
-    public static async Task<ClusterConnection?> TryConnectAsync(GatewaySettings settings, CancellationToken cancellationToken)
+    /// <param name="messages">Where to say that no silo answered: the terminal, or standard error under `--json`.</param>
+    public static async Task<ClusterConnection?> TryConnectAsync(GatewaySettings settings, CancellationToken cancellationToken,
+        IAnsiConsole? messages = null)
     {
+        messages ??= AnsiConsole.Console;
         string? redis = settings.Redis ?? (settings.Gateway is null ? Environment.GetEnvironmentVariable("TESSERA_REDIS") : null);
         string clusterId = settings.ClusterId ?? Environment.GetEnvironmentVariable("TESSERA_CLUSTER_ID") ?? TesseraSiloOptions.DefaultClusterId;
         IPEndPoint[] gateways;
         try { gateways = redis is null ? ParseGateways(settings.Gateway ?? "30000") : []; }
         catch (FormatException e)
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] --gateway {settings.Gateway}: {e.Message}");
+            messages.MarkupLineInterpolated($"[red]error:[/] --gateway {settings.Gateway}: {e.Message}");
             return null;
         }
 
@@ -64,7 +67,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             host.Dispose();
             if (e is OperationCanceledException) throw;
             string message = redis is null ? e.Message : Secrets.Redact(e.Message, new TesseraSiloOptions { RedisConnection = redis });
-            AnsiConsole.MarkupLineInterpolated(
+            messages.MarkupLineInterpolated(
                 $"[red]no Tessera silo reachable[/] at {where} ({e.GetType().Name}: {message}). Start one with `tessera silo`.");
             return null;
         }

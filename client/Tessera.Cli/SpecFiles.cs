@@ -8,8 +8,15 @@ public static class SpecFiles
 {
     public static bool TryLoad(string path, out ExperimentSpec spec, out string yaml)
     {
-        spec = null!;
-        yaml = "";
+        if (TryLoad(path, out spec, out yaml, out string error)) return true;
+        AnsiConsole.MarkupLineInterpolated($"[red]invalid spec[/] {error}");
+        return false;
+    }
+
+    /// <summary>As above, handing back the located error instead of printing it (`validate --json` puts it in its document).</summary>
+    public static bool TryLoad(string path, out ExperimentSpec spec, out string yaml, out string error)
+    {
+        (spec, yaml, error) = (null!, "", "");
         try
         {
             spec = SpecParser.ParseFile(path);
@@ -18,7 +25,7 @@ public static class SpecFiles
         }
         catch (SpecException e)
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]invalid spec[/] {e.Message}");
+            error = e.Message;
             return false;
         }
     }

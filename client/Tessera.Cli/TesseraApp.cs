@@ -1,6 +1,8 @@
 using Spectre.Console;
 using Spectre.Console.Cli;
+using Tessera.Cli.CommandLine;
 using Tessera.Cli.Commands;
+using Tessera.Cli.Output;
 
 namespace Tessera.Cli;
 
@@ -12,11 +14,17 @@ public static class TesseraApp
     /// <para/>
     /// `tessera silo drain` is its own command under a hidden name: a branch would make `silo` a default command,
     /// whose options then vanish from `tessera silo --help` and whose unknown options go unreported.</summary>
-    public static Task<int> RunAsync(string[] args)
+    public static Task<int> RunAsync(string[] args) => RunAsync(args, StandardError.Console);
+
+    /// <summary>As above, with errors (and suggestions: <see cref="UsageErrors"/>) told to <paramref name="errors"/>.</summary>
+    public static Task<int> RunAsync(string[] args, IAnsiConsole errors)
     {
         string[] mapped = args.Select(a => a == "--n" ? "-n" : a).ToArray();
         if (mapped is ["silo", "drain", .. var rest]) mapped = [SiloDrainName, .. rest];
-        return Create().RunAsync(mapped);
+        if (mapped is [UsageErrors.VersionOption, .. var after]) mapped = ["version", .. after];
+        var app = Create();
+        app.Configure(config => config.SetExceptionHandler((exception, _) => UsageErrors.Report(exception, mapped, errors)));
+        return app.RunAsync(mapped);
     }
 
     const string SiloDrainName = "silo-drain";
@@ -27,13 +35,8 @@ public static class TesseraApp
         app.Configure(config =>
         {
             config.SetApplicationName("tessera");
-            // Usage errors (unknown option, missing argument, failed validation) are bad input: exit code 2.
-            // Anything else escaping a command is a failure of the run itself: exit code 1.
-            config.SetExceptionHandler((exception, _) =>
-            {
-                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {exception.Message}");
-                return exception is CommandAppException ? ExitCodes.InvalidInput : ExitCodes.Failed;
-            });
+            // An option no command declares is an error (exit 2), never quietly left unused.
+            config.UseStrictParsing();
             config.AddCommand<RunCommand>("run")
                 .WithDescription("Run an experiment in an embedded, in-process silo and wait for it (no cluster needed).")
                 .WithExample("run", "examples/quickstart.yaml");
@@ -72,6 +75,11 @@ public static class TesseraApp
                     .WithDescription("Read every artifact and check it against the SHA-256 recorded at write time (exit 1 if any is corrupt).")
                     .WithExample("store", "verify", "--runs", "runs");
             });
+            config.AddCommand<VersionCommand>("version")
+                .WithDescription("Print Tessera's version and commit, the .NET, Orleans, TorchSharp and libtorch it runs on, and whether libtorch sees a GPU (also --version).");
+            config.AddCommand<CompletionCommand>("completion")
+                .WithDescription("Print a shell completion script for bash or zsh, written from this command tree.")
+                .WithExample("completion", "bash");
         });
         return app;
     }

@@ -18,6 +18,7 @@ public static class BenchApp
         app.Configure(config =>
         {
             config.SetApplicationName("tessera-bench");
+            config.UseStrictParsing(); // an unknown option is refused, never ignored (as in tessera)
             config.SetExceptionHandler((exception, _) =>
             {
                 AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {exception.Message}");

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using Tessera.Cli.Output;
 using Tessera.Grains;
 
 namespace Tessera.Cli.Commands;
@@ -13,6 +14,9 @@ public sealed class ClusterCommand : AsyncCommand<ClusterCommand.Settings>
         [CommandOption("--quota <TEAM=SLOTS>")]
         [Description("Set a team's slot quota first (TEAM=none lifts it).")]
         public string? Quota { get; set; }
+
+        [CommandOption("--json")] [Description(JsonOutput.OptionDescription)]
+        public bool Json { get; set; }
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -23,17 +27,19 @@ public sealed class ClusterCommand : AsyncCommand<ClusterCommand.Settings>
             var parts = text.Split('=', 2);
             if (parts.Length != 2 || parts[0].Length == 0 || !(parts[1] == "none" || int.TryParse(parts[1], out int n) && n >= 0))
             {
-                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] --quota '{text}': expected TEAM=SLOTS (a whole number >= 0) or TEAM=none");
+                JsonOutput.Messages(settings.Json).MarkupLineInterpolated($"[red]error:[/] --quota '{text}': expected TEAM=SLOTS (a whole number >= 0) or TEAM=none");
                 return ExitCodes.InvalidInput;
             }
             quota = (parts[0], parts[1] == "none" ? null : int.Parse(parts[1]));
         }
         Logging.Configure(settings.Runs, "cluster");
-        await using var connection = await ClusterConnection.TryConnectAsync(settings, cancellationToken);
+        await using var connection = await ClusterConnection.TryConnectAsync(settings, cancellationToken, JsonOutput.Messages(settings.Json));
         if (connection is null) return ExitCodes.Unavailable;
         var scheduler = connection.Client.GetGrain<ISchedulerGrain>(0);
         if (quota is { } q) await scheduler.SetQuota(q.Team, q.Slots);
-        Print(await scheduler.Snapshot());
+        var snapshot = await scheduler.Snapshot();
+        if (settings.Json) JsonOutput.Write(ClusterJson.From(snapshot));
+        else Print(snapshot);
         return ExitCodes.Success;
     }
 

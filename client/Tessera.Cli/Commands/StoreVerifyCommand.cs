@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using Tessera.Cli.Output;
 using Tessera.Infra.Storage;
 
 namespace Tessera.Cli.Commands;
@@ -30,6 +31,9 @@ public sealed class StoreVerifyCommand : AsyncCommand<StoreVerifyCommand.Setting
         [Description("Only artifacts whose path starts with this (e.g. an experiment id).")]
         [DefaultValue("")]
         public string Prefix { get; set; } = "";
+
+        [CommandOption("--json")] [Description(JsonOutput.OptionDescription)]
+        public bool Json { get; set; }
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -41,12 +45,18 @@ public sealed class StoreVerifyCommand : AsyncCommand<StoreVerifyCommand.Setting
                 settings.Container ?? NonEmpty(Environment.GetEnvironmentVariable("TESSERA_BLOB_CONTAINER")) ?? BlobArtifactStore.DefaultContainer);
         else if (!Directory.Exists(settings.Runs))
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] --runs {settings.Runs}: no such directory");
+            JsonOutput.Messages(settings.Json).MarkupLineInterpolated($"[red]error:[/] --runs {settings.Runs}: no such directory");
             return ExitCodes.InvalidInput;
         }
         else store = new LocalArtifactStore(settings.Runs);
 
         var report = await StoreVerifier.VerifyAsync(store, settings.Prefix, cancellationToken: cancellationToken);
+        if (settings.Json)
+        {
+            JsonOutput.Write(new StoreVerifyJson(store.Location, settings.Prefix, report.Artifacts, report.Bytes, report.Unrecorded,
+                [.. report.Corrupt.Select(p => new CorruptArtifactJson(p.Path, p.Message))], report.Ok));
+            return report.Ok ? ExitCodes.Success : ExitCodes.Failed;
+        }
         foreach (var problem in report.Corrupt)
             AnsiConsole.MarkupLineInterpolated($"[red]corrupt[/] {problem.Path}: {problem.Message}");
         // One fixed line for scripts (infra/scripts/chaos.sh reads it).

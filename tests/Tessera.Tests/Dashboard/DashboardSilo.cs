@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Runtime;
 using Serilog.Core;
 using Serilog.Events;
 using Tessera.Grains;
@@ -24,6 +25,9 @@ public sealed class DashboardSilo : IAsyncLifetime
     public IClusterClient Client => _app!.Services.GetRequiredService<IClusterClient>();
     public string RunsDirectory => Path.Combine(_root, "runs");
     public int HttpPort => new Uri(BaseUrl).Port;
+
+    /// <summary>The Orleans gateway, for `tessera` commands run against this silo as separate processes.</summary>
+    public int GatewayPort => _app!.Services.GetRequiredService<ILocalSiloDetails>().GatewayAddress!.Endpoint.Port;
 
     /// <summary>Every log event of the silo, as its Serilog pipeline saw it.</summary>
     public RecordingSink Events { get; } = new();

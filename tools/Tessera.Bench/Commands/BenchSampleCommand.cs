@@ -24,7 +24,7 @@ public sealed class BenchSampleCommand : Command<BenchSampleCommand.Settings>
     public sealed class Settings : TorchBenchSettings
     {
         [CommandOption("--spec <SPEC>")]
-        [Description("Where the generator sizes come from: spec.yaml[:stage], a generator stage (default examples/quickstart.yaml).")]
+        [Description("Where the generator sizes come from: spec.yaml[[:stage]], a generator stage (default examples/quickstart.yaml).")]
         [DefaultValue("examples/quickstart.yaml")]
         public string Spec { get; set; } = "examples/quickstart.yaml";
 

@@ -23,7 +23,7 @@ public sealed class BenchStepCommand : AsyncCommand<BenchStepCommand.Settings>
     public sealed class Settings : StepTimingSettings
     {
         [CommandOption("--workload <WORKLOAD>")]
-        [Description("ref-gpt, ref-vq, or a spec file with an optional stage: spec.yaml[:stage] (default: its first stage that trains).")]
+        [Description("ref-gpt, ref-vq, or a spec file with an optional stage: spec.yaml[[:stage]] (default: its first stage that trains).")]
         public string Workload { get; set; } = "";
 
         [CommandOption("--threads <LIST>")]
