@@ -48,10 +48,12 @@ public sealed class AlignmentRunTests : IDisposable
             samples_per_class: 2
           - kind: dpo
             from: generator
-            pairs: 6
+            pairs: 3
             candidates: 3
             steps: 2
             batch_size: 3
+            lr: 0.001
+            warmup_steps: 0
             log_every: 1
             samples_per_class: 2
           - kind: rl
@@ -92,7 +94,8 @@ public sealed class AlignmentRunTests : IDisposable
                 {
                     Assert.InRange(metrics.GetProperty($"{when}_{mode}_class_accuracy").GetDouble(), 0, 1);
                     Assert.InRange(metrics.GetProperty($"{when}_{mode}_mean_reward").GetDouble(), 0, 1);
-                    Assert.True(metrics.GetProperty($"{when}_{mode}_fd").GetDouble() >= 0);
+                    double fd = metrics.GetProperty($"{when}_{mode}_fd").GetDouble();
+                    Assert.True(double.IsFinite(fd) && fd > 0, $"{stage} {when} {mode}: Fréchet distance {fd}"); // samples are never the data
                 }
             Assert.True(double.IsFinite(metrics.GetProperty("kl_to_start").GetDouble()));
 
@@ -120,6 +123,14 @@ public sealed class AlignmentRunTests : IDisposable
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(runs, "tokens", "mnist"), "train-*.tokens.ref-*.lp", SearchOption.AllDirectories));
         var dpo = summary.RootElement.GetProperty("stages").GetProperty("dpo");
         Assert.True(dpo.GetProperty("pairs_chosen_reward").GetDouble() >= dpo.GetProperty("pairs_rejected_reward").GetDouble());
+        // The direction DPO must move on a fixed seed: its batch is all 3 pairs, so step 1 scores them with the policy
+        // equal to the reference (margin 0) and step 2 scores the same pairs after one descent step on their loss,
+        // which must widen the chosen-over-rejected margin.
+        var margins = File.ReadLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(r => r.GetProperty("stage").GetString() == "dpo").Select(r => r.GetProperty("reward_margin").GetDouble()).ToList();
+        Assert.Equal(2, margins.Count);
+        Assert.InRange(margins[0], -1e-6, 1e-6);
+        Assert.True(margins[1] > 1e-6, $"DPO's reward margin on the same pairs went from {margins[0]} to {margins[1]}");
     }
     /// <summary>The tiny pipeline, then a ddo stage of two rounds of 100 steps with a checkpoint every 10 (the resume tests').</summary>
     internal static string ResumableDdoSpec(string experiment, int workers) => $$"""
