@@ -37,13 +37,14 @@ source "$services/env"
 dotnet build Platform.sln -c Release -nologo -clp:ErrorsOnly
 set +e
 # --blame: if the test host dies (a native crash), the abort names the test that was running.
-dotnet test Platform.sln -c Release --no-build -nologo --blame --logger "trx;LogFileName=results.trx" \
+# One TRX file per test project (the trx logger names each after its project and time), summed below.
+dotnet test Platform.sln -c Release --no-build -nologo --blame --logger trx \
   --results-directory "$results" --logger "console;verbosity=normal"
 status=$?
 set -e
 
 # One closing line CI can read, from the counters of the TRX result file.
-counter() { grep -o "<Counters [^>]*>" "$results"/*.trx 2>/dev/null | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
+counter() { grep -ho "<Counters [^>]*>" "$results"/*.trx 2>/dev/null | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' | awk '{ n += $1 } END { print n + 0 }'; }
 passed=$(counter passed)
 failed=$(counter failed)
 skipped=$(counter notExecuted)

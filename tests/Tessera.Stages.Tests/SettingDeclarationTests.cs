@@ -4,7 +4,7 @@ using Tessera.Infra.Specs;
 using Tessera.Stages;
 using Tessera.Trainers.Generators;
 
-namespace Tessera.Tests.Specs;
+namespace Tessera.Stages.Tests;
 
 /// <summary>
 /// Each stage setting is declared once (StageSchemas) and bound by that declaration (SettingBinder): every value the

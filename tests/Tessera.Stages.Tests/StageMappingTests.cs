@@ -5,7 +5,7 @@ using Tessera.Trainers.Generators;
 using Tessera.Trainers.PostTraining;
 using Tessera.Trainers.Tokenizers;
 
-namespace Tessera.Tests.Specs;
+namespace Tessera.Stages.Tests;
 
 /// <summary>The spec schema is the source of stage defaults; the trainer's own defaults must say the same.</summary>
 public class StageMappingTests
