@@ -37,9 +37,9 @@ public static class AlignmentStage
         var device = TorchRuntime.ResolveDevice(context.Spec.Device);
         long seed = context.Spec.Seed;
         string from = stage.String("from");
-        var (startPath, startCheckpoint) = StageCheckpoints.Resolve(store, context.ExperimentId, from, ct);
-        GeneratorLineage lineage = StageCheckpoints.ReadLineage(store, startPath, ct);
-        var (start, tokenizer) = StageCheckpoints.LoadGenerator(store, startPath, device, ct);
+        var (startStage, startCheckpoint) = StageCheckpoints.Resolve(store, context.ExperimentId, from, ct);
+        GeneratorLineage lineage = StageCheckpoints.ReadLineage(store, startStage, ct);
+        var (start, tokenizer) = StageCheckpoints.LoadGenerator(store, startStage, device, ct);
         using var _ = start;
         using var __ = tokenizer;
         using var judge = SampleJudge.Load(context, stage.String("classifier"), device);
@@ -88,12 +88,12 @@ public static class AlignmentStage
             objectiveNumbers["train_loss"] = last.Loss;
             foreach (var (key, value) in last.Metrics) objectiveNumbers[$"train_{key}"] = value;
             artifacts.Add(StageData.WriteCheckpoint(context, s => trainer.SaveGeneratorCheckpoint(s, context.ResolvedSpecYaml, seed, trainer.CompletedSteps)));
-            artifacts.Add(StageData.WriteJson(context, GeneratorStage.Lineage(context.ExperimentId, stage.Name), lineage));
+            artifacts.Add(StageData.WriteJson(context, context.Artifacts.Lineage, lineage));
         }
 
         var before = judge.Evaluate(context, start.Model, tokenizer, evalSettings, $"{stage.Name}-before", artifacts);
         // Judged from the checkpoint just written, loaded the way every later user loads it.
-        var (aligned, alignedTokenizer) = StageCheckpoints.LoadGenerator(store, ExperimentPaths.Checkpoint(context.ExperimentId, stage.Name), device, ct);
+        var (aligned, alignedTokenizer) = StageCheckpoints.LoadGenerator(store, context.Artifacts, device, ct);
         using var ___ = aligned;
         using var ____ = alignedTokenizer;
         var after = judge.Evaluate(context, aligned.Model, alignedTokenizer, evalSettings, $"{stage.Name}-after", artifacts);

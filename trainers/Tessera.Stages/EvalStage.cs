@@ -17,8 +17,8 @@ public static class EvalStage
         var store = context.Store;
         var device = TorchRuntime.ResolveDevice(context.Spec.Device);
         string generatorRef = context.Stage.String("generator");
-        var (generatorPath, _) = StageCheckpoints.Resolve(store, context.ExperimentId, generatorRef, context.Cancellation);
-        var (generator, tokenizer) = StageCheckpoints.LoadGenerator(store, generatorPath, device, context.Cancellation, context.Log);
+        var (generatorStage, _) = StageCheckpoints.Resolve(store, context.ExperimentId, generatorRef, context.Cancellation);
+        var (generator, tokenizer) = StageCheckpoints.LoadGenerator(store, generatorStage, device, context.Cancellation, context.Log);
         using var _ = generator;
         using var __ = tokenizer;
         using var judge = SampleJudge.Load(context, context.Stage.String("classifier"), device);

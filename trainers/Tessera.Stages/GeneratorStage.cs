@@ -9,7 +9,17 @@ using Tessera.Trainers.Inference;
 namespace Tessera.Stages;
 
 /// <summary>Which tokenizer a generator was trained on: recorded beside its checkpoint, checked by every later user.</summary>
-public sealed record GeneratorLineage(string TokenizerCheckpoint, string TokenizerSha256, int[] Scales);
+/// <param name="TokenizerStage">The tokenizer as "experiment-id/stage"; absent from lineages written before it was recorded.</param>
+public sealed record GeneratorLineage(string TokenizerCheckpoint, string TokenizerSha256, int[] Scales, string? TokenizerStage = null)
+{
+    /// <summary>The tokenizer stage's artifacts. A lineage without <see cref="TokenizerStage"/> (an older one) names it
+    /// only by its checkpoint path, experiment-id/checkpoints/stage.ckpt, which is read once here.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public StageArtifacts Tokenizer => TokenizerStage is { } stage ? StageArtifacts.Referenced("", stage)
+        : TokenizerCheckpoint.Split('/') is [var experiment, "checkpoints", var file] && file.EndsWith(".ckpt", StringComparison.Ordinal)
+            ? new StageArtifacts(experiment, file[..^".ckpt".Length])
+            : throw new InvalidDataException($"lineage names tokenizer checkpoint '{TokenizerCheckpoint}', not <experiment>/checkpoints/<stage>.ckpt");
+}
 
 /// <summary>
 /// The `generator` stage: trains a class-conditional generator (`model: gpt`, raster next-token, or `model: var`,
@@ -18,15 +28,13 @@ public sealed record GeneratorLineage(string TokenizerCheckpoint, string Tokeniz
 /// </summary>
 public static class GeneratorStage
 {
-    public static string Lineage(string experimentId, string stage) => $"{experimentId}/checkpoints/{stage}.lineage.json";
-    public static string Samples(string experimentId, string stage) => $"{experimentId}/samples-{stage}.png";
 
     public static StageOutcome Run(StageContext context)
     {
         var store = context.Store;
-        var (tokenizerPath, tokenizerCheckpoint) = StageCheckpoints.Resolve(store, context.ExperimentId, context.Stage.String("tokenizer"), context.Cancellation);
+        var (tokenizerStage, tokenizerCheckpoint) = StageCheckpoints.Resolve(store, context.ExperimentId, context.Stage.String("tokenizer"), context.Cancellation);
         var device = TorchRuntime.ResolveDevice(context.Spec.Device);
-        using var tokenizer = StageCheckpoints.LoadTokenizer(store, tokenizerPath, device, context.Cancellation, context.Log);
+        using var tokenizer = StageCheckpoints.LoadTokenizer(store, tokenizerStage, device, context.Cancellation, context.Log);
 
         DatasetManifest manifest = StageData.Manifest(context);
         var train = StageData.Tokens(context, manifest, "train", tokenizerCheckpoint.Sha256, tokenizer.Scales);
@@ -55,9 +63,9 @@ public static class GeneratorStage
         var artifacts = new List<ArtifactRef>
         {
             StageData.WriteCheckpoint(context, stream => trainer.SaveCheckpoint(stream, context.ResolvedSpecYaml), resumableAtStep: trainer.Step),
-            StageData.WriteJson(context, Lineage(context.ExperimentId, context.Stage.Name),
-                new GeneratorLineage(tokenizerPath, tokenizerCheckpoint.Sha256, tokenizer.Scales.ToArray())),
-            StageData.Write(context, Samples(context.ExperimentId, context.Stage.Name),
+            StageData.WriteJson(context, context.Artifacts.Lineage,
+                new GeneratorLineage(tokenizerStage.Checkpoint, tokenizerCheckpoint.Sha256, tokenizer.Scales.ToArray(), tokenizerStage.ToString())),
+            StageData.Write(context, context.Artifacts.Samples,
                 ImageGrid.RenderPng(ImageSampler.RowsPerClass(preview.Images, perClass, perClass))),
         };
         return new StageOutcome(StageResume.Note(resumedFrom, new Dictionary<string, double>

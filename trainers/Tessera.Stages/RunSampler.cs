@@ -15,10 +15,11 @@ public static class RunSampler
     public static SampledImages Sample(IArtifactStore store, string experimentId, string generatorStage, IReadOnlyList<int> classes,
         int perClass, SamplingOptions options, long seed, string device, CancellationToken ct = default)
     {
-        string checkpoint = ExperimentPaths.Checkpoint(experimentId, generatorStage);
+        var generatorArtifacts = new StageArtifacts(experimentId, generatorStage);
+        string checkpoint = generatorArtifacts.Checkpoint;
         if (!store.ExistsAsync(checkpoint, ct).GetAwaiter().GetResult())
             throw new InvalidOperationException($"experiment '{experimentId}' has no generator stage '{generatorStage}' checkpoint ({checkpoint} in {store.Location})");
-        var (generator, tokenizer) = StageCheckpoints.LoadGenerator(store, checkpoint, TorchRuntime.ResolveDevice(device), ct);
+        var (generator, tokenizer) = StageCheckpoints.LoadGenerator(store, generatorArtifacts, TorchRuntime.ResolveDevice(device), ct);
         using var _ = tokenizer;
         using (generator)
         {

@@ -43,10 +43,10 @@ public sealed class SampleJudge : IDisposable
     /// <summary>Loads the classifier stage <paramref name="classifierRef"/> names and featurises the held-out digits.</summary>
     public static SampleJudge Load(StageContext context, string classifierRef, Device device)
     {
-        var (path, _) = StageCheckpoints.Resolve(context.Store, context.ExperimentId, classifierRef, context.Cancellation);
+        var (classifierStage, _) = StageCheckpoints.Resolve(context.Store, context.ExperimentId, classifierRef, context.Cancellation);
         DigitClassifierTrainer classifier;
-        using (var stream = StageCheckpoints.ReadVerified(context.Store, path, context.Cancellation, context.Log))
-            classifier = DigitClassifierTrainer.LoadCheckpoint(stream, device, path);
+        using (var stream = StageCheckpoints.ReadVerified(context.Store, classifierStage, context.Cancellation, context.Log))
+            classifier = DigitClassifierTrainer.LoadCheckpoint(stream, device, classifierStage.Checkpoint);
         try
         {
             ImageBatch heldOut = ImageShard.Concatenate(StageData.Images(context, StageData.Manifest(context), "heldout"));

@@ -21,6 +21,9 @@ public sealed record StageContext(string ExperimentId, ExperimentSpec Spec, Stag
 
     /// <summary>Rank 0 (or the only rank): the one that evaluates, writes artifacts and reports.</summary>
     public bool IsLeader => Parallel is null || Parallel.Rank == 0;
+
+    /// <summary>Where this stage's checkpoint, lineage, resume slots and pictures go.</summary>
+    public StageArtifacts Artifacts => new(ExperimentId, Stage.Name);
 }
 
 /// <summary>A rank other than 0 trains in step with rank 0 but reports nothing.</summary>

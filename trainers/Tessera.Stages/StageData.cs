@@ -39,7 +39,7 @@ public static class StageData
         save(buffer);
         byte[] content = buffer.ToArray();
         if (resumableAtStep is { } step) StageResume.KeepFinal(context, step, content);
-        return Write(context, ExperimentPaths.Checkpoint(context.ExperimentId, context.Stage.Name), content);
+        return Write(context, context.Artifacts.Checkpoint, content);
     }
 
     public static T ReadJson<T>(StageContext context, string path)

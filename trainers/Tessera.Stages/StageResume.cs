@@ -16,8 +16,8 @@ namespace Tessera.Stages;
 /// </summary>
 public static class StageResume
 {
-    public static string Index(string experimentId, string stage) => $"{experimentId}/checkpoints/{stage}.resume.json";
-    public static string Slot(string experimentId, string stage, int slot) => $"{experimentId}/checkpoints/{stage}.resume-{slot}.ckpt";
+    public static string Index(string experimentId, string stage) => new StageArtifacts(experimentId, stage).ResumeIndex;
+    public static string Slot(string experimentId, string stage, int slot) => new StageArtifacts(experimentId, stage).ResumeSlot(slot);
 
     /// <summary>One saved checkpoint: which slot holds it, after which step, and the hash it was written with.</summary>
     public sealed record Entry(int Slot, int Step, string Sha256);
@@ -80,9 +80,9 @@ public static class StageResume
     /// The resume slot of a stage that holds exactly the artifact recorded with <paramref name="sha256"/> (the copy
     /// <see cref="KeepFinal"/> made of its final checkpoint), or null when there is none.
     /// </summary>
-    public static string? SlotHolding(IArtifactStore store, string experimentId, string stage, string sha256, CancellationToken ct)
+    public static string? SlotHolding(IArtifactStore store, StageArtifacts artifacts, string sha256, CancellationToken ct)
     {
-        string index = Index(experimentId, stage);
+        string index = artifacts.ResumeIndex;
         if (!store.ExistsAsync(index, ct).GetAwaiter().GetResult()) return null;
         List<Entry>? entries;
         try
@@ -93,7 +93,7 @@ public static class StageResume
         catch (Exception e) when (e is JsonException or DataFormatException) { return null; }
         foreach (var entry in entries ?? [])
         {
-            string path = Slot(experimentId, stage, entry.Slot);
+            string path = artifacts.ResumeSlot(entry.Slot);
             if (entry.Sha256 == sha256 && store.ExistsAsync(path, ct).GetAwaiter().GetResult()
                 && store.GetAsync(path, ct).GetAwaiter().GetResult().Sha256 == sha256)
                 return path;

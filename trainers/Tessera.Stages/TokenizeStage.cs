@@ -20,9 +20,9 @@ public static class TokenizeStage
         string dataset = context.Spec.Dataset.Name;
         var clock = Stopwatch.StartNew();
 
-        var (checkpointPath, checkpoint) = StageCheckpoints.Resolve(store, context.ExperimentId, context.Stage.String("tokenizer"), ct);
+        var (tokenizerStage, checkpoint) = StageCheckpoints.Resolve(store, context.ExperimentId, context.Stage.String("tokenizer"), ct);
         var device = TorchRuntime.ResolveDevice(context.Spec.Device);
-        using var tokenizer = StageCheckpoints.LoadTokenizer(store, checkpointPath, device, ct, context.Log);
+        using var tokenizer = StageCheckpoints.LoadTokenizer(store, tokenizerStage, device, ct, context.Log);
         DatasetManifest images = StageData.Manifest(context);
         bool cached = TokenDataset.ExistsAsync(store, dataset, checkpoint.Sha256, tokenizer.Scales, ct).GetAwaiter().GetResult();
         if (!cached)

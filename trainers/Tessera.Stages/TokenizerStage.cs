@@ -29,7 +29,7 @@ public static class TokenizerStage
         var artifacts = new List<ArtifactRef>
         {
             StageData.WriteCheckpoint(context, stream => trainer.SaveCheckpoint(stream, context.ResolvedSpecYaml), resumableAtStep: trainer.Step),
-            StageData.Write(context, ExperimentPaths.Reconstructions(context.ExperimentId, context.Stage.Name), ReconstructionGrid(trainer, report, device)),
+            StageData.Write(context, context.Artifacts.Reconstructions, ReconstructionGrid(trainer, report, device)),
         };
         var metrics = new Dictionary<string, double>
         {

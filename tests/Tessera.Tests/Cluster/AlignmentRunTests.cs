@@ -100,7 +100,7 @@ public sealed class AlignmentRunTests : IDisposable
             Assert.True(double.IsFinite(metrics.GetProperty("kl_to_start").GetDouble()));
 
             // The aligned checkpoint is a generator: it loads with its tokenizer and samples through `tessera sample`.
-            var (generator, tokenizer) = StageCheckpoints.LoadGenerator(store, $"{id}/checkpoints/{stage}.ckpt", TorchSharp.torch.CPU, default);
+            var (generator, tokenizer) = StageCheckpoints.LoadGenerator(store, new StageArtifacts(id, stage), TorchSharp.torch.CPU, default);
             using (generator)
             using (tokenizer)
                 Assert.Equal(steps, generator.Step);

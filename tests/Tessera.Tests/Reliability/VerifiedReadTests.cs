@@ -106,7 +106,7 @@ public sealed class VerifiedReadTests : IDisposable
         Assert.Equal(key, error.Path);
         Assert.Equal(written.Sha256, error.ExpectedSha256);
         // The stage loaders go through the same read path.
-        Assert.Throws<ArtifactCorruptException>(() => StageCheckpoints.LoadTokenizer(_store, key, CPU, CancellationToken.None));
+        Assert.Throws<ArtifactCorruptException>(() => StageCheckpoints.LoadTokenizer(_store, new StageArtifacts("exp", "generator"), CPU, CancellationToken.None));
     }
 
     [Fact]

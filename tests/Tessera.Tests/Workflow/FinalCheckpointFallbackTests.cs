@@ -36,7 +36,7 @@ public sealed class FinalCheckpointFallbackTests : IAsyncDisposable
         string final = ExperimentPaths.Checkpoint("upstream-1", "tokenizer");
         var recorded = await store.GetAsync(final);
         // The copy: the newest resume slot, recorded at the last step with the final checkpoint's hash.
-        string? copy = StageResume.SlotHolding(store, "upstream-1", "tokenizer", recorded.Sha256, CancellationToken.None);
+        string? copy = StageResume.SlotHolding(store, new StageArtifacts("upstream-1", "tokenizer"), recorded.Sha256, CancellationToken.None);
         Assert.NotNull(copy);
 
         FlipBit(final);
