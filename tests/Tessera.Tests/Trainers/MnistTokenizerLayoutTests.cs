@@ -11,22 +11,24 @@ namespace Tessera.Tests.Trainers;
 /// <summary>
 /// Downsample 4 on 28x28x1 must build the tokenizers exactly as before configurable downsampling: same parameter
 /// and buffer names, order, shapes and seeded initial values, so the MNIST quickstart reproduces its figures and
-/// old checkpoints load. The expected digests were printed by <see cref="Print"/> from the code at d970154 (before
-/// the change), so they pin that code's layout, not whatever the current code happens to build.
+/// old checkpoints load. The expected values are what <see cref="Layout"/> and <see cref="ReconstructionMean"/>
+/// gave on the code at d970154 (before the change; this file was committed first, in 0b7715a), so they pin that
+/// code's layout, not whatever the current code happens to build.
 /// </summary>
 [Collection(TorchCollection.Name)]
 public class MnistTokenizerLayoutTests(ITestOutputHelper output)
 {
-    static VqTokenizerConfig Mnist(string kind, string quantizer) =>
-        new() { Kind = kind, Quantizer = quantizer, ImageSize = 28, ImageChannels = 1 };
+    /// <param name="downsample">4, or 0 for the default, which must be 4 on 28x28.</param>
+    static VqTokenizerConfig Mnist(string kind, string quantizer, int downsample) =>
+        new() { Kind = kind, Quantizer = quantizer, ImageSize = 28, ImageChannels = 1, Downsample = downsample };
 
     /// <summary>SHA-256 over every state-dict entry in order: name, shape, then the float32 bytes.</summary>
-    static (string Names, string Digest) Layout(string kind, string quantizer)
+    static (string Names, string Digest) Layout(string kind, string quantizer, int downsample = 4)
     {
         TorchRuntime.Initialize(2);
         using var scope = NewDisposeScope();
         using var g = new Generator(1234);
-        using var model = VqTokenizerTrainer.CreateModel(Mnist(kind, quantizer), g);
+        using var model = VqTokenizerTrainer.CreateModel(Mnist(kind, quantizer, downsample), g);
         using var sha = SHA256.Create();
         var names = new StringBuilder();
         foreach (var (name, t) in model.state_dict())
@@ -50,7 +52,7 @@ public class MnistTokenizerLayoutTests(ITestOutputHelper output)
         TorchRuntime.Initialize(2);
         using var scope = NewDisposeScope();
         using var g = new Generator(1234);
-        using var model = VqTokenizerTrainer.CreateModel(Mnist(kind, quantizer), g);
+        using var model = VqTokenizerTrainer.CreateModel(Mnist(kind, quantizer, 4), g);
         model.eval();
         var x_BCHW = ImageTensors.ToTensor(SyntheticDigits.Batch(16, seed: 7), CPU);
         using var _ = no_grad();
@@ -66,6 +68,7 @@ public class MnistTokenizerLayoutTests(ITestOutputHelper output)
         var (names, actual) = Layout(kind, quantizer);
         output.WriteLine(names);
         Assert.Equal(digest, actual);
+        Assert.Equal(digest, Layout(kind, quantizer, downsample: 0).Digest);
         // Float sums may differ in the last bits on another CPU's kernels; a wiring change moves this by far more.
         Assert.Equal(reconstructionMean, ReconstructionMean(kind, quantizer), 1e-6);
     }
