@@ -36,9 +36,7 @@ public sealed class DigitClassifier : nn.Module
             ("pool2", nn.MaxPool2d(2)),                                      // (B, 2c, H/4, W/4)
             ("conv3", nn.Conv2d(2 * c, 4 * c, 3, padding: 1)),
             ("bn3", nn.BatchNorm2d(4 * c)),
-            ("act3", nn.ReLU()),
-            ("gap", nn.AdaptiveAvgPool2d(1)),                                // (B, 4c, 1, 1)
-            ("flatten", nn.Flatten()));                                      // (B, 4c)
+            ("act3", nn.ReLU()));                                            // (B, 4c, H/4, W/4)
         fc = nn.Linear(4 * c, config.FeatureDim);
         drop = nn.Dropout(config.Dropout);
         classifier = nn.Linear(config.FeatureDim, config.Classes);
@@ -49,7 +47,7 @@ public sealed class DigitClassifier : nn.Module
     public DigitClassifierConfig Config { get; }
 
     /// <summary>Images (B, C, H, W) in [0, 1] -> penultimate features (B, F), after the ReLU.</summary>
-    public Tensor Features(Tensor images_BCHW) => nn.functional.relu(fc.forward(trunk.forward(images_BCHW)));
+    public Tensor Features(Tensor images_BCHW) => nn.functional.relu(fc.forward(trunk.forward(images_BCHW).mean([2, 3]))); // global average pool: (B, 4c)
 
     /// <summary>Images (B, C, H, W) in [0, 1] -> class logits (B, K).</summary>
     public Tensor Logits(Tensor images_BCHW) => classifier.forward(drop.forward(Features(images_BCHW)));

@@ -45,11 +45,11 @@ public static class FrechetDistance
         long n = x.shape[0];
         if (weights is not null && weights.Count != n) throw new ArgumentException($"{weights.Count} weights for {n} rows");
         if (weights is not null && weights.Any(w => !(w >= 0) || double.IsInfinity(w))) throw new ArgumentException("weights must be finite and >= 0");
-        var w_N = weights is null ? ones(n, dtype: float64) : tensor(weights.ToArray(), dtype: float64);
+        var w_N = tensor(weights?.ToArray() ?? Enumerable.Repeat(1.0, (int)n).ToArray(), dtype: float64);
         double v1 = w_N.sum().item<double>(), v2 = w_N.square().sum().item<double>();
         double denominator = v1 - v2 / v1;
         if (!(denominator > 0)) throw new ArgumentException("need at least two rows of positive weight per set");
-        var mean_F = (x * w_N.unsqueeze(1)).sum(0) / v1;
+        var mean_F = (x * w_N.unsqueeze(1)).sum(0, keepdim: false) / v1; // named: a bare sum(0) binds to sum(ScalarType) and sums as bytes
         var centred_NF = x - mean_F;
         return (mean_F, (centred_NF * w_N.unsqueeze(1)).T.matmul(centred_NF) / denominator);
     }
