@@ -21,9 +21,9 @@ public class StepBenchmarkTests
     private static IStepWorkload Tiny(string kind, int steps) => kind switch
     {
         "generator" => new GeneratorWorkload(kind, Generators.GptGeneratorTests.Tiny with { BatchSize = 8 }, CPU, 1, steps),
-        "tokenizer" => new TokenizerWorkload(kind, new VqTokenizerConfig { BatchSize = 8, HiddenChannels = 8, LatentChannels = 16 }, CPU, 1, steps),
-        "msvq" => new TokenizerWorkload(kind, new VqTokenizerConfig { Kind = VqTokenizerConfig.KindMsVq, BatchSize = 8, HiddenChannels = 8, LatentChannels = 16 }, CPU, 1, steps),
-        _ => new ClassifierWorkload(kind, new DigitClassifierConfig { BatchSize = 8, Channels = 4, FeatureDim = 16 }, CPU, 1, steps),
+        "tokenizer" => new TokenizerWorkload(kind, new VqTokenizerConfig { ImageSize = 28, ImageChannels = 1, BatchSize = 8, HiddenChannels = 8, LatentChannels = 16 }, CPU, 1, steps),
+        "msvq" => new TokenizerWorkload(kind, new VqTokenizerConfig { Kind = VqTokenizerConfig.KindMsVq, ImageSize = 28, ImageChannels = 1, BatchSize = 8, HiddenChannels = 8, LatentChannels = 16 }, CPU, 1, steps),
+        _ => new ClassifierWorkload(kind, new DigitClassifierConfig { ImageChannels = 1, BatchSize = 8, Channels = 4, FeatureDim = 16 }, CPU, 1, steps),
     };
 
     [Theory]

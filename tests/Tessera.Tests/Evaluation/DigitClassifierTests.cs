@@ -10,6 +10,7 @@ public class DigitClassifierTests
 {
     private static readonly DigitClassifierConfig Tiny = new()
     {
+        ImageChannels = 1,
         Channels = 4,
         FeatureDim = 16,
         Steps = 80,

@@ -13,7 +13,7 @@ public class VarTrainingTests
 {
     private static readonly VqTokenizerConfig TokenizerConfig = new()
     {
-        Kind = VqTokenizerConfig.KindMsVq, ScaleSchedule = "1,3,7", HiddenChannels = 8, LatentChannels = 8, CodebookSize = 16, CodeDim = 4,
+        Kind = VqTokenizerConfig.KindMsVq, ImageSize = 28, ImageChannels = 1, ScaleSchedule = "1,3,7", HiddenChannels = 8, LatentChannels = 8, CodebookSize = 16, CodeDim = 4,
     };
 
     internal static readonly GeneratorConfig Tiny = new()

@@ -82,6 +82,7 @@ public class NonFiniteStepTests
         // The EMA codebook moves inside the forward pass, outside the optimizer: a skipped step must put it back.
         var config = new VqTokenizerConfig
         {
+            ImageSize = SyntheticDigits.Side, ImageChannels = 1,
             HiddenChannels = 8, LatentChannels = 16, CodebookSize = 32, Steps = 5, BatchSize = 16, WarmupSteps = 1, LogEvery = 1,
             EvalBatchSize = 64, PreviewCount = 4, OnNonFinite = NonFinitePolicy.Skip,
         };
@@ -104,7 +105,7 @@ public class NonFiniteStepTests
     [Fact]
     public void ClassifierSkipModeEndsFiniteAndStopModeFails()
     {
-        var config = new DigitClassifierConfig { Channels = 4, FeatureDim = 16, Steps = 5, BatchSize = 16, WarmupSteps = 1, LogEvery = 1, EvalBatchSize = 100 };
+        var config = new DigitClassifierConfig { ImageChannels = 1, Channels = 4, FeatureDim = 16, Steps = 5, BatchSize = 16, WarmupSteps = 1, LogEvery = 1, EvalBatchSize = 100 };
         var train = SyntheticDigits.Batch(64, seed: 1);
         using (var skipping = new DigitClassifierTrainer(config with { OnNonFinite = NonFinitePolicy.Skip }, CPU, seed: 3))
         {

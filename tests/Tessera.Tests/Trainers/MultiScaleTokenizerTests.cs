@@ -11,6 +11,8 @@ public class MultiScaleTokenizerTests
     /// <summary>Small enough that a few steps take well under a second on a 2-core CPU.</summary>
     internal static readonly VqTokenizerConfig Tiny = new()
     {
+        ImageSize = SyntheticDigits.Side,
+        ImageChannels = 1,
         HiddenChannels = 8,
         LatentChannels = 16,
         ResidualBlocks = 1,

@@ -28,10 +28,10 @@ public class SeededInitTests
 
     static nn.Module Build(string kind, Generator g) => kind switch
     {
-        "tokenizer" => new VqTokenizer(new VqTokenizerConfig { HiddenChannels = 8, LatentChannels = 8 }, g),
-        "msvq" => new MsVqTokenizer(new VqTokenizerConfig { Kind = VqTokenizerConfig.KindMsVq, HiddenChannels = 8, LatentChannels = 8 }, g),
-        "classifier" => new DigitClassifier(new DigitClassifierConfig { Channels = 4, FeatureDim = 8 }, g),
-        _ => new GptGenerator(new GeneratorConfig { ModelDim = 16, Layers = 1, Heads = 2 }, g),
+        "tokenizer" => new VqTokenizer(new VqTokenizerConfig { ImageSize = 28, ImageChannels = 1, HiddenChannels = 8, LatentChannels = 8 }, g),
+        "msvq" => new MsVqTokenizer(new VqTokenizerConfig { Kind = VqTokenizerConfig.KindMsVq, ImageSize = 28, ImageChannels = 1, HiddenChannels = 8, LatentChannels = 8 }, g),
+        "classifier" => new DigitClassifier(new DigitClassifierConfig { ImageChannels = 1, Channels = 4, FeatureDim = 8 }, g),
+        _ => new GptGenerator(new GeneratorConfig { SequenceLength = 49, ModelDim = 16, Layers = 1, Heads = 2 }, g),
     };
 
     [Theory]

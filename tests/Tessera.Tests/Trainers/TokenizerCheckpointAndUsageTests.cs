@@ -48,7 +48,7 @@ public class TokenizerCheckpointAndUsageTests
         // The trainer restored from the same file lands exactly where the uninterrupted run did.
         file.Position = 0;
         using var restored = VqTokenizerTrainer.LoadCheckpoint(file, CPU);
-        Assert.Equal(config, restored.Config);
+        Assert.Equal(config.Resolved(), restored.Config); // the checkpoint records the downsample and schedule used
         Assert.Equal(4, restored.Step);
         var source = new SyntheticDigitSource(128, seed: 6);
         for (int i = 0; i < 4; i++) source.Next(config.BatchSize);
@@ -68,7 +68,7 @@ public class TokenizerCheckpointAndUsageTests
         var v1 = Rewrite(current, (name, text) => name switch
         {
             "trainer.json" => text.Replace(VqTokenizerTrainer.CheckpointFormat, VqTokenizerTrainer.CheckpointFormatV1),
-            "config.json" => WithoutKeys(text, "kind", "quantizer", "image_size", "scale_schedule", "phi_convs", "phi_residual_ratio"),
+            "config.json" => WithoutKeys(text, "kind", "quantizer", "image_size", "downsample", "scale_schedule", "phi_convs", "phi_residual_ratio"),
             _ => null,
         });
         using var model = TokenizerCheckpoint.Load(v1, CPU);
@@ -138,7 +138,7 @@ public class TokenizerCheckpointAndUsageTests
         return codebook.Quantize(z_BDHW, false, null).Indices.data<long>().ToArray().Select(t => (int)t).Distinct().ToArray();
     }
 
-    private static string WithoutKeys(string json, params string[] keys)
+    internal static string WithoutKeys(string json, params string[] keys)
     {
         var node = JsonNode.Parse(json)!.AsObject();
         foreach (var key in keys) Assert.True(node.Remove(key), $"config.json has no {key}");
@@ -146,7 +146,7 @@ public class TokenizerCheckpointAndUsageTests
     }
 
     /// <summary>Copies a checkpoint zip, replacing the text of entries for which <paramref name="edit"/> returns non-null.</summary>
-    private static MemoryStream Rewrite(MemoryStream source, Func<string, string, string?> edit)
+    internal static MemoryStream Rewrite(MemoryStream source, Func<string, string, string?> edit)
     {
         source.Position = 0;
         var result = new MemoryStream();

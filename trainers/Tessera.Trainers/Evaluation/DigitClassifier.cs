@@ -5,12 +5,16 @@ using static TorchSharp.torch;
 namespace Tessera.Trainers.Evaluation;
 
 /// <summary>
-/// Small CNN for 28x28 digits: two conv stages (28 -> 14 -> 7), one conv each (a second conv per stage
-/// doubled CPU time for a few tenths of a percent), with batch norm, a fully connected
-/// penultimate layer (the features), dropout and a linear classifier. Knows nothing of training.
+/// Small CNN for images of any channels and size (at least 4x4): three conv stages (full, 1/2, 1/4 resolution; one
+/// conv each, as a second conv per stage doubled CPU time for a few tenths of a percent on digits) with batch norm,
+/// then global average pooling, so the weights do not depend on height or width; a fully connected penultimate
+/// layer (the features), dropout and a linear classifier. Knows nothing of training.
 /// </summary>
 public sealed class DigitClassifier : nn.Module
 {
+    /// <summary>Smallest image side the two 2x2 poolings leave at least one position of.</summary>
+    public const int MinImageSide = 4;
+
     private readonly Sequential trunk;
     private readonly Linear fc;
     private readonly Dropout drop;
@@ -22,16 +26,18 @@ public sealed class DigitClassifier : nn.Module
         Config = config;
         int c = config.Channels;
         trunk = nn.Sequential(
-            ("conv1", nn.Conv2d(config.ImageChannels, c, 3, padding: 1)),   // (B, c, 28, 28)
+            ("conv1", nn.Conv2d(config.ImageChannels, c, 3, padding: 1)),   // (B, c, H, W)
             ("bn1", nn.BatchNorm2d(c)),
             ("act1", nn.ReLU()),
-            ("pool1", nn.MaxPool2d(2)),                                      // (B, c, 14, 14)
+            ("pool1", nn.MaxPool2d(2)),                                      // (B, c, H/2, W/2)
             ("conv2", nn.Conv2d(c, 2 * c, 3, padding: 1)),
             ("bn2", nn.BatchNorm2d(2 * c)),
             ("act2", nn.ReLU()),
-            ("pool2", nn.MaxPool2d(2)),                                      // (B, 2c, 7, 7)
-            ("flatten", nn.Flatten()));                                      // (B, 2c*49)
-        fc = nn.Linear(2 * c * 49, config.FeatureDim);
+            ("pool2", nn.MaxPool2d(2)),                                      // (B, 2c, H/4, W/4)
+            ("conv3", nn.Conv2d(2 * c, 4 * c, 3, padding: 1)),
+            ("bn3", nn.BatchNorm2d(4 * c)),
+            ("act3", nn.ReLU()));                                            // (B, 4c, H/4, W/4)
+        fc = nn.Linear(4 * c, config.FeatureDim);
         drop = nn.Dropout(config.Dropout);
         classifier = nn.Linear(config.FeatureDim, config.Classes);
         RegisterComponents();
@@ -40,10 +46,10 @@ public sealed class DigitClassifier : nn.Module
 
     public DigitClassifierConfig Config { get; }
 
-    /// <summary>Images (B, C, 28, 28) in [0, 1] -> penultimate features (B, F), after the ReLU.</summary>
-    public Tensor Features(Tensor images_BCHW) => nn.functional.relu(fc.forward(trunk.forward(images_BCHW)));
+    /// <summary>Images (B, C, H, W) in [0, 1] -> penultimate features (B, F), after the ReLU.</summary>
+    public Tensor Features(Tensor images_BCHW) => nn.functional.relu(fc.forward(trunk.forward(images_BCHW).mean([2, 3]))); // global average pool: (B, 4c)
 
-    /// <summary>Images (B, C, 28, 28) in [0, 1] -> class logits (B, K).</summary>
+    /// <summary>Images (B, C, H, W) in [0, 1] -> class logits (B, K).</summary>
     public Tensor Logits(Tensor images_BCHW) => classifier.forward(drop.forward(Features(images_BCHW)));
 
     /// <summary>Kaiming-uniform-style weights drawn from the caller's generator, so the model is seeded.</summary>

@@ -65,19 +65,22 @@ public sealed partial class DigitClassifierTrainer : ModelTrainer<DigitClassifie
         return LastLoss;
     }
 
-    /// <summary>Class probabilities (N, K), float64 on the CPU, of images in [0, 1] (N, C, 28, 28).</summary>
+    /// <summary>Class probabilities (N, K), float64 on the CPU, of images in [0, 1] (N, C, H, W).</summary>
     public Tensor Probabilities(Tensor images_NCHW) => Infer(images_NCHW, x => _model.Logits(x).softmax(-1));
 
-    /// <summary>Penultimate features (N, F), float64 on the CPU, of images in [0, 1] (N, C, 28, 28).</summary>
+    /// <summary>Penultimate features (N, F), float64 on the CPU, of images in [0, 1] (N, C, H, W).</summary>
     public Tensor Features(Tensor images_NCHW) => Infer(images_NCHW, _model.Features);
 
     /// <summary>Fraction of <paramref name="images"/> whose predicted class is their label.</summary>
-    public double Accuracy(ImageBatch images)
+    public double Accuracy(ImageBatch images) => AccuracyByClass(images).Overall;
+
+    /// <summary>Per-class counts and hits on <paramref name="images"/>, for the balanced accuracy of an imbalanced set.</summary>
+    public ClassAccuracyReport AccuracyByClass(ImageBatch images)
     {
         CheckImages(images);
         using var scope = torch.NewDisposeScope();
         using var probs_NK = Probabilities(ImageTensors.ToTensor(images, _device));
-        return SampleMetrics.ClassAccuracy(probs_NK, images.Labels);
+        return SampleMetrics.ClassAccuracyByClass(probs_NK, images.Labels);
     }
 
     /// <summary>Runs the model in eval mode, chunked, without gradients; result float64 on the CPU.</summary>
@@ -127,7 +130,9 @@ public sealed partial class DigitClassifierTrainer : ModelTrainer<DigitClassifie
 
     private void CheckImages(ImageBatch batch)
     {
-        if (batch.Channels != Config.ImageChannels || batch.Height != 28 || batch.Width != 28)
-            throw new ArgumentException($"images are {batch.Channels}x{batch.Height}x{batch.Width}; the classifier expects {Config.ImageChannels}x28x28");
+        if (batch.Channels != Config.ImageChannels)
+            throw new ArgumentException($"images have {batch.Channels} channels; the classifier expects {Config.ImageChannels}");
+        if (batch.Height < DigitClassifier.MinImageSide || batch.Width < DigitClassifier.MinImageSide)
+            throw new ArgumentException($"images are {batch.Height}x{batch.Width}; the classifier needs at least {DigitClassifier.MinImageSide}x{DigitClassifier.MinImageSide}");
     }
 }

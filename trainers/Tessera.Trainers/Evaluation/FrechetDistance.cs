@@ -3,20 +3,27 @@ using static TorchSharp.torch;
 namespace Tessera.Trainers.Evaluation;
 
 /// <summary>
-/// Fréchet distance between Gaussians fitted to two feature sets (FID's formula, here on the digit
-/// classifier's features): |mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr((S1 S2)^(1/2)).
+/// Fréchet distance between Gaussians fitted to two feature sets (FID's formula, here on the reference
+/// classifier's features): |mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr((S1 S2)^(1/2)). Either set may carry row weights
+/// (<see cref="ClassBalance.Weights"/>), so a class-imbalanced set can be compared as if balanced.
 /// </summary>
 public static class FrechetDistance
 {
-    /// <summary>Distance between feature sets (N1, F) and (N2, F); computed in float64 on the CPU.</summary>
-    public static double Compute(Tensor features1_NF, Tensor features2_NF)
+    /// <summary>Distance between feature sets (N1, F) and (N2, F), every row weighing alike; computed in float64 on the CPU.</summary>
+    public static double Compute(Tensor features1_NF, Tensor features2_NF) => Compute(features1_NF, null, features2_NF, null);
+
+    /// <summary>
+    /// Distance between feature sets (N1, F) and (N2, F) whose rows weigh <paramref name="weights1"/> and
+    /// <paramref name="weights2"/> (null: alike) in the means and covariances; computed in float64 on the CPU.
+    /// </summary>
+    public static double Compute(Tensor features1_NF, IReadOnlyList<double>? weights1, Tensor features2_NF, IReadOnlyList<double>? weights2)
     {
         if (features1_NF.dim() != 2 || features2_NF.dim() != 2 || features1_NF.shape[1] != features2_NF.shape[1])
             throw new ArgumentException("expected two (N, F) feature sets with the same F");
         if (features1_NF.shape[0] < 2 || features2_NF.shape[0] < 2) throw new ArgumentException("need at least two rows per set");
         using var scope = NewDisposeScope();
-        var (mu1_F, s1_FF) = Moments(features1_NF);
-        var (mu2_F, s2_FF) = Moments(features2_NF);
+        var (mu1_F, s1_FF) = Moments(features1_NF, weights1);
+        var (mu2_F, s2_FF) = Moments(features2_NF, weights2);
         // tr((S1 S2)^(1/2)) = tr((S1^(1/2) S2 S1^(1/2))^(1/2)): the product inside is symmetric PSD, so both
         // square roots come from symmetric eigendecompositions (stable, unlike a general sqrtm of S1 S2).
         var root1_FF = SqrtPsd(s1_FF);
@@ -28,13 +35,23 @@ public static class FrechetDistance
         return Math.Max(0, d);
     }
 
-    /// <summary>Mean (F) and unbiased covariance (F, F), float64.</summary>
-    private static (Tensor Mean_F, Tensor Cov_FF) Moments(Tensor x_NF)
+    /// <summary>
+    /// Weighted mean (F) and covariance (F, F), float64. The covariance divides by V1 - V2/V1 (V1 = sum of weights,
+    /// V2 = sum of squared weights), the unbiased estimator for reliability weights: N - 1 when all weights are 1.
+    /// </summary>
+    private static (Tensor Mean_F, Tensor Cov_FF) Moments(Tensor x_NF, IReadOnlyList<double>? weights)
     {
         var x = x_NF.to(float64).cpu();
-        var mean_F = x.mean(new long[] { 0 });
+        long n = x.shape[0];
+        if (weights is not null && weights.Count != n) throw new ArgumentException($"{weights.Count} weights for {n} rows");
+        if (weights is not null && weights.Any(w => !(w >= 0) || double.IsInfinity(w))) throw new ArgumentException("weights must be finite and >= 0");
+        var w_N = tensor(weights?.ToArray() ?? Enumerable.Repeat(1.0, (int)n).ToArray(), dtype: float64);
+        double v1 = w_N.sum().item<double>(), v2 = w_N.square().sum().item<double>();
+        double denominator = v1 - v2 / v1;
+        if (!(denominator > 0)) throw new ArgumentException("need at least two rows of positive weight per set");
+        var mean_F = (x * w_N.unsqueeze(1)).sum(0, keepdim: false) / v1; // named: a bare sum(0) binds to sum(ScalarType) and sums as bytes
         var centred_NF = x - mean_F;
-        return (mean_F, centred_NF.T.matmul(centred_NF) / (x.shape[0] - 1));
+        return (mean_F, (centred_NF * w_N.unsqueeze(1)).T.matmul(centred_NF) / denominator);
     }
 
     /// <summary>Square root of a symmetric PSD matrix via eigh; tiny negative eigenvalues from rounding become 0.</summary>

@@ -3,28 +3,30 @@ namespace Tessera.Trainers.Generators;
 /// <summary>
 /// Every hyperparameter of a class-conditional token generator and its training loop, declared once, for both
 /// kinds: the raster next-token GPT (<see cref="ModelGpt"/>) and the next-scale VAR (<see cref="ModelVar"/>),
-/// which share their transformer sizes and optimisation. Defaults target 49 tokens of a 256-code 7x7 VQ
-/// tokenizer over 10 MNIST classes; the stage fills in the tokenizer-given values (length, vocabulary, scales).
+/// which share their transformer sizes and optimisation. The token shape has no default: <see cref="ForTokens"/> fills
+/// it (length, scales, vocabulary, input width) from the token set the generator trains on. The other defaults
+/// were tuned on the MNIST quickstart (7x7 grid, 256 codes, 10 classes).
 /// </summary>
 public sealed record GeneratorConfig : ITrainingSchedule
 {
     public const string ModelGpt = "gpt";
     public const string ModelVar = "var";
     // One shared array, so two default configs compare equal (record equality compares arrays by reference).
-    private static readonly int[] DefaultScales = [1, 2, 3, 4, 5, 7];
+    private static readonly int[] NoScales = [];
 
     /// <summary><see cref="ModelGpt"/> (one token per forward pass, raster order) or <see cref="ModelVar"/> (one scale per pass).</summary>
     public string Model { get; init; } = ModelGpt;
 
-    // ---- data ----
-    /// <summary>Token ids per image (7x7 latent); the model sees a class token plus the first Length-1 tokens.</summary>
-    public int SequenceLength { get; init; } = 49;
+    // ---- data (from the token set, see ForTokens) ----
+    /// <summary>Token ids per image (every scale's); the GPT sees a class token plus the first Length-1 tokens. 0 until filled in.</summary>
+    public int SequenceLength { get; init; }
     /// <summary>Vocabulary: the tokenizer's codebook size.</summary>
     public int CodebookSize { get; init; } = 256;
     /// <summary>Real classes; the class embedding has one more row, the null class used for guidance.</summary>
     public int Classes { get; init; } = 10;
-    /// <summary>VAR only: side of each scale's token grid, coarse to fine; SequenceLength is the sum of their squares.</summary>
-    public int[] Scales { get; init; } = DefaultScales;
+    /// <summary>Side of each scale's token grid, coarse to fine (one for a single-scale tokenizer). VAR needs them and checks
+    /// SequenceLength is the sum of their squares; the GPT only reads SequenceLength. Empty until filled in.</summary>
+    public int[] Scales { get; init; } = NoScales;
     /// <summary>VAR only: width of the tokenizer's scale inputs (its code dimension).</summary>
     public int InputDim { get; init; } = 8;
 
@@ -32,7 +34,7 @@ public sealed record GeneratorConfig : ITrainingSchedule
     public int ForwardPassesPerImage => Model == ModelVar ? Scales.Length : SequenceLength;
 
     // ---- model ----
-    /// <summary>Residual width; 128 is ample for 49-token digits and keeps a step cheap on CPU.</summary>
+    /// <summary>Residual width; 128 is ample for 49-token MNIST digits and keeps a step cheap on CPU.</summary>
     public int ModelDim { get; init; } = 128;
     /// <summary>Transformer blocks; depth matters more than width for coherent strokes across rows.</summary>
     public int Layers { get; init; } = 4;
@@ -69,6 +71,16 @@ public sealed record GeneratorConfig : ITrainingSchedule
     /// <summary>Report progress every this many steps (and always on the last).</summary>
     public int LogEvery { get; init; } = 50;
 
+    /// <summary>
+    /// This config with the values the tokens dictate: the tokenizer's <paramref name="scales"/> (coarse to fine; one
+    /// side for a single-scale tokenizer), the sequence length they make, the vocabulary and the scale-input width.
+    /// </summary>
+    public GeneratorConfig ForTokens(IReadOnlyList<int> scales, int codebookSize, int inputDim)
+    {
+        ArgumentNullException.ThrowIfNull(scales);
+        return this with { Scales = scales.ToArray(), SequenceLength = scales.Sum(s => s * s), CodebookSize = codebookSize, InputDim = inputDim };
+    }
+
     /// <summary>Throws if a value is out of range, naming it.</summary>
     public void Validate()
     {
@@ -79,17 +91,20 @@ public sealed record GeneratorConfig : ITrainingSchedule
         NonFinitePolicy.Validate(OnNonFinite);
         if (Model is not (ModelGpt or ModelVar))
             throw new ArgumentException($"model '{Model}' is not one of '{ModelGpt}', '{ModelVar}'");
-        Positive(SequenceLength, nameof(SequenceLength));
+        if (SequenceLength <= 0)
+            throw new ArgumentOutOfRangeException(nameof(SequenceLength), SequenceLength,
+                "SequenceLength must be positive: take it from the token set the generator trains on (GeneratorConfig.ForTokens)");
         if (Model == ModelVar)
         {
-            if (Scales.Length == 0 || Scales.Any(s => s <= 0)) throw new ArgumentException("scales must be positive and non-empty");
+            if (Scales.Length == 0 || Scales.Any(s => s <= 0))
+                throw new ArgumentException("Scales must be positive and non-empty: a 'var' generator takes them from its multi-scale tokenizer (GeneratorConfig.ForTokens)");
             // The class start token predicts the first scale in one position, so that scale must be 1x1.
             if (Scales[0] != 1) throw new ArgumentException($"the first scale must be 1 (a single token), not {Scales[0]}");
             Positive(InputDim, nameof(InputDim));
-            int tokens = Scales.Sum(s => s * s);
-            if (tokens != SequenceLength)
-                throw new ArgumentException($"scales {string.Join(",", Scales)} make {tokens} tokens, but SequenceLength is {SequenceLength}");
         }
+        // Checked for the GPT too when given: a length that disagrees with the scales it came from is a wiring mistake.
+        if (Scales.Length > 0 && Scales.Sum(s => s * s) != SequenceLength)
+            throw new ArgumentException($"scales {string.Join(",", Scales)} make {Scales.Sum(s => s * s)} tokens, but SequenceLength is {SequenceLength}");
         Positive(CodebookSize, nameof(CodebookSize));
         Positive(Classes, nameof(Classes));
         Positive(ModelDim, nameof(ModelDim));

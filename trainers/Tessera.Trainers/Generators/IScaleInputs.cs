@@ -9,7 +9,7 @@ namespace Tessera.Trainers.Generators;
 /// </summary>
 public interface IScaleInputs
 {
-    /// <summary>Side of each scale's token grid, coarse to fine (e.g. 1,2,3,4,5,7).</summary>
+    /// <summary>Side of each scale's token grid, coarse to fine (e.g. 1,2,3,4,6,8).</summary>
     IReadOnlyList<int> Scales { get; }
 
     /// <summary>Width of one input vector (the tokenizer's code dimension).</summary>

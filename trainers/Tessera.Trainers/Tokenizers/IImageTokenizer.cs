@@ -5,8 +5,8 @@ namespace Tessera.Trainers.Tokenizers;
 /// <summary>
 /// What generators and the tokenize stage need from any trained tokenizer, single- or multi-scale.
 /// A token sequence holds every scale's indices concatenated coarse to fine, row-major within a scale:
-/// its length is the sum of side*side over <see cref="Scales"/> (49 for single-scale 7x7; 1+4+9+16+25+49 = 104
-/// for the multi-scale default 1,2,3,4,5,7).
+/// its length is the sum of side*side over <see cref="Scales"/> (64 for a single-scale 8x8 grid; 1+4+9+16+36+64 = 130
+/// for the multi-scale schedule 1,2,3,4,6,8).
 /// </summary>
 public interface IImageTokenizer
 {

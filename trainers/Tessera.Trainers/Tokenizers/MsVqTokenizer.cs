@@ -8,7 +8,7 @@ namespace Tessera.Trainers.Tokenizers;
 /// <summary>
 /// VAR-style multi-scale residual VQ tokenizer: the same conv encoder and decoder as <see cref="VqTokenizer"/>,
 /// with a <see cref="MultiScaleQuantizer"/> (Euclidean codebook shared by all scales) in between. Tokens are every
-/// scale's indices concatenated coarse to fine (1+4+9+16+25+49 = 104 for the default schedule).
+/// scale's indices concatenated coarse to fine (1+4+9+16+36+64 = 130 for an 8x8 grid's default schedule 1,2,3,4,6,8).
 /// </summary>
 public sealed class MsVqTokenizer : TokenizerModel
 {
@@ -22,10 +22,10 @@ public sealed class MsVqTokenizer : TokenizerModel
     {
         if (config.Kind != VqTokenizerConfig.KindMsVq) throw new ArgumentException($"config kind is '{config.Kind}', not '{VqTokenizerConfig.KindMsVq}'");
         encoder = ConvStacks.Encoder(config);
-        quant_conv = nn.Conv2d(config.LatentChannels, config.CodeDim, 1);      // (B, D, 7, 7)
+        quant_conv = nn.Conv2d(config.LatentChannels, config.CodeDim, 1);      // (B, D, h, w)
         quantizer = new MultiScaleQuantizer(Codebook.Create(config, cosine: false, generator), config.ScaleList(),
             config.PhiConvs, config.PhiResidualRatio, config.CommitmentWeight);
-        post_quant_conv = nn.Conv2d(config.CodeDim, config.LatentChannels, 1); // (B, lat, 7, 7)
+        post_quant_conv = nn.Conv2d(config.CodeDim, config.LatentChannels, 1); // (B, lat, h, w)
         decoder = ConvStacks.Decoder(config);
         RegisterComponents();
         ConvStacks.ResetParameters(this, generator, skipPrefix: "quantizer.quantizer.");

@@ -19,6 +19,7 @@ public static class TokenizerInference
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(images);
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "must be positive");
+        tokenizer.RequireShape(images, nameof(images));
         int perImage = tokenizer.TokenCount;
         var tokens = new int[(long)images.Count * perImage];
         tokenizer.eval();
@@ -43,6 +44,7 @@ public static class TokenizerInference
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(images);
+        tokenizer.RequireShape(images, nameof(images));
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var x_BCHW = ImageTensors.ToTensor(images, device);

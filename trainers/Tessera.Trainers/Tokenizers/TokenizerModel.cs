@@ -1,3 +1,4 @@
+using Tessera.Infra.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -18,10 +19,10 @@ public abstract class TokenizerModel : nn.Module, IImageTokenizer
 {
     protected TokenizerModel(string name, VqTokenizerConfig config) : base(name)
     {
-        config.Validate();
-        Config = config;
+        Config = config.Resolved();
     }
 
+    /// <summary>The config the model was built from, its shape defaults resolved (<see cref="VqTokenizerConfig.Resolved"/>).</summary>
     public VqTokenizerConfig Config { get; }
     public abstract string Kind { get; }
     public IReadOnlyList<int> Scales => Config.ScaleList();
@@ -36,6 +37,15 @@ public abstract class TokenizerModel : nn.Module, IImageTokenizer
 
     public abstract Tensor Encode(Tensor images_BCHW);
     public abstract Tensor Decode(Tensor tokens_BL);
+
+    /// <summary>Throws, naming <paramref name="what"/>, unless <paramref name="batch"/> has the channels and size the model was built for.</summary>
+    public void RequireShape(ImageBatch batch, string what)
+    {
+        if (batch.Channels != Config.ImageChannels)
+            throw new ArgumentException($"{what} has {batch.Channels} channels, the tokenizer expects {Config.ImageChannels}");
+        if (batch.Height != Config.ImageSize || batch.Width != Config.ImageSize)
+            throw new ArgumentException($"{what} is {batch.Height}x{batch.Width}; the tokenizer expects {Config.ImageSize}x{Config.ImageSize}");
+    }
 
     /// <summary>The inputs a next-scale (VAR) generator reads between scales; null for a single-scale tokenizer.</summary>
     public virtual Generators.IScaleInputs? ScaleInputs => null;

@@ -5,15 +5,13 @@ using static TorchSharp.torch;
 namespace Tessera.Trainers.Tokenizers;
 
 /// <summary>
-/// LlamaGen-style single-scale VQ image tokenizer: conv encoder down 4x (28x28 -> 7x7), 1x1 conv to a small code
-/// dimension, nearest-code lookup (cosine for EMA, Euclidean for SimVQ) with straight-through gradients, 1x1 conv back up, conv decoder up 4x.
+/// LlamaGen-style single-scale VQ image tokenizer: conv encoder down by the config's downsample (4, 8 or 16) to the
+/// token grid, 1x1 conv to a small code dimension, nearest-code lookup (cosine for EMA, Euclidean for SimVQ) with
+/// straight-through gradients, 1x1 conv back up, conv decoder up again.
 /// The output layer is linear in training and clamped to [0, 1] by <see cref="Decode"/>.
 /// </summary>
 public sealed class VqTokenizer : TokenizerModel
 {
-    /// <summary>Downsampling factor of the encoder (two stride-2 convs).</summary>
-    public const int Downsample = ConvStacks.Downsample;
-
     private readonly Sequential encoder;
     private readonly Conv2d quant_conv;
     private readonly Codebook quantizer;
@@ -24,12 +22,12 @@ public sealed class VqTokenizer : TokenizerModel
     {
         if (config.Kind != VqTokenizerConfig.KindVq) throw new ArgumentException($"config kind is '{config.Kind}', not '{VqTokenizerConfig.KindVq}'");
         encoder = ConvStacks.Encoder(config);
-        quant_conv = nn.Conv2d(config.LatentChannels, config.CodeDim, 1);      // (B, D, 7, 7)
+        quant_conv = nn.Conv2d(config.LatentChannels, config.CodeDim, 1);      // (B, D, h, w)
         // EMA: LlamaGen's cosine codebook. SimVQ: Euclidean as in its paper; a cosine SimVQ codebook collapsed (one
         // code in use after 50 MNIST steps) because the learned bias moves the cloud off the origin and
         // normalising then points every code the same way.
         quantizer = Codebook.Create(config, cosine: config.Quantizer == VqTokenizerConfig.QuantizerEma, generator);
-        post_quant_conv = nn.Conv2d(config.CodeDim, config.LatentChannels, 1); // (B, lat, 7, 7)
+        post_quant_conv = nn.Conv2d(config.CodeDim, config.LatentChannels, 1); // (B, lat, h, w)
         decoder = ConvStacks.Decoder(config);
         RegisterComponents();
         ConvStacks.ResetParameters(this, generator, skipPrefix: "quantizer.");
@@ -57,7 +55,7 @@ public sealed class VqTokenizer : TokenizerModel
         return idx_Bhw.reshape(idx_Bhw.shape[0], -1);
     }
 
-    /// <summary>Tokens (B, h*w) -> images (B, C, 4h, 4w) in [0, 1]. No gradient.</summary>
+    /// <summary>Tokens (B, h*w) -> images (B, C, d*h, d*w) in [0, 1], d the downsample. No gradient.</summary>
     public override Tensor Decode(Tensor tokens_BL)
     {
         using var _ = no_grad();

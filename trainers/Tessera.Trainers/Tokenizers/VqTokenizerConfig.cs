@@ -1,10 +1,11 @@
 namespace Tessera.Trainers.Tokenizers;
 
 /// <summary>
-/// Every hyperparameter of the VQ tokenizer and its training loop, declared once. Defaults are the quickstart
-/// values: 28x28 MNIST on a 2-core CPU, measured at about 25 dB held-out PSNR and full codebook use in ~70 s.
+/// Every hyperparameter of the VQ tokenizer and its training loop, declared once. The image shape comes from the
+/// dataset (no default); the other defaults are the quickstart values, measured on 28x28 MNIST on a 2-core CPU at
+/// about 25 dB held-out PSNR and full codebook use in ~70 s. Shape rules (downsample, grid, scales): VqTokenizerConfig.Shape.cs.
 /// </summary>
-public sealed record VqTokenizerConfig : ITrainingSchedule
+public sealed partial record VqTokenizerConfig : ITrainingSchedule
 {
     public const string KindVq = "vq";
     public const string KindMsVq = "msvq";
@@ -12,23 +13,28 @@ public sealed record VqTokenizerConfig : ITrainingSchedule
     public const string QuantizerSimVq = "simvq";
 
     // ---- kind ----
-    /// <summary>"vq": one 7x7 token grid (LlamaGen); "msvq": multi-scale residual token maps (VAR).</summary>
+    /// <summary>"vq": one token grid (LlamaGen); "msvq": multi-scale residual token maps (VAR).</summary>
     public string Kind { get; init; } = KindVq;
     /// <summary>How codes stay in use: "ema" (EMA codebook + dead-code restart) or "simvq" (frozen codes, learned linear map).</summary>
     public string Quantizer { get; init; } = QuantizerEma;
 
-    // ---- data ----
-    /// <summary>Input channels: 1 for grayscale digits.</summary>
-    public int ImageChannels { get; init; } = 1;
-    /// <summary>Side of the square input images; the latent grid is ImageSize/4.</summary>
-    public int ImageSize { get; init; } = 28;
+    // ---- data (from the dataset manifest; 0 until the stage fills it in) ----
+    /// <summary>Input channels: 1 for grayscale, 3 for colour.</summary>
+    public int ImageChannels { get; init; }
+    /// <summary>Side of the square input images.</summary>
+    public int ImageSize { get; init; }
 
     // ---- model ----
-    /// <summary>Width at full resolution (28x28), where convs cost the most; kept narrow for CPU speed.</summary>
+    /// <summary>
+    /// Encoder stride: 4, 8 or 16 (2, 3 or 4 stride-2 stages); the token grid side is ImageSize / Downsample.
+    /// 0 takes <see cref="DefaultDownsample"/>(ImageSize), which keeps the grid at most 8x8 for images up to 128.
+    /// </summary>
+    public int Downsample { get; init; }
+    /// <summary>Width at full resolution and, in the decoder, at half resolution, where convs cost the most; kept narrow for CPU speed.</summary>
     public int HiddenChannels { get; init; } = 32;
-    /// <summary>Width at 14x14 and 7x7, where the network does most of its thinking for little compute.</summary>
+    /// <summary>Width from the first downsample on (every deeper stage too): there the network does most of its thinking for little compute.</summary>
     public int LatentChannels { get; init; } = 64;
-    /// <summary>Residual blocks at the 7x7 latent, in the encoder and again in the decoder.</summary>
+    /// <summary>Residual blocks at the latent grid, in the encoder and again in the decoder.</summary>
     public int ResidualBlocks { get; init; } = 1;
     /// <summary>Code vectors in the codebook (the generator's vocabulary); 256 fills easily on 9k digits.</summary>
     public int CodebookSize { get; init; } = 256;
@@ -36,9 +42,10 @@ public sealed record VqTokenizerConfig : ITrainingSchedule
     public int CodeDim { get; init; } = 8;
 
     // ---- multi-scale (msvq only) ----
-    /// <summary>Token-map sides coarse to fine, comma-separated; the last must equal the latent side (ImageSize/4).
-    /// A string so the record keeps value equality and the checkpoint's config.json stays plain.</summary>
-    public string ScaleSchedule { get; init; } = "1,2,3,4,5,7";
+    /// <summary>Token-map sides coarse to fine, comma-separated, strictly increasing; the last must equal the grid side.
+    /// Empty takes <see cref="DefaultScaleSchedule"/>(grid side). A string so the record keeps value equality and the
+    /// checkpoint's config.json stays plain.</summary>
+    public string ScaleSchedule { get; init; } = "";
     /// <summary>Partially shared phi convs (VAR's share_quant_resi): each scale uses the one nearest its relative depth.</summary>
     public int PhiConvs { get; init; } = 4;
     /// <summary>phi(h) = (1 - r) h + r conv3x3(h); VAR's 0.5.</summary>
@@ -80,24 +87,6 @@ public sealed record VqTokenizerConfig : ITrainingSchedule
     /// <summary>Held-out images (spread evenly across the set) returned with their reconstructions for a picture grid.</summary>
     public int PreviewCount { get; init; } = 20;
 
-    /// <summary>Token-map sides coarse to fine: the latent side alone for "vq", the parsed schedule for "msvq".</summary>
-    public IReadOnlyList<int> ScaleList()
-    {
-        int latent = ImageSize / ConvStacks.Downsample;
-        if (Kind == KindVq) return new[] { latent };
-        var parts = ScaleSchedule.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        var scales = new int[parts.Length];
-        for (int i = 0; i < parts.Length; i++)
-            if (!int.TryParse(parts[i], out scales[i]) || scales[i] <= 0)
-                throw new ArgumentException($"ScaleSchedule '{ScaleSchedule}': '{parts[i]}' is not a positive integer");
-        if (scales.Length == 0) throw new ArgumentException("ScaleSchedule is empty");
-        for (int i = 1; i < scales.Length; i++)
-            if (scales[i] <= scales[i - 1]) throw new ArgumentException($"ScaleSchedule '{ScaleSchedule}' must increase strictly");
-        if (scales[^1] != latent)
-            throw new ArgumentException($"ScaleSchedule '{ScaleSchedule}' must end at the latent side {latent} (ImageSize {ImageSize} / {ConvStacks.Downsample})");
-        return scales;
-    }
-
     /// <summary>Throws if a value is out of range, naming it.</summary>
     public void Validate()
     {
@@ -105,9 +94,7 @@ public sealed record VqTokenizerConfig : ITrainingSchedule
         if (Kind is not (KindVq or KindMsVq)) throw new ArgumentException($"Kind '{Kind}' is not '{KindVq}' or '{KindMsVq}'");
         if (Quantizer is not (QuantizerEma or QuantizerSimVq))
             throw new ArgumentException($"Quantizer '{Quantizer}' is not '{QuantizerEma}' or '{QuantizerSimVq}'");
-        if (ImageSize <= 0 || ImageSize % ConvStacks.Downsample != 0)
-            throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, $"must be a positive multiple of {ConvStacks.Downsample}");
-        _ = ScaleList();
+        ValidateShape();
         if (PhiConvs <= 0) throw new ArgumentOutOfRangeException(nameof(PhiConvs), PhiConvs, "must be positive");
         if (!(PhiResidualRatio >= 0 && PhiResidualRatio <= 1))
             throw new ArgumentOutOfRangeException(nameof(PhiResidualRatio), PhiResidualRatio, "must be in [0, 1]");
@@ -115,7 +102,6 @@ public sealed record VqTokenizerConfig : ITrainingSchedule
         {
             if (value <= 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive");
         }
-        Positive(ImageChannels, nameof(ImageChannels));
         Positive(HiddenChannels, nameof(HiddenChannels));
         Positive(LatentChannels, nameof(LatentChannels));
         Positive(CodebookSize, nameof(CodebookSize));

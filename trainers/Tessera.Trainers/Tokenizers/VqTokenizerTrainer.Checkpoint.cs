@@ -12,10 +12,15 @@ namespace Tessera.Trainers.Tokenizers;
 /// </summary>
 public sealed partial class VqTokenizerTrainer
 {
-    /// <summary>Written by this version: format 1 plus the kind, quantizer and scale fields in config.json.</summary>
-    public const string CheckpointFormat = "tessera.tokenizer/2";
+    /// <summary>Written by this version: format 2 plus the downsample in config.json, every shape default resolved.</summary>
+    public const string CheckpointFormat = "tessera.tokenizer/3";
+    /// <summary>Multi-scale-capable checkpoints from before configurable downsampling; still read, as downsample 4.</summary>
+    public const string CheckpointFormatV2 = "tessera.tokenizer/2";
     /// <summary>Single-scale EMA checkpoints from before multi-scale; still read (missing config fields take their defaults).</summary>
     public const string CheckpointFormatV1 = "tessera.vq-tokenizer/1";
+
+    /// <summary>Formats 1 and 2 could only build this shape: 28x28 grayscale, two stride-2 stages; format 1 did not record the side.</summary>
+    private const int LegacyDownsample = 4, LegacyImageSize = 28, LegacyImageChannels = 1;
 
     /// <summary>
     /// Restores a trainer (model, optimizer, step, generator) from a checkpoint written by <see cref="ModelTrainer{TConfig, TModel}.SaveCheckpoint"/>;
@@ -45,9 +50,18 @@ public sealed partial class VqTokenizerTrainer
     private static (CheckpointHeader State, VqTokenizerConfig Config) ReadHeader(ZipArchive zip)
     {
         var state = CheckpointZip.ReadJson<CheckpointHeader>(zip, "trainer.json");
-        if (state.Format != CheckpointFormat && state.Format != CheckpointFormatV1)
-            throw new InvalidDataException($"checkpoint format '{state.Format}' is neither '{CheckpointFormat}' nor '{CheckpointFormatV1}'");
+        if (state.Format != CheckpointFormat && state.Format != CheckpointFormatV2 && state.Format != CheckpointFormatV1)
+            throw new InvalidDataException($"checkpoint format '{state.Format}' is not one of '{CheckpointFormat}', '{CheckpointFormatV2}', '{CheckpointFormatV1}'");
         var config = CheckpointZip.ReadJson<VqTokenizerConfig>(zip, "config.json");
+        // Older formats have no downsample field, and no image shape when written before the shape had no default;
+        // every one of them was a 28x28 grayscale model with two stride-2 stages.
+        if (state.Format != CheckpointFormat)
+            config = config with
+            {
+                Downsample = LegacyDownsample,
+                ImageSize = config.ImageSize == 0 ? LegacyImageSize : config.ImageSize,
+                ImageChannels = config.ImageChannels == 0 ? LegacyImageChannels : config.ImageChannels,
+            };
         return (state, config);
     }
 }

@@ -16,8 +16,9 @@ public sealed partial class VqTokenizerTrainer : ModelTrainer<VqTokenizerConfig,
 {
     public const string Stage = "tokenizer";
 
+    /// <param name="config">Its shape defaults are resolved (<see cref="VqTokenizerConfig.Resolved"/>), so <see cref="ModelTrainer{TConfig, TModel}.Config"/> and the checkpoint record the downsample and schedule used.</param>
     public VqTokenizerTrainer(VqTokenizerConfig config, Device device, long seed)
-        : base(Stage, config, device, seed, generator => CreateModel(config, generator))
+        : base(Stage, config?.Resolved()!, device, seed, generator => CreateModel(config!, generator))
     {
     }
 
@@ -134,13 +135,7 @@ public sealed partial class VqTokenizerTrainer : ModelTrainer<VqTokenizerConfig,
             images with { Pixels = pixels, Labels = (int[])images.Labels.Clone() });
     }
 
-    private void CheckImages(ImageBatch batch, string what)
-    {
-        if (batch.Channels != Config.ImageChannels)
-            throw new ArgumentException($"{what} has {batch.Channels} channels, the tokenizer expects {Config.ImageChannels}");
-        if (batch.Height != Config.ImageSize || batch.Width != Config.ImageSize)
-            throw new ArgumentException($"{what} is {batch.Height}x{batch.Width}; the tokenizer expects {Config.ImageSize}x{Config.ImageSize}");
-    }
+    private void CheckImages(ImageBatch batch, string what) => _model.RequireShape(batch, what);
 
     /// <summary>A fresh model of the kind the config names, weights drawn from <paramref name="generator"/>.</summary>
     public static TokenizerModel CreateModel(VqTokenizerConfig config, Generator generator) => config.Kind switch

@@ -120,7 +120,7 @@ public sealed class FileFuzzTests(ITestOutputHelper output) : IDisposable
         TorchRuntime.Initialize(2);
         var tokenizer = Checkpoint(s =>
         {
-            using var t = new VqTokenizerTrainer(new VqTokenizerConfig { HiddenChannels = 4, LatentChannels = 8, CodebookSize = 16, Steps = 1 }, CPU, 1);
+            using var t = new VqTokenizerTrainer(new VqTokenizerConfig { ImageSize = 28, ImageChannels = 1, HiddenChannels = 4, LatentChannels = 8, CodebookSize = 16, Steps = 1 }, CPU, 1);
             t.SaveCheckpoint(s, "spec");
         });
         var generator = Checkpoint(s =>
@@ -130,7 +130,7 @@ public sealed class FileFuzzTests(ITestOutputHelper output) : IDisposable
         });
         var classifier = Checkpoint(s =>
         {
-            using var t = new DigitClassifierTrainer(new DigitClassifierConfig { Channels = 2, FeatureDim = 8, Steps = 1 }, CPU, 1);
+            using var t = new DigitClassifierTrainer(new DigitClassifierConfig { ImageChannels = 1, Channels = 2, FeatureDim = 8, Steps = 1 }, CPU, 1);
             t.SaveCheckpoint(s, "spec");
         });
         (string Kind, byte[] Original, Action<Stream, string> Load)[] kinds =
