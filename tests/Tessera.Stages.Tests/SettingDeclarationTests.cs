@@ -97,7 +97,7 @@ public class SettingDeclarationTests
         switch (stage.Kind)
         {
             case "tokenizer":
-                var tokenizer = TokenizerStage.FromStage(stage);
+                var tokenizer = TokenizerStage.FromStage(stage, digits);
                 tokenizer.Validate();
                 return tokenizer;
             case "generator":

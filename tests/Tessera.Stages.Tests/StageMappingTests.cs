@@ -10,11 +10,15 @@ namespace Tessera.Stages.Tests;
 /// <summary>The spec schema is the source of stage defaults; the trainer's own defaults must say the same.</summary>
 public class StageMappingTests
 {
+    /// <summary>The bundled digits' manifest: what the stages take the image shape from.</summary>
+    internal static readonly Tessera.Infra.Data.DatasetManifest Digits =
+        new("mnist", Enumerable.Range(0, 10).Select(i => $"{i}").ToList(), 1, 28, 28, [], []);
+
     [Fact]
     public void TokenizerSpecDefaultsEqualTrainerConfigDefaults()
     {
         ExperimentSpec spec = SpecParser.Parse("experiment: d\ndataset:\n  name: mnist\nstages:\n  - kind: tokenizer\n", "d.yaml");
-        Assert.Equal(new VqTokenizerConfig(), TokenizerStage.FromStage(spec.Stages[0]));
+        Assert.Equal(new VqTokenizerConfig { ImageChannels = 1, ImageSize = 28 }, TokenizerStage.FromStage(spec.Stages[0], Digits));
     }
 
     static StageSpec Default(string kind, string extra = "") => SpecParser.Parse(
@@ -105,9 +109,10 @@ public class StageMappingTests
                 dead_code_threshold: 2.5
                 l1_weight: 0.26
             """, "d.yaml");
-        var config = TokenizerStage.FromStage(spec.Stages[0]);
+        var config = TokenizerStage.FromStage(spec.Stages[0], Digits);
         Assert.Equal(new VqTokenizerConfig
         {
+            ImageChannels = 1, ImageSize = 28,
             Steps = 11, BatchSize = 12, LearningRate = 0.013, WarmupSteps = 14, MinLearningRateFraction = 0.15,
             WeightDecay = 0.016, LogEvery = 17, CodebookSize = 18, CodeDim = 19, HiddenChannels = 20, LatentChannels = 21,
             ResidualBlocks = 2, CommitmentWeight = 0.23, EmaDecay = 0.24, DeadCodeThreshold = 2.5, L1Weight = 0.26,

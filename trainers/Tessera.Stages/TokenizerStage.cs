@@ -16,7 +16,7 @@ public static class TokenizerStage
         var train = StageData.Images(context, manifest, "train");
         var heldOut = StageData.Images(context, manifest, "heldout");
 
-        VqTokenizerConfig config = FromStage(context.Stage);
+        VqTokenizerConfig config = FromStage(context.Stage, manifest);
         var device = TorchRuntime.ResolveDevice(context.Spec.Device);
         using var trainer = StageResume.Latest(context, s => VqTokenizerTrainer.LoadCheckpoint(s, device))
             ?? new VqTokenizerTrainer(config, device, context.Spec.Seed);
@@ -57,5 +57,12 @@ public static class TokenizerStage
     }
 
     /// <summary>Maps the validated stage settings onto the trainer's typed configuration.</summary>
-    public static VqTokenizerConfig FromStage(StageSpec stage) => SettingBinder.Bind(stage, new VqTokenizerConfig());
+    /// <summary>The stage's settings on the dataset's image shape; a non-square dataset is refused, naming it.</summary>
+    public static VqTokenizerConfig FromStage(StageSpec stage, DatasetManifest manifest)
+    {
+        if (manifest.Height != manifest.Width)
+            throw new InvalidDataException($"dataset '{manifest.Name}' is {manifest.Width}x{manifest.Height}; tokenizers take square images " +
+                "(import it again with --size S to resize and centre-crop)");
+        return SettingBinder.Bind(stage, new VqTokenizerConfig { ImageChannels = manifest.Channels, ImageSize = manifest.Height });
+    }
 }

@@ -63,9 +63,10 @@ public static partial class StageSchemas
 
     static readonly SettingSchema[] Tokenizer =
     [
-        new("model", SettingType.Text, "vq", "vq: one 7x7 token grid (LlamaGen); msvq: multi-scale residual token maps (VAR)", Choices: ["vq", "msvq"], Fills: "Kind"),
+        new("model", SettingType.Text, "vq", "vq: one token grid (LlamaGen); msvq: multi-scale residual token maps (VAR)", Choices: ["vq", "msvq"], Fills: "Kind"),
         new("quantizer", SettingType.Text, "ema", "how codes stay in use: ema (EMA codebook, dead-code restart) or simvq (frozen codes through a learned linear map)", Choices: ["ema", "simvq"]),
-        new("scales", SettingType.Text, "1,2,3,4,5,7", "msvq only: token-map sides coarse to fine; the last is the latent side", Fills: "ScaleSchedule"),
+        new("downsample", SettingType.Integer, 0, "encoder stride: 4, 8 or 16 (2, 3 or 4 stride-2 stages); the token grid side is the image side / downsample; 0 = the smallest that leaves a grid of at most 8x8 (28 -> 7x7, 32 -> 8x8, 64 -> 8x8)", Min: 0, Max: 16),
+        new("scales", SettingType.Text, "", "msvq only: token-map sides coarse to fine, ending at the grid side; empty = derived from the grid side (7: 1,2,3,4,5,7; 8: 1,2,3,4,6,8)", Fills: "ScaleSchedule"),
         new("phi_convs", SettingType.Integer, 4, "msvq only: partially shared refinement convs", Min: 1, Max: 16),
         new("phi_residual_ratio", SettingType.Number, 0.5, "msvq only: phi(h) = (1 - r) h + r conv3x3(h)", Min: 0, Max: 1),
         new("codebook_size", SettingType.Integer, 256, "number of codes (the generator's vocabulary)", Min: 2, Max: 65536),

@@ -14,7 +14,7 @@ public class OnNonFiniteSettingTests
     public void SkipReachesEveryTrainingStagesConfig()
     {
         var manifest = new Tessera.Infra.Data.DatasetManifest("mnist", Enumerable.Range(0, 10).Select(i => $"{i}").ToList(), 1, 28, 28, [], []);
-        Assert.Equal(NonFinitePolicy.Skip, TokenizerStage.FromStage(Stage("tokenizer", "skip")).OnNonFinite);
+        Assert.Equal(NonFinitePolicy.Skip, TokenizerStage.FromStage(Stage("tokenizer", "skip"), manifest).OnNonFinite);
         Assert.Equal(NonFinitePolicy.Skip, GeneratorStage.FromStage(Stage("generator", "skip")).OnNonFinite);
         Assert.Equal(NonFinitePolicy.Skip, ClassifierStage.FromStage(Stage("classifier", "skip"), manifest).OnNonFinite);
         Assert.Equal(NonFinitePolicy.Stop, GeneratorStage.FromStage(Stage("generator", "stop")).OnNonFinite);

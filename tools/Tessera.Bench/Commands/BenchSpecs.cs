@@ -37,7 +37,7 @@ public static class BenchSpecs
         string name = $"{Path.GetFileName(SpecPath(workload))}:{stage.Name}";
         return stage.Kind switch
         {
-            "tokenizer" => new TokenizerWorkload(name, TokenizerStage.FromStage(stage), device, seed, steps),
+            "tokenizer" => new TokenizerWorkload(name, TokenizerStage.FromStage(stage, BuiltinLikeManifest()), device, seed, steps),
             "generator" => new GeneratorWorkload(name, GeneratorConfig(spec, stage), device, seed, steps),
             _ => new ClassifierWorkload(name, ClassifierStage.FromStage(stage, BuiltinLikeManifest()), device, seed, steps),
         };
@@ -65,7 +65,7 @@ public static class BenchSpecs
         string name = generator.String("tokenizer");
         var tokenizer = spec.Stages.FirstOrDefault(s => s.Name == name && s.Kind == "tokenizer")
             ?? throw new ArgumentException($"stage '{generator.Name}' reads tokenizer '{name}', which is not a tokenizer stage of this spec; the bench needs its sizes");
-        return TokenizerStage.FromStage(tokenizer);
+        return TokenizerStage.FromStage(tokenizer, BuiltinLikeManifest());
     }
 
     /// <summary>The bundled digits' shape: 10 classes of 1x28x28. A bench has no dataset, only data of its shape.</summary>
