@@ -11,9 +11,10 @@ namespace Tessera.Tests.Specs;
 /// </summary>
 public class SpecTravelTests
 {
-    static readonly Serializer Wire = new ServiceCollection()
+    static readonly IServiceProvider Services = new ServiceCollection()
         .AddSerializer(builder => builder.AddAssembly(typeof(ExperimentSpecConverter).Assembly).AddAssembly(typeof(ExperimentGrainState).Assembly))
-        .BuildServiceProvider().GetRequiredService<Serializer>();
+        .BuildServiceProvider();
+    static readonly Serializer Wire = Services.GetRequiredService<Serializer>();
 
     static T Deserialize<T>(byte[] bytes) => Wire.Deserialize<T>(bytes)!;
     static byte[] SerializeToArray<T>(T value) => Wire.SerializeToArray(value);
@@ -40,8 +41,17 @@ public class SpecTravelTests
         var submitted = SpecParser.Parse(File.ReadAllText(Path.Combine(RepoRoot(), "examples", example)), example);
         string yaml = SpecWriter.ToYaml(submitted);
         var reparsed = SpecParser.Parse(yaml, "spec.yaml"); // what every reader did before the spec travelled parsed
-        var travelled = Deserialize<TrainerAssignment>(SerializeToArray(
-            new TrainerAssignment("x-1", 1, submitted, Rank: 0, WorldSize: 1))).Spec;
+        var assignment = new TrainerAssignment("x-1", 1, submitted, Rank: 0, WorldSize: 1);
+        foreach (var travelled in new[]
+        {
+            Deserialize<TrainerAssignment>(SerializeToArray(assignment)).Spec, // to a trainer on another silo
+            Services.GetRequiredService<DeepCopier>().Copy(assignment).Spec, // to one on the same silo
+        })
+            AssertSame(yaml, reparsed, travelled);
+    }
+
+    static void AssertSame(string yaml, ExperimentSpec reparsed, ExperimentSpec travelled)
+    {
 
         Assert.Equal(yaml, SpecWriter.ToYaml(travelled)); // the text checkpoints embed
         Assert.Equal((reparsed.Experiment, reparsed.Seed, reparsed.Device, reparsed.Dataset, reparsed.Priority, reparsed.Team, reparsed.MaxRestarts),
