@@ -11,35 +11,24 @@ public readonly struct ExperimentSpecSurrogate(ExperimentSpec spec)
     [Id(0)] public readonly string Experiment = spec.Experiment;
     [Id(1)] public readonly long Seed = spec.Seed;
     [Id(2)] public readonly string Device = spec.Device;
-    [Id(3)] public readonly DatasetSpec Dataset = spec.Dataset;
-    [Id(4)] public readonly List<StageSpec> Stages = spec.Stages.ToList();
-    [Id(5)] public readonly int Priority = spec.Priority;
-    [Id(6)] public readonly string Team = spec.Team;
-    [Id(7)] public readonly int MaxRestarts = spec.MaxRestarts;
+    // The dataset travels inside the spec only, so its three fields are the spec's own.
+    [Id(3)] public readonly string DatasetName = spec.Dataset.Name;
+    [Id(4)] public readonly string DatasetSource = spec.Dataset.Source;
+    [Id(5)] public readonly int DatasetShards = spec.Dataset.Shards;
+    [Id(6)] public readonly List<StageSpec> Stages = spec.Stages.ToList();
+    [Id(7)] public readonly int Priority = spec.Priority;
+    [Id(8)] public readonly string Team = spec.Team;
+    [Id(9)] public readonly int MaxRestarts = spec.MaxRestarts;
 }
 
 [RegisterConverter]
 public sealed class ExperimentSpecConverter : IConverter<ExperimentSpec, ExperimentSpecSurrogate>
 {
     public ExperimentSpec ConvertFromSurrogate(in ExperimentSpecSurrogate s) =>
-        new(s.Experiment, s.Seed, s.Device, s.Dataset, s.Stages, s.Priority, s.Team, s.MaxRestarts);
+        new(s.Experiment, s.Seed, s.Device, new DatasetSpec(s.DatasetName, s.DatasetSource, s.DatasetShards), s.Stages, s.Priority, s.Team,
+            s.MaxRestarts);
 
     public ExperimentSpecSurrogate ConvertToSurrogate(in ExperimentSpec v) => new(v);
-}
-
-[GenerateSerializer, Immutable]
-public readonly struct DatasetSpecSurrogate(string name, string source, int shards)
-{
-    [Id(0)] public readonly string Name = name;
-    [Id(1)] public readonly string Source = source;
-    [Id(2)] public readonly int Shards = shards;
-}
-
-[RegisterConverter]
-public sealed class DatasetSpecConverter : IConverter<DatasetSpec, DatasetSpecSurrogate>
-{
-    public DatasetSpec ConvertFromSurrogate(in DatasetSpecSurrogate s) => new(s.Name, s.Source, s.Shards);
-    public DatasetSpecSurrogate ConvertToSurrogate(in DatasetSpec v) => new(v.Name, v.Source, v.Shards);
 }
 
 /// <summary>A stage with its settings in spec order (the resolved spec.yaml and checkpoints list them in that order).</summary>
