@@ -4,7 +4,7 @@ namespace Tessera.Cli;
 
 /// <summary>
 /// Stops an experiment without losing steps: the running stage writes a checkpoint at its next step and the experiment
-/// is cancelled once it is reported (<see cref="IExperimentGrain.CancelAfterCheckpoint"/>). The grain gives rank 0 up to
+/// is cancelled once it is reported (<see cref="StopReason.CancelAfterCheckpoint"/>). The grain gives rank 0 up to
 /// 30 s; if the experiment is still not stopped after <see cref="Patience"/>, it is cancelled outright, so a stop never
 /// hangs on a stuck rank.
 /// </summary>
@@ -15,7 +15,7 @@ public static class GracefulStop
 
     public static async Task<ExperimentStatus> StopAsync(IExperimentGrain experiment, CancellationToken cancellationToken = default)
     {
-        await experiment.CancelAfterCheckpoint();
+        await experiment.Stop(StopRequest.CancelAfterCheckpoint);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(Patience);
         try
@@ -29,7 +29,7 @@ public static class GracefulStop
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            await experiment.Cancel();
+            await experiment.Stop(StopRequest.Cancel);
             return await experiment.GetStatus();
         }
     }

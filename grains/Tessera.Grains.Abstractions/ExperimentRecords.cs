@@ -8,6 +8,16 @@ namespace Tessera.Grains;
 /// </summary>
 public enum ExperimentState { Pending = 0, Running = 1, Succeeded = 2, Failed = 3, Cancelled = 4, Interrupted = 5 }
 
+public static class ExperimentStates
+{
+    /// <summary>Nothing runs any more (an interrupted experiment may be resumed, which makes it pending again).</summary>
+    public static bool IsFinished(this ExperimentState state) =>
+        state is ExperimentState.Succeeded or ExperimentState.Failed or ExperimentState.Cancelled or ExperimentState.Interrupted;
+
+    /// <summary>The state as logs, gauges and summary.json spell it.</summary>
+    public static string Name(this ExperimentState state) => state.ToString().ToLowerInvariant();
+}
+
 /// <summary>What a client submits: the spec text as written (the experiment grain validates it again).</summary>
 [GenerateSerializer, Immutable]
 public sealed record ExperimentSubmission(
@@ -49,7 +59,7 @@ public sealed record ExperimentStatus(
     [property: Id(10)] int TotalStages)
 {
     /// <summary>Nothing runs any more (an interrupted experiment may be resumed, which makes it pending again).</summary>
-    public bool IsFinished => State is ExperimentState.Succeeded or ExperimentState.Failed or ExperimentState.Cancelled or ExperimentState.Interrupted;
+    public bool IsFinished => State.IsFinished();
 }
 
 /// <summary>One line of <c>tessera list</c>.</summary>

@@ -16,16 +16,13 @@ public interface IExperimentGrain : IGrainWithStringKey
     /// <summary>Progress reports received so far, in arrival order, from index <paramref name="since"/> on (for incremental polling).</summary>
     Task<IReadOnlyList<MetricsPoint>> GetMetrics(int since);
 
-    /// <summary>Stops the experiment now; a resume continues its stage from the newest checkpoint it already has.</summary>
-    Task Cancel();
-
     /// <summary>
-    /// Stops the experiment without losing steps: rank 0 of the running stage writes a checkpoint at its next step and
-    /// the experiment is cancelled once it is reported, so a resume continues exactly there. Returns at once; the state
-    /// turns cancelled later. A stage that cannot take such a checkpoint, or does not report one within 30 s, is
-    /// cancelled from its last one; an experiment with no stage running is cancelled at once.
+    /// Stops the running stage for the request's reason, which says what follows: a cancel (now, or after rank 0's next
+    /// checkpoint) or a planned move to other slots (see <see cref="StopReason"/>). Returns once the stop is under way; a
+    /// stop that waits for a checkpoint completes later. An interrupted experiment is cancelled at once; one that
+    /// succeeded, failed or was cancelled stays as it is.
     /// </summary>
-    Task CancelAfterCheckpoint();
+    Task Stop(StopRequest request);
 
     /// <summary>
     /// Continues an experiment that failed, was cancelled, or was interrupted (its silo stopped mid-stage): the
@@ -33,13 +30,6 @@ public interface IExperimentGrain : IGrainWithStringKey
     /// checkpoint. Returns at once. Refused for an experiment that succeeded or is still running.
     /// </summary>
     Task<ExperimentStatus> Resume();
-
-    /// <summary>
-    /// Moves the running stage <paramref name="stageIndex"/>: its ranks stop, its slots go back, and it starts again as
-    /// a new generation on the slots the scheduler now offers, from its newest checkpoint. A planned move (a silo
-    /// draining), so it does not count against max_restarts. Ignored if that stage is not running.
-    /// </summary>
-    [OneWay] Task Reform(int stageIndex, string reason);
 
     // Called by trainer workers. One-way: a worker never waits on the control plane mid-step.
     [OneWay] Task ReportProgress(int stageIndex, StageProgress progress);

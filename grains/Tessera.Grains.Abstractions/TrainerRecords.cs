@@ -1,14 +1,17 @@
+using Tessera.Infra.Specs;
+
 namespace Tessera.Grains;
 
 /// <summary>
 /// Everything a trainer grain needs to start its worker: small, so it crosses the control plane. Bulk data
-/// (shards, checkpoints) is named by store path, never carried.
+/// (shards, checkpoints) is named by store path, never carried. The spec travels parsed (see SpecSurrogates); id 2
+/// was its YAML and stays retired.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record TrainerAssignment(
     [property: Id(0)] string ExperimentId,
     [property: Id(1)] int StageIndex,
-    [property: Id(2)] string ResolvedSpecYaml,
+    [property: Id(6)] ExperimentSpec Spec,
     [property: Id(3)] int Rank,
     [property: Id(4)] int WorldSize,
     [property: Id(5)] long Generation = 0);

@@ -62,7 +62,7 @@ public static class ExperimentSummary
         {
             ["experiment_id"] = status.Id,
             ["experiment"] = status.Name,
-            ["state"] = status.State.ToString().ToLowerInvariant(),
+            ["state"] = status.State.Name(),
             ["error"] = status.Error,
             ["submitted_at"] = status.SubmittedAt.ToString("O"),
             ["started_at"] = status.StartedAt?.ToString("O"),

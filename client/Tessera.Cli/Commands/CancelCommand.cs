@@ -29,7 +29,7 @@ public sealed class CancelCommand : AsyncCommand<CancelCommand.Settings>
         try
         {
             await experiment.GetStatus(); // an unknown id is an error, not a silent no-op
-            if (settings.Now) await experiment.Cancel();
+            if (settings.Now) await experiment.Stop(StopRequest.Cancel);
             else await GracefulStop.StopAsync(experiment, cancellationToken);
             StatusPrinter.Print(await experiment.GetStatus());
             return ExitCodes.Success;

@@ -35,7 +35,7 @@ public sealed class SchedulerGrain(
         foreach (var silo in gone) S.Silos.Remove(silo.Key);
         if (gone.Count > 0)
             await Changed($"silo(s) {string.Join(", ", gone.Select(s => $"{s.Value.Name} ({s.Key})"))} left while the scheduler was away; their slots are gone");
-        foreach (var silo in gone) ReformStagesOn(silo.Key, $"silo {silo.Value.Name} is gone");
+        foreach (var silo in gone) MoveStagesOn(silo.Key, $"silo {silo.Value.Name} is gone");
     }
 
     public async Task Register(ExperimentListing experiment)
@@ -74,7 +74,7 @@ public sealed class SchedulerGrain(
             try
             {
                 var status = await GrainFactory.GetGrain<IExperimentGrain>(id).GetStatus().WaitAsync(StillThereTimeout);
-                return (id, gone: status.IsFinished ? $"it is {status.State.ToString().ToLowerInvariant()}" : null, exists: true);
+                return (id, gone: status.IsFinished ? $"it is {status.State.Name()}" : null, exists: true);
             }
             catch (KeyNotFoundException) { return (id, gone: "it has no state: its grain stopped before its first write", exists: false); }
             catch (TimeoutException) { return (id, gone: (string?)null, exists: true); }
@@ -117,7 +117,7 @@ public sealed class SchedulerGrain(
         await Changed($"silo {entry.Name} ({silo}) left; its slots are gone");
         // A rank that died with its silo reports nothing; a stage of one rank has no peer to notice. So the stages
         // that held slots there re-form elsewhere, as when draining (a restart already under way ignores this).
-        ReformStagesOn(silo, $"silo {entry.Name} is gone");
+        MoveStagesOn(silo, $"silo {entry.Name} is gone");
     }
 
     public async Task<DrainResult> Drain(string silo)
@@ -129,18 +129,18 @@ public sealed class SchedulerGrain(
                 : $"'{silo}' names {matches.Count} silos; give the full address");
         var (address, entry) = (matches[0].Key, matches[0].Value);
         if (S.Draining.Add(address)) await Changed($"draining silo {entry.Name} ({address}): no new ranks go there");
-        return new DrainResult(address, entry.Name, ReformStagesOn(address, $"silo {entry.Name} is draining"));
+        return new DrainResult(address, entry.Name, MoveStagesOn(address, $"silo {entry.Name} is draining"));
     }
 
     /// <summary>
-    /// Each stage holding slots on <paramref name="silo"/> re-forms on other slots from its last checkpoint (one-way: the
+    /// Each stage holding slots on <paramref name="silo"/> re-forms on other slots from its last checkpoint (not awaited: the
     /// experiment calls back into this grain to release and reserve, which must not wait on this turn).
     /// </summary>
-    List<SlotGrant> ReformStagesOn(string silo, string reason)
+    List<SlotGrant> MoveStagesOn(string silo, string reason)
     {
         var affected = S.Grants.Values.Where(g => g.Silos.Contains(silo)).ToList();
         foreach (var grant in affected)
-            GrainFactory.GetGrain<IExperimentGrain>(grant.Request.ExperimentId).Reform(grant.Request.StageIndex, reason).Ignore();
+            GrainFactory.GetGrain<IExperimentGrain>(grant.Request.ExperimentId).Stop(StopRequest.Move(grant.Request.StageIndex, reason)).Ignore();
         return affected;
     }
 

@@ -84,7 +84,7 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
     void Run()
     {
         var experiment = services.Grains.GetGrain<IExperimentGrain>(assignment.ExperimentId);
-        ExperimentSpec spec = SpecParser.Parse(assignment.ResolvedSpecYaml, $"{assignment.ExperimentId}/spec.yaml");
+        ExperimentSpec spec = assignment.Spec;
         StageSpec stage = spec.Stages[assignment.StageIndex];
         bool leader = assignment.Rank == 0;
         using var logScope = ExperimentLogScope.Begin(logger, assignment.ExperimentId, stage.Name);
@@ -103,7 +103,8 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
             var parallel = StageRunner.Parallelism(assignment.Rank, assignment.WorldSize, stage.Workers,
                 ring is null ? null : new RingGradientReducer(ring, _cancel.Token), logger);
             // Only rank 0 reports progress and writes artifacts; the other ranks train in step with it.
-            var context = new StageContext(assignment.ExperimentId, spec, stage, assignment.ResolvedSpecYaml, services.Store, services.Shards,
+            // The checkpoints embed the resolved spec as spec.yaml has it: written from the same records, so the same text.
+            var context = new StageContext(assignment.ExperimentId, spec, stage, SpecWriter.ToYaml(spec), services.Store, services.Shards,
                 leader ? relay : NoProgress.Instance, _cancel.Token, parallel, logger, relay.Checkpointed, _demand);
             StageOutcome outcome = StageRunner.RunOwningEveryTensor(context);
             relay.DrainAsync().GetAwaiter().GetResult();

@@ -77,7 +77,7 @@ public sealed class BrowserTests(DashboardSilo silo, ITestOutputHelper output)
         }
         finally
         {
-            await silo.Client.GetGrain<IExperimentGrain>(id).Cancel();
+            await silo.Client.GetGrain<IExperimentGrain>(id).Stop(StopRequest.Cancel);
         }
     }
 }

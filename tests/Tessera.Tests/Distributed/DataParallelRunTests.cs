@@ -138,7 +138,7 @@ public sealed class DataParallelRunTests : IDisposable
     {
         var experiment = new SilentPeerExperiment();
         var plane = new DataPlane(new CollectiveHub()) { Endpoint = new Uri("http://127.0.0.1:1") };
-        var assignment = new TrainerAssignment("x-1", 0, "", Rank: 0, WorldSize: 3, Generation: 1);
+        var assignment = new TrainerAssignment("x-1", 0, Spec: null!, Rank: 0, WorldSize: 3, Generation: 1);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var error = Assert.Throws<TimeoutException>(() =>
             RingRendezvousClient.Join(experiment, assignment, "generator", plane, TimeSpan.FromSeconds(1), CancellationToken.None));
@@ -155,10 +155,8 @@ public sealed class DataParallelRunTests : IDisposable
         public Task<ExperimentStatus> Submit(ExperimentSubmission submission) => throw new NotSupportedException();
         public Task<ExperimentStatus> GetStatus() => throw new NotSupportedException();
         public Task<IReadOnlyList<MetricsPoint>> GetMetrics(int since) => throw new NotSupportedException();
-        public Task Cancel() => throw new NotSupportedException();
-        public Task CancelAfterCheckpoint() => throw new NotSupportedException();
+        public Task Stop(StopRequest request) => throw new NotSupportedException();
         public Task<ExperimentStatus> Resume() => throw new NotSupportedException();
-        public Task Reform(int stageIndex, string reason) => throw new NotSupportedException();
         public Task ReportProgress(int stageIndex, StageProgress progress) => throw new NotSupportedException();
         public Task ReportCheckpoint(int stageIndex, int step) => throw new NotSupportedException();
         public Task ReportStageCompleted(int stageIndex, long generation, StageResult result) => throw new NotSupportedException();

@@ -37,7 +37,7 @@ public sealed class LogsCommandTests(DashboardSilo silo)
         Assert.Equal(ExitCodes.InvalidInput, await TesseraApp.RunAsync(["logs", "no-such-experiment", "--http", port]));
 
         string cancelled = await silo.SubmitTokenizer("logcancel", steps: 5000, logEvery: 10);
-        await silo.Client.GetGrain<IExperimentGrain>(cancelled).Cancel();
+        await silo.Client.GetGrain<IExperimentGrain>(cancelled).Stop(StopRequest.Cancel);
         Assert.Equal(ExitCodes.Failed, await TesseraApp.RunAsync(["logs", cancelled, "--follow", "--http", port]));
 
         Assert.Equal(ExitCodes.Unavailable, await TesseraApp.RunAsync(["logs", id, "--http", FreePort().ToString()]));

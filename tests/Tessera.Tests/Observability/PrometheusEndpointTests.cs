@@ -26,7 +26,7 @@ public sealed class PrometheusEndpointTests(DashboardSilo silo)
         }
         finally
         {
-            await silo.Client.GetGrain<IExperimentGrain>(id).Cancel();
+            await silo.Client.GetGrain<IExperimentGrain>(id).Stop(StopRequest.Cancel);
         }
         await silo.WaitUntilFinished(id);
 

@@ -131,7 +131,7 @@ public sealed class ClusterSchedulingTests : IAsyncLifetime
         Assert.Single(small.Running.Single(g => g.Request.ExperimentId == id).Silos);
         await ProgressAtLeast(id, 20);
 
-        await Client.GetGrain<IExperimentGrain>(blocker).Cancel(); // its slot comes free
+        await Client.GetGrain<IExperimentGrain>(blocker).Stop(StopRequest.Cancel); // its slot comes free
         var grown = await WaitForSnapshot(s => s.Running.SingleOrDefault(g => g.Request.ExperimentId == id) is { Silos.Count: 2 });
         Assert.Equal(2, grown.Running.Single(g => g.Request.ExperimentId == id).Silos.Distinct().Count());
 
@@ -201,7 +201,7 @@ public sealed class ClusterSchedulingTests : IAsyncLifetime
         Assert.False(await Client.GetGrain<ITrainerGrain>($"{second}/tokenizer/0").IsRunning());
 
         // Cancelling the first gives its slots back; the second starts and finishes.
-        await Client.GetGrain<IExperimentGrain>(first).Cancel();
+        await Client.GetGrain<IExperimentGrain>(first).Stop(StopRequest.Cancel);
         var done = await TinyExperiments.WaitUntilFinished(Client, second);
         Assert.True(done.State == ExperimentState.Succeeded, $"{done.State}: {done.Error}");
         var after = await WaitForSnapshot(s => s.Running.Count == 0);

@@ -53,7 +53,7 @@ public sealed class SubmissionTests : IAsyncLifetime
 
     async Task CancelAll(IEnumerable<string> ids)
     {
-        foreach (string id in ids) await Client.GetGrain<IExperimentGrain>(id).Cancel();
+        foreach (string id in ids) await Client.GetGrain<IExperimentGrain>(id).Stop(StopRequest.Cancel);
     }
 
     [Fact]
@@ -93,7 +93,7 @@ public sealed class SubmissionTests : IAsyncLifetime
         var ghosts = Enumerable.Range(0, Quota - 1).Select(_ => NewId("ghost")).ToList();
         foreach (string ghost in ghosts) await Scheduler.Register(new ExperimentListing(ghost, "ghost", now, "ghosts"));
         string cancelled = (await Client.GetGrain<ISubmissionGrain>($"ghost-{Guid.NewGuid():N}").Submit(NewId("ghost"), Submission(QueuedSpec("ghost", "ghosts")))).Id;
-        await Client.GetGrain<IExperimentGrain>(cancelled).Cancel();
+        await Client.GetGrain<IExperimentGrain>(cancelled).Stop(StopRequest.Cancel);
         await Scheduler.Register(new ExperimentListing(cancelled, "ghost", now, "ghosts"));
         Assert.Equal(Quota, (await Scheduler.Snapshot()).Active!["ghosts"]);
 
@@ -128,7 +128,7 @@ public sealed class SubmissionTests : IAsyncLifetime
 
         // Another team is not held back; a finished experiment frees its team's place, and the refused key now works.
         ids.Add((await Client.GetGrain<ISubmissionGrain>($"quota-audio-{Guid.NewGuid():N}").Submit(NewId("quota"), Submission(QueuedSpec("quota", "audio")))).Id);
-        await Client.GetGrain<IExperimentGrain>(ids[0]).Cancel();
+        await Client.GetGrain<IExperimentGrain>(ids[0]).Stop(StopRequest.Cancel);
         var accepted = await Client.GetGrain<ISubmissionGrain>(refusedKey).Submit(refusedId, Submission(QueuedSpec("quota", "vision")));
         Assert.Equal(refusedId, accepted.Id);
         ids.Add(refusedId);

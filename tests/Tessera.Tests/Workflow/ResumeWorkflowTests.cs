@@ -104,7 +104,7 @@ public sealed class ResumeWorkflowTests : IAsyncDisposable
         var experiment = cluster.Client.GetGrain<IExperimentGrain>("resumable-1");
         await experiment.Submit(new ExperimentSubmission(Spec, "resumable.yaml", DateTimeOffset.UtcNow));
         int checkpoint = await WaitForCheckpoint("resumable-1", 40);
-        await experiment.Cancel();
+        await experiment.Stop(StopRequest.Cancel);
         var cancelled = await experiment.GetStatus();
         Assert.Equal(ExperimentState.Cancelled, cancelled.State);
         Assert.Equal(2, cancelled.Completed.Count);
@@ -135,7 +135,7 @@ public sealed class ResumeWorkflowTests : IAsyncDisposable
         var experiment = cluster.Client.GetGrain<IExperimentGrain>("resumable-ddo-1");
         await experiment.Submit(new ExperimentSubmission(spec, "resumable-ddo.yaml", DateTimeOffset.UtcNow));
         int checkpoint = await WaitForCheckpoint("resumable-ddo-1", 110, "ddo", experiment);
-        await experiment.Cancel();
+        await experiment.Stop(StopRequest.Cancel);
         Assert.Equal(ExperimentState.Cancelled, (await experiment.GetStatus()).State);
 
         await experiment.Resume();
@@ -212,7 +212,7 @@ public sealed class ResumeWorkflowTests : IAsyncDisposable
             while ((await experiment.GetStatus()).Progress is not { Stage: "generator", Step: >= 40 })
                 await Task.Delay(50, deadline.Token);
 
-        await experiment.CancelAfterCheckpoint();
+        await experiment.Stop(StopRequest.CancelAfterCheckpoint);
         var stopped = await ExperimentFlowTests.WaitUntilFinished(experiment, TimeSpan.FromMinutes(1));
         Assert.Equal(ExperimentState.Cancelled, stopped.State);
         var match = System.Text.RegularExpressions.Regex.Match(stopped.Error ?? "", @"after a checkpoint at step (\d+)$");
@@ -228,7 +228,7 @@ public sealed class ResumeWorkflowTests : IAsyncDisposable
         Assert.Equal(400, status.Completed[2].Metrics["steps"]);
 
         // With no stage running (the experiment finished), the same call cancels nothing and changes nothing.
-        await experiment.CancelAfterCheckpoint();
+        await experiment.Stop(StopRequest.CancelAfterCheckpoint);
         Assert.Equal(ExperimentState.Succeeded, (await experiment.GetStatus()).State);
     }
 

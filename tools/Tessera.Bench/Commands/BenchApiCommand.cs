@@ -203,7 +203,7 @@ public sealed class BenchApiCommand : AsyncCommand<BenchApiCommand.Settings>
     {
         var experiment = client.GetGrain<IExperimentGrain>(id);
         string? stage = (await experiment.GetStatus()).CurrentStage;
-        await experiment.Cancel();
+        await experiment.Stop(StopRequest.Cancel);
         if (stage is null) return;
         var trainer = client.GetGrain<ITrainerGrain>($"{id}/{stage}/0");
         for (var deadline = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < deadline && await trainer.IsRunning();)
