@@ -1,5 +1,8 @@
 using Spectre.Console;
+using Tessera.Infra.Data;
 using Tessera.Infra.Specs;
+using Tessera.Infra.Storage;
+using Tessera.Stages;
 
 namespace Tessera.Cli;
 
@@ -21,6 +24,7 @@ public static class SpecFiles
         {
             spec = SpecParser.ParseFile(path);
             yaml = File.ReadAllText(path);
+            if (KnownShape(spec.Dataset.Name) is { } manifest) SpecShapeCheck.Check(spec, manifest, yaml, path);
             return true;
         }
         catch (SpecException e)
@@ -28,6 +32,22 @@ public static class SpecFiles
             error = e.Message;
             return false;
         }
+    }
+
+    /// <summary>
+    /// The dataset's shape where this machine knows it: the manifest of a dataset imported into ./runs (the embedded
+    /// default), else a builtin's. A dataset known only to a cluster's store is checked when its stage starts.
+    /// </summary>
+    static DatasetManifest? KnownShape(string dataset)
+    {
+        var store = new LocalArtifactStore("runs");
+        try
+        {
+            if (File.Exists(Path.Combine("runs", DatasetStore.ManifestPath(dataset))))
+                return DatasetStore.ReadManifestAsync(store, dataset).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is IOException or DataFormatException or System.Text.Json.JsonException) { } // the run reports it, naming the file
+        return SpecShapeCheck.BuiltinShape(dataset);
     }
 
     /// <summary>A new experiment id: the spec's name, the UTC time and a random suffix (sortable, unique).</summary>

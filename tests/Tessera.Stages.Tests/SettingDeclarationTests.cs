@@ -40,7 +40,7 @@ public class SettingDeclarationTests
     {
         StageSpec stage;
         try { stage = Spec(kind, $"    {key}: {value}\n"); }
-        catch (SpecException) { return; } // refused by validation (a rule across settings): nothing to bind
+        catch (SpecException) { return; } // refused by validation (a rule across settings, or the digits' shape): nothing to bind
         object config = ValidateBound(stage);
         // The value reached the property its declaration names.
         string property = StageSchemas.Kinds[kind].Single(s => s.Key == key).Property!;
@@ -87,7 +87,9 @@ public class SettingDeclarationTests
             (kind == "tokenizer" ? extra : "  - kind: generator\n" + (kind == "generator" ? extra : "") +
              "  - kind: classifier\n" + (kind == "classifier" ? extra : "") +
              (kind is "cca" or "ddo" or "dpo" or "rl" ? $"  - kind: {kind}\n{extra}" : ""));
-        return SpecParser.Parse(yaml, "d.yaml").Stages.Single(s => s.Kind == kind);
+        var spec = SpecParser.Parse(yaml, "d.yaml");
+        SpecShapeCheck.Check(spec, StageMappingTests.Digits, yaml, "d.yaml"); // as `tessera validate` checks it against the digits
+        return spec.Stages.Single(s => s.Kind == kind);
     }
 
     /// <summary>Binds the stage as its runner does, with the shapes the data would give, and runs the config's checks.</summary>

@@ -32,7 +32,7 @@ public class StageMappingTests
     public void ClassifierSpecDefaultsEqualTrainerConfigDefaults()
     {
         var manifest = new Tessera.Infra.Data.DatasetManifest("mnist", Enumerable.Range(0, 10).Select(i => $"{i}").ToList(), 1, 28, 28, [], []);
-        Assert.Equal(new DigitClassifierConfig(), ClassifierStage.FromStage(Default("classifier"), manifest));
+        Assert.Equal(new DigitClassifierConfig { ImageChannels = 1 }, ClassifierStage.FromStage(Default("classifier"), manifest));
     }
 
     /// <summary>Every alignment kind's defaults are PostTrainingConfig.For(kind), so the schema and the library agree.</summary>
