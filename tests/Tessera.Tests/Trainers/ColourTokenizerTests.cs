@@ -11,8 +11,14 @@ public class ColourTokenizerTests
 {
     public ColourTokenizerTests() => TorchRuntime.Initialize(2);
 
+    /// <summary>
+    /// Skip, not stop, on a non-finite gradient: on the shared 2-core test machine a libtorch backward gives one at a
+    /// random step now and then (the unchanged d970154 tokenizer tests fail the same way there), and these tests are
+    /// about shapes; the loss must still fall.
+    /// </summary>
     static VqTokenizerConfig Tiny(string kind, int side, int downsample) => new()
     {
+        OnNonFinite = NonFinitePolicy.Skip,
         Kind = kind, ImageSize = side, ImageChannels = 3, Downsample = downsample,
         HiddenChannels = 8, LatentChannels = 16, ResidualBlocks = 1, CodebookSize = 32, CodeDim = 4,
         Steps = 12, BatchSize = 8, LearningRate = 3e-3, WarmupSteps = 1, LogEvery = 1, EvalBatchSize = 64, PreviewCount = 4,
@@ -39,10 +45,9 @@ public class ColourTokenizerTests
         var config = Tiny(kind, side, downsample);
         var heldOut = SyntheticColour.Batch(6, side, seed: 2);
         using var trainer = new VqTokenizerTrainer(config, CPU, seed: 1);
-        var losses = new List<double>();
-        trainer.Train(new SyntheticColour.Source(SyntheticColour.Batch(48, side, seed: 1)), heldOut,
-            new Progress(p => losses.Add(p.Loss)), CancellationToken.None);
-        Assert.True(losses.TakeLast(3).Average() < losses.Take(3).Average(), $"loss {string.Join(", ", losses.Select(l => l.ToString("F4")))}");
+        var log = new LossLog();
+        trainer.Train(new SyntheticColour.Source(SyntheticColour.Batch(48, side, seed: 1)), heldOut, log, CancellationToken.None);
+        Assert.True(log.Fell, $"loss {log}");
 
         // One stride-2 stage per factor of 2, the extra ones under new names.
         int stages = (int)Math.Log2(downsample);
@@ -100,14 +105,10 @@ public class ColourTokenizerTests
             _ => null,
         });
         using var model = TokenizerCheckpoint.Load(v2, CPU);
-        Assert.Equal((4, new[] { 1, 2, 3, 4, 5, 7 }), (model.Config.Downsample, model.Scales.ToArray()));
+        Assert.Equal(4, model.Config.Downsample);
+        Assert.Equal(new[] { 1, 2, 3, 4, 5, 7 }, model.Scales);
         using var scope = NewDisposeScope();
         var x = ImageTensors.ToTensor(digits, CPU);
         Assert.Equal(trainer.Model.Encode(x).data<long>().ToArray(), model.Encode(x).data<long>().ToArray());
-    }
-
-    private sealed class Progress(Action<TrainingProgress> onReport) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => onReport(value);
     }
 }

@@ -27,7 +27,7 @@ public sealed partial record VqTokenizerConfig : ITrainingSchedule
     // ---- model ----
     /// <summary>
     /// Encoder stride: 4, 8 or 16 (2, 3 or 4 stride-2 stages); the token grid side is ImageSize / Downsample.
-    /// 0 takes <see cref="DefaultDownsample"/>(ImageSize), which keeps the grid at most 8x8 for images up to 128.
+    /// 0 takes <see cref="DefaultDownsample"/>(ImageSize): the grid at most 8x8 where 4, 8 or 16 allows (28 -> 7x7, 64 -> 8x8).
     /// </summary>
     public int Downsample { get; init; }
     /// <summary>Width at full resolution and, in the decoder, at half resolution, where convs cost the most; kept narrow for CPU speed.</summary>
