@@ -323,6 +323,12 @@ public static partial class SpecParser
 
         public object Setting(YamlMappingNode stage, SettingSchema schema, string stageName)
         {
+            // A text setting whose default is empty ("derive it", as msvq's scales) may be written empty, as the
+            // resolved spec writes it back.
+            if (schema is { Type: SettingType.Text, Default: "" }
+                && stage.Children.TryGetValue(new YamlScalarNode(schema.Key), out var written)
+                && written is YamlScalarNode { Value: var text } && string.IsNullOrWhiteSpace(text))
+                return "";
             string? value = Scalar(stage, schema.Key, required: false);
             if (value is null) return schema.Default;
             var node = stage.Children[new YamlScalarNode(schema.Key)];
