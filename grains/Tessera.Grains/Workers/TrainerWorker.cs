@@ -117,7 +117,9 @@ public sealed class TrainerWorker(TrainerAssignment assignment, WorkerServices s
             logger.LogError("Worker {Experiment}/{Stage} rank {Rank} failed: {Fault}", assignment.ExperimentId, stage.Name, assignment.Rank, fault);
             ReportFailure(experiment, relay, $"rank {assignment.Rank}: {fault}");
         }
-        catch (OperationCanceledException) when (_cancel.IsCancellationRequested)
+        // Told to stop, a rank also sees its peers' cancellation as a failed collective (CollectiveException): that
+        // is the stop, not a failure to report.
+        catch (Exception e) when (_cancel.IsCancellationRequested && _fault is null && (e is OperationCanceledException || e.InnerException is OperationCanceledException))
         {
             logger.LogInformation("Worker {Experiment}/{Stage} rank {Rank} stopped {How}", assignment.ExperimentId, stage.Name, assignment.Rank,
                 _interrupted ? "with its silo (the experiment stays resumable)" : "on request");
